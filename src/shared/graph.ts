@@ -1,0 +1,36 @@
+// The compact graph description the engine produces for display. The
+// renderer lays it out and draws it; nothing here depends on ONNX types.
+
+export interface DisplayNode {
+  /** stable layer name (the deterministic name config.json uses) */
+  id: string;
+  opType: string;
+  /** tensor names consumed / produced, in ONNX order */
+  inputs: string[];
+  outputs: string[];
+  /** number of weight parameters held by this node's initializers */
+  params: number;
+  /** quantizable per the spec §4 */
+  quantizable: boolean;
+  /** why a Conv/Gemm/MatMul/... is not quantizable, when it is not */
+  reason?: string;
+  /** short attribute summary for the side panel, e.g. { kernel_shape: "3x3", group: "32" } */
+  attrs?: Record<string, string>;
+}
+
+export interface DisplayEdge {
+  /** producer node id, or `input:<name>` for a graph input */
+  from: string;
+  /** consumer node id, or `output:<name>` for a graph output */
+  to: string;
+  tensor: string;
+  /** known shape; dynamic dims are strings such as "N" */
+  shape?: (number | string)[];
+}
+
+export interface DisplayGraph {
+  nodes: DisplayNode[];
+  edges: DisplayEdge[];
+  inputs: string[];
+  outputs: string[];
+}
