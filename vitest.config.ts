@@ -23,7 +23,7 @@ export default defineConfig({
         },
       },
       {
-        plugins: [svelte({ hot: false })],
+        plugins: [svelte({ configFile: false })],
         resolve: { conditions: ['browser'] },
         test: {
           name: 'renderer',

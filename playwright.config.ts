@@ -1,0 +1,36 @@
+import { defineConfig } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// End-to-end tests drive the real app: `qtune serve` (real backend, workers,
+// engine) in Debian's Chromium. The Electron tests launch the Electron binary
+// where one is installed and skip, saying so, where it is not.
+export const E2E_PORT = Number(process.env.QTUNE_E2E_PORT ?? 47311);
+export const E2E_TOKEN = 'e2e-token-0123456789';
+const settingsDir = mkdtempSync(join(tmpdir(), 'qtune-e2e-settings-'));
+
+export default defineConfig({
+  testDir: 'e2e',
+  outputDir: 'test-results/playwright',
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  workers: 1,
+  reporter: [['list'], ['json', { outputFile: 'test-results/playwright.json' }]],
+  use: {
+    baseURL: `http://127.0.0.1:${E2E_PORT}`,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    },
+    screenshot: 'only-on-failure',
+    trace: 'off',
+  },
+  webServer: {
+    command: `node bin/qtune.js serve --port ${E2E_PORT} --token ${E2E_TOKEN} --settings-dir ${settingsDir}`,
+    url: `http://127.0.0.1:${E2E_PORT}/?token=${E2E_TOKEN}`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+  },
+});

@@ -1,0 +1,67 @@
+// The host-agnostic backend: the RPC handler table over the job manager,
+// settings and file browser. Electron main and `qtune serve` each put a
+// transport in front of it; neither adds logic of its own.
+
+import { homedir } from 'node:os';
+import type { AppInfo, QtuneEvent, RpcMethod, RpcParams, RpcResult } from '../shared/api';
+import { JobManager } from './job-manager';
+import { listDirectory } from './file-browser';
+import { checkRpcParams } from './rpc-schemas';
+import type { SettingsStore } from './settings-store';
+import type { WorkerLauncher } from './worker-launcher';
+
+export interface BackendOptions {
+  host: 'electron' | 'browser';
+  launcher: WorkerLauncher;
+  settings: SettingsStore;
+  version: string;
+  sampleDir: string;
+  homeDir?: string;
+  maxConcurrentJobs?: number;
+}
+
+type Handlers = { [M in RpcMethod]: (params: RpcParams<M>) => Promise<RpcResult<M>> | RpcResult<M> };
+
+export interface Backend {
+  call<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>>;
+  /** Like call, for untrusted input off the wire: checks the method and its parameters first. */
+  callUnchecked(method: string, params: unknown): Promise<unknown>;
+  onEvent(listener: (e: QtuneEvent) => void): () => void;
+  readonly jobs: JobManager;
+  dispose(): void;
+}
+
+export function createBackend(options: BackendOptions): Backend {
+  const jobs = new JobManager({ launcher: options.launcher, maxConcurrent: options.maxConcurrentJobs });
+  const info: AppInfo = {
+    version: options.version,
+    host: options.host,
+    homeDir: options.homeDir ?? homedir(),
+    sampleDir: options.sampleDir,
+  };
+
+  const handlers: Handlers = {
+    'app.info': () => info,
+    'fs.list': (p) => listDirectory(p.dir ?? info.homeDir, p.extensions),
+    'job.start': (p) => ({ jobId: jobs.start(p.kind, p.params as never) }),
+    'job.cancel': (p) => ({ cancelled: jobs.cancel(p.jobId) }),
+    'settings.get': () => options.settings.get(),
+    'settings.update': (p) => options.settings.update(p),
+  };
+
+  async function call<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>> {
+    const handler = handlers[method] as (p: RpcParams<M>) => Promise<RpcResult<M>> | RpcResult<M>;
+    return handler(params);
+  }
+
+  return {
+    call,
+    async callUnchecked(method, params) {
+      checkRpcParams(method, params);
+      return call(method as RpcMethod, (params ?? {}) as never);
+    },
+    onEvent: (l) => jobs.onEvent(l),
+    jobs,
+    dispose: () => jobs.dispose(),
+  };
+}

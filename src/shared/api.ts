@@ -1,0 +1,102 @@
+// The contract between the renderer and the backend. The renderer knows only
+// `window.qtune` (QtuneApi); in Electron the preload provides it over IPC, in
+// the browser a WebSocket client does. Both carry the same RPC methods and the
+// same events, so everything below the transport is shared.
+
+import type { SerializedError } from './errors';
+import type { JobKind, JobParams, JobResult } from './jobs';
+import type { AppSettings } from './settings';
+
+export interface AppInfo {
+  version: string;
+  host: 'electron' | 'browser';
+  /** folder the file browser starts in (the server's working folder) */
+  homeDir: string;
+  /** folder of the bundled sample project */
+  sampleDir: string;
+}
+
+export interface DirEntry {
+  name: string;
+  path: string;
+  kind: 'dir' | 'file';
+  size?: number;
+}
+
+export interface DirListing {
+  dir: string;
+  parent: string | null;
+  entries: DirEntry[];
+}
+
+/** Every RPC method: its parameters and its result. */
+export interface RpcMethods {
+  'app.info': { params: Record<string, never>; result: AppInfo };
+  'fs.list': { params: { dir?: string; extensions?: string[] }; result: DirListing };
+  'job.start': { params: JobStartParams; result: { jobId: string } };
+  'job.cancel': { params: { jobId: string }; result: { cancelled: boolean } };
+  'settings.get': { params: Record<string, never>; result: AppSettings };
+  'settings.update': { params: Partial<AppSettings>; result: AppSettings };
+}
+
+export type RpcMethod = keyof RpcMethods;
+export type RpcParams<M extends RpcMethod> = RpcMethods[M]['params'];
+export type RpcResult<M extends RpcMethod> = RpcMethods[M]['result'];
+
+export const RPC_METHODS: readonly RpcMethod[] = [
+  'app.info',
+  'fs.list',
+  'job.start',
+  'job.cancel',
+  'settings.get',
+  'settings.update',
+];
+
+export type JobStartParams = { [K in JobKind]: { kind: K; params: JobParams<K> } }[JobKind];
+
+export interface JobProgress {
+  stage: string;
+  done: number;
+  total: number;
+  /** seconds left, estimated from the pace so far; absent until it can be estimated */
+  etaSeconds?: number;
+  message?: string;
+}
+
+/** Events pushed from the backend to every connected renderer. */
+export type QtuneEvent =
+  | { type: 'job.queued'; jobId: string; kind: JobKind }
+  | { type: 'job.started'; jobId: string; kind: JobKind }
+  | { type: 'job.progress'; jobId: string; progress: JobProgress }
+  | { type: 'job.done'; jobId: string; result: JobResult<JobKind> }
+  | { type: 'job.failed'; jobId: string; error: SerializedError };
+
+/** A file dialog request; in the browser host it is answered by the in-page file browser instead. */
+export interface PickFileOptions {
+  title?: string;
+  extensions?: string[];
+  directory?: boolean;
+  save?: boolean;
+  defaultPath?: string;
+}
+
+export interface QtuneApi {
+  readonly host: 'electron' | 'browser';
+  call<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>>;
+  onEvent(listener: (event: QtuneEvent) => void): () => void;
+  /** Native dialog; only the Electron host has one (the browser host returns undefined). */
+  pickFile?(options: PickFileOptions): Promise<string | null>;
+}
+
+/** The RPC error carried back to the caller; message is for the user. */
+export class RpcError extends Error {
+  constructor(public readonly error: SerializedError) {
+    super(error.message);
+    this.name = 'RpcError';
+  }
+}
+
+// Wire format shared by the IPC and WebSocket transports.
+export type WireRequest = { id: number; method: string; params: unknown };
+export type WireResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: SerializedError };
+export type WireMessage = ({ kind: 'response' } & WireResponse) | { kind: 'event'; event: QtuneEvent };

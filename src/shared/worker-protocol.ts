@@ -1,0 +1,13 @@
+// Messages between the job manager and a worker process (one worker per job).
+
+import type { JobProgress } from './api';
+import type { SerializedError } from './errors';
+import type { JobKind } from './jobs';
+
+export type ToWorker = { type: 'run'; jobId: string; kind: JobKind; params: unknown } | { type: 'cancel' };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'progress'; progress: JobProgress }
+  | { type: 'result'; result: unknown }
+  | { type: 'error'; error: SerializedError };

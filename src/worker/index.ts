@@ -1,0 +1,58 @@
+// The worker entry: runs exactly one engine job, reports progress, then exits.
+// It runs under child_process.fork (plain Node) or Electron's utilityProcess;
+// the two differ only in how messages travel, hidden behind `channel`.
+
+import { createJobContext } from './job-context';
+import { JOB_HANDLERS, type JobHandler } from './jobs/index';
+import { serializeError } from '../shared/errors';
+import type { FromWorker, ToWorker } from '../shared/worker-protocol';
+import type { JobKind } from '../shared/jobs';
+
+interface Channel {
+  send(msg: FromWorker): void;
+  onMessage(cb: (msg: ToWorker) => void): void;
+}
+
+function openChannel(): Channel {
+  const parentPort = (process as unknown as { parentPort?: { postMessage(m: unknown): void; on(e: 'message', cb: (e: { data: unknown }) => void): void } }).parentPort;
+  if (parentPort) {
+    return {
+      send: (msg) => parentPort.postMessage(msg),
+      onMessage: (cb) => parentPort.on('message', (e) => cb(e.data as ToWorker)),
+    };
+  }
+  if (process.send) {
+    return {
+      send: (msg) => process.send!(msg),
+      onMessage: (cb) => process.on('message', (m) => cb(m as ToWorker)),
+    };
+  }
+  throw new Error('qtune worker started without a parent channel');
+}
+
+const channel = openChannel();
+const abort = new AbortController();
+let running = false;
+
+async function run(kind: JobKind, params: unknown): Promise<void> {
+  const ctx = createJobContext(abort.signal, (progress) => channel.send({ type: 'progress', progress }));
+  try {
+    const handler = JOB_HANDLERS[kind] as JobHandler<JobKind> | undefined;
+    if (!handler) throw new Error(`unknown job kind "${kind}"`);
+    const result = await handler(params as never, ctx);
+    channel.send({ type: 'result', result });
+  } catch (err) {
+    channel.send({ type: 'error', error: serializeError(err) });
+  }
+  // Let the last message flush before the process goes away.
+  setTimeout(() => process.exit(0), 20);
+}
+
+channel.onMessage((msg) => {
+  if (msg.type === 'cancel') abort.abort();
+  else if (msg.type === 'run' && !running) {
+    running = true;
+    void run(msg.kind, msg.params);
+  }
+});
+channel.send({ type: 'ready' });

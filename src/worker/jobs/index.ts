@@ -1,0 +1,14 @@
+// The job registry: one handler per job kind. A new kind is one entry here and
+// one file beside this one.
+
+import type { JobKind, JobParams, JobResult } from '../../shared/jobs';
+import type { JobContext } from '../job-context';
+import { modelIoJob } from './model-io';
+import { debugSleepJob } from './debug-sleep';
+
+export type JobHandler<K extends JobKind> = (params: JobParams<K>, ctx: JobContext) => Promise<JobResult<K>>;
+
+export const JOB_HANDLERS: { [K in JobKind]: JobHandler<K> } = {
+  'model.io': modelIoJob,
+  'debug.sleep': debugSleepJob,
+};
