@@ -58,7 +58,7 @@ export function dtypeByteSize(dtype: NdDtype): number {
 
 function fail(file: string | undefined, message: string, hint?: string): never {
   const where = file ? `${file}: ` : '';
-  throw new QtuneError('bad-npy', `${where}${message}`, { file, hint });
+  throw new QtuneError('npy_invalid', `${where}${message}`, { file, hint });
 }
 
 interface NpyHeader {
@@ -173,7 +173,7 @@ export async function readNpy(path: string): Promise<NdArray> {
   try {
     bytes = await readFile(path);
   } catch (err) {
-    throw new QtuneError('file-not-readable', `cannot read ${path}: ${(err as Error).message}`, { file: path });
+    throw new QtuneError('file_not_readable', `cannot read ${path}: ${(err as Error).message}`, { file: path });
   }
   return parseNpy(bytes, path);
 }
@@ -201,10 +201,10 @@ function dataMatchesDtype(arr: NdArray): boolean {
 
 /** Encodes an array as .npy (version 1.0 when the header fits, else 2.0), header padded to 64 bytes like numpy does. */
 export function encodeNpy(arr: NdArray): Uint8Array {
-  if (!dataMatchesDtype(arr)) throw new QtuneError('bad-array', `array data does not match dtype ${arr.dtype}`);
+  if (!dataMatchesDtype(arr)) throw new QtuneError('array_invalid', `array data does not match dtype ${arr.dtype}`);
   const count = shapeSize(arr.shape);
   if (arr.data.length !== count) {
-    throw new QtuneError('bad-array', `array has ${arr.data.length} elements but shape (${arr.shape.join(', ')}) needs ${count}`);
+    throw new QtuneError('array_invalid', `array has ${arr.data.length} elements but shape (${arr.shape.join(', ')}) needs ${count}`);
   }
   const shapeText = arr.shape.length === 1 ? `(${arr.shape[0]},)` : `(${arr.shape.join(', ')})`;
   let dict = `{'descr': '${DESCR_OF[arr.dtype]}', 'fortran_order': False, 'shape': ${shapeText}, }`;
@@ -276,7 +276,7 @@ export async function readNpz(path: string): Promise<Map<string, NdArray>> {
   try {
     bytes = await readFile(path);
   } catch (err) {
-    throw new QtuneError('file-not-readable', `cannot read ${path}: ${(err as Error).message}`, { file: path });
+    throw new QtuneError('file_not_readable', `cannot read ${path}: ${(err as Error).message}`, { file: path });
   }
   return parseNpz(bytes, path);
 }
