@@ -1,0 +1,292 @@
+// The evaluation runner: feeds a dataset through a model with ONNX Runtime
+// and scores it — classification accuracy against labels, fidelity against a
+// reference float model, or a user's own metric module.
+
+import { pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { QtuneError } from '../../shared/errors';
+import type {
+  ClassificationMetrics,
+  EvalProgress,
+  EvalResult,
+  FidelityMetrics,
+  MetricSpec,
+  PerSampleResult,
+} from '../../shared/eval-types';
+import type { Batch, Dataset, ModelInputSpec } from '../data/dataset';
+import { halfToFloat } from '../data/npy';
+import { cosine, inTopK, sqnrDb, top1 } from './metrics';
+
+export interface ModelRef {
+  modelPath?: string;
+  session?: ort.InferenceSession;
+}
+
+export interface EvaluateOptions extends ModelRef {
+  dataset: Dataset;
+  batchSize: number;
+  metric: MetricSpec;
+  /** the float model to compare against (fidelity) */
+  reference?: ModelRef;
+  /** which output is scored; default the first */
+  output?: string;
+  limit?: number;
+  /** a custom metric module runs user code: the caller must have asked the user */
+  trusted?: boolean;
+  onProgress?: (p: EvalProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** A tensor handed to custom metrics, already float32 (int64 outputs become numbers). */
+export interface OutputTensor {
+  dims: number[];
+  data: Float32Array;
+}
+
+/** What a custom metric module exports (named exports or a default object). */
+export interface CustomMetricModule {
+  init?(info: { inputNames: string[]; outputNames: string[]; count: number; classNames?: string[] }): void | Promise<void>;
+  batch(outputs: Record<string, OutputTensor>, labels: Int32Array | undefined, indices: number[]): void | Promise<void>;
+  finish(): { value: number; details?: unknown } | Promise<{ value: number; details?: unknown }>;
+}
+
+/** Model inputs as the dataset wants them, from a session. */
+export function modelInputSpecs(session: ort.InferenceSession): ModelInputSpec[] {
+  return session.inputMetadata.map((m) =>
+    m.isTensor ? { name: m.name, dims: m.shape, type: m.type } : { name: m.name, dims: [], type: 'non-tensor' },
+  );
+}
+
+export async function createSession(modelPath: string): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(modelPath);
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new QtuneError('model_invalid', `${modelPath} cannot be loaded by ONNX Runtime: ${reason}`, { file: modelPath });
+  }
+}
+
+async function obtain(ref: ModelRef, role: string): Promise<{ session: ort.InferenceSession; owned: boolean }> {
+  if (ref.session) return { session: ref.session, owned: false };
+  if (!ref.modelPath) throw new QtuneError('eval_invalid', `no ${role} model given (modelPath or session)`);
+  return { session: await createSession(ref.modelPath), owned: true };
+}
+
+function asFloat32(t: ort.Tensor): Float32Array {
+  const d = t.data;
+  if (d instanceof Float32Array) return d;
+  if (t.type === 'float16' && d instanceof Uint16Array) return Float32Array.from(d, halfToFloat);
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float32Array.from(d, Number);
+  if (typeof (d as ArrayLike<unknown>)[0] === 'string') throw new QtuneError('eval_invalid', `output of type ${t.type} cannot be scored`);
+  return Float32Array.from(d as ArrayLike<number>);
+}
+
+async function run(session: ort.InferenceSession, batch: Batch, role: string): Promise<ort.InferenceSession.OnnxValueMapType> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, f] of Object.entries(batch.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+  try {
+    return await session.run(feeds);
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new QtuneError('inference_failed', `the ${role} model failed on samples ${batch.indices[0]}…${batch.indices.at(-1)}: ${reason}`);
+  }
+}
+
+/** Rows of one output that belong to real samples (padding rows dropped), and the length of each row. */
+function rows(t: ort.Tensor, batch: Batch, outputName: string): { data: Float32Array; per: number } {
+  const n = batch.indices.length + batch.padded;
+  const data = asFloat32(t);
+  if (data.length % n !== 0) {
+    throw new QtuneError('eval_invalid', `output '${outputName}' has ${data.length} values for a batch of ${n}; cannot split it per sample`);
+  }
+  const per = data.length / n;
+  return { data: data.subarray(0, per * batch.indices.length), per };
+}
+
+function pickOutput(session: ort.InferenceSession, wanted: string | undefined, role: string): string {
+  if (!wanted) return session.outputNames[0];
+  if (!session.outputNames.includes(wanted)) {
+    throw new QtuneError('eval_invalid', `the ${role} model has no output '${wanted}' (it has: ${session.outputNames.join(', ')})`, { path: 'output' });
+  }
+  return wanted;
+}
+
+class ClassificationScorer {
+  private correct1 = 0;
+  private correct5 = 0;
+  private seen = 0;
+  private numClasses = 0;
+  private confusion: number[][] = [];
+  readonly perSample: PerSampleResult = { indices: [], predictions: [], margins: [], labels: [] };
+
+  add(scores: Float32Array, per: number, labels: Int32Array, indices: number[]): void {
+    // One value per sample means the model already outputs the class (e.g. an ArgMax head).
+    const direct = per === 1;
+    const classes = direct ? 0 : per;
+    this.numClasses = Math.max(this.numClasses, classes);
+    for (let r = 0; r < indices.length; r++) {
+      const label = labels[r];
+      if (!direct && label >= per) {
+        throw new QtuneError('labels_invalid', `sample ${indices[r]} has label ${label}, but the model scores only ${per} classes (0…${per - 1})`, {
+          path: 'labels',
+        });
+      }
+      const { prediction, margin } = direct ? { prediction: Math.round(scores[r]), margin: NaN } : top1(scores, r * per, per);
+      if (prediction === label) this.correct1++;
+      if (!direct && inTopK(scores, r * per, per, label, 5)) this.correct5++;
+      this.seen++;
+      const size = Math.max(this.confusion.length, label + 1, prediction + 1);
+      while (this.confusion.length < size) this.confusion.push([]);
+      this.confusion[label][prediction] = (this.confusion[label][prediction] ?? 0) + 1;
+      this.perSample.indices.push(indices[r]);
+      this.perSample.predictions.push(prediction);
+      this.perSample.margins.push(margin);
+      this.perSample.labels!.push(label);
+    }
+  }
+
+  result(): ClassificationMetrics {
+    const k = Math.max(this.numClasses, this.confusion.length);
+    const confusion = Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => this.confusion[i]?.[j] ?? 0));
+    const perClass = confusion.map((row, i) => {
+      const total = row.reduce((a, b) => a + b, 0);
+      return { correct: row[i], total, accuracy: total ? (100 * row[i]) / total : null };
+    });
+    return {
+      top1: this.seen ? (100 * this.correct1) / this.seen : 0,
+      top5: this.numClasses >= 5 && this.seen ? (100 * this.correct5) / this.seen : null,
+      numClasses: k,
+      perClass,
+      confusion,
+    };
+  }
+}
+
+class FidelityScorer {
+  private agree = 0;
+  private cosSum = 0;
+  private sqnrSum = 0;
+  private seen = 0;
+  readonly perSample: PerSampleResult = { indices: [], predictions: [], margins: [] };
+
+  constructor(private readonly output: string) {}
+
+  add(x: Float32Array, y: Float32Array, per: number, indices: number[], labels?: Int32Array): void {
+    if (x.length !== y.length) {
+      throw new QtuneError('eval_invalid', `output '${this.output}' has ${x.length / indices.length} values per sample, the reference ${y.length / indices.length}`);
+    }
+    for (let r = 0; r < indices.length; r++) {
+      const mine = top1(x, r * per, per);
+      if (mine.prediction === top1(y, r * per, per).prediction) this.agree++;
+      this.cosSum += cosine(x, y, r * per, per);
+      this.sqnrSum += sqnrDb(x, y, r * per, per);
+      this.seen++;
+      this.perSample.indices.push(indices[r]);
+      this.perSample.predictions.push(mine.prediction);
+      this.perSample.margins.push(mine.margin);
+      if (labels) (this.perSample.labels ??= []).push(labels[r]);
+    }
+  }
+
+  result(): FidelityMetrics {
+    const n = Math.max(1, this.seen);
+    return { top1Agreement: (100 * this.agree) / n, cosine: this.cosSum / n, sqnrDb: this.sqnrSum / n, output: this.output };
+  }
+}
+
+/** Loads a user's metric module. Running it executes their code, so only with trusted: true. */
+export async function loadCustomMetric(path: string, trusted: boolean | undefined): Promise<CustomMetricModule> {
+  if (trusted !== true) {
+    throw new QtuneError('custom_metric_untrusted', `the custom metric ${path} runs JavaScript on this machine; it was not confirmed as trusted`, {
+      file: path,
+      hint: 'confirm that you trust this file (the app asks; the CLI takes --trust-metric)',
+    });
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new QtuneError('custom_metric_invalid', `cannot load the custom metric ${path}: ${(err as Error).message}`, { file: path });
+  }
+  const m = (typeof mod.batch === 'function' ? mod : (mod.default as Record<string, unknown> | undefined)) ?? {};
+  if (typeof m.batch !== 'function' || typeof m.finish !== 'function') {
+    throw new QtuneError('custom_metric_invalid', `${path} must export batch(outputs, labels, indices) and finish() (init() optional)`, { file: path });
+  }
+  return m as unknown as CustomMetricModule;
+}
+
+/** Runs the evaluation. Progress per batch; cancellation is checked between batches. */
+export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> {
+  const started = Date.now();
+  const { dataset, metric, signal } = opts;
+  const isCustom = metric.startsWith('custom:');
+  if (!isCustom && metric !== 'classification' && metric !== 'fidelity') {
+    throw new QtuneError('eval_invalid', `unknown metric '${metric}' (use classification, fidelity or custom:path.js)`, { path: 'metric' });
+  }
+  if (metric === 'classification' && !dataset.labels) {
+    throw new QtuneError('labels_missing', 'classification accuracy needs labels; add labels to the dataset or use the fidelity metric with a reference model', {
+      path: 'labels',
+    });
+  }
+  if (metric === 'fidelity' && !opts.reference) {
+    throw new QtuneError('eval_invalid', 'the fidelity metric compares against a reference model; none was given', { path: 'reference' });
+  }
+  const custom = isCustom ? await loadCustomMetric(metric.slice('custom:'.length), opts.trusted) : undefined;
+  const main = await obtain(opts, 'evaluated');
+  const ref = metric === 'fidelity' ? await obtain(opts.reference!, 'reference') : undefined;
+  try {
+    const output = pickOutput(main.session, opts.output, 'evaluated');
+    const refOutput = ref ? (ref.session.outputNames.includes(output) ? output : ref.session.outputNames[0]) : '';
+    const total = Math.min(dataset.count, opts.limit ?? Infinity);
+    const classification = metric === 'classification' ? new ClassificationScorer() : undefined;
+    const fidelity = ref ? new FidelityScorer(output) : undefined;
+    await custom?.init?.({ inputNames: dataset.inputNames, outputNames: [...main.session.outputNames], count: total, classNames: dataset.classNames });
+    let done = 0;
+    opts.onProgress?.({ stage: 'evaluate', done, total });
+    for await (const batch of dataset.batches({ batchSize: opts.batchSize, limit: opts.limit })) {
+      if (signal?.aborted) throw new QtuneError('cancelled', 'evaluation cancelled');
+      const outs = await run(main.session, batch, 'evaluated');
+      if (classification) {
+        const { data, per } = rows(outs[output], batch, output);
+        classification.add(data, per, batch.labels!, batch.indices);
+      } else if (fidelity) {
+        const refOuts = await run(ref!.session, batch, 'reference');
+        const x = rows(outs[output], batch, output);
+        const y = rows(refOuts[refOutput], batch, refOutput);
+        fidelity.add(x.data, y.data, x.per, batch.indices, batch.labels);
+      } else {
+        const tensors: Record<string, OutputTensor> = {};
+        for (const name of main.session.outputNames) {
+          const r = rows(outs[name], batch, name);
+          const dims = [...outs[name].dims];
+          if (dims.length > 0) dims[0] = batch.indices.length;
+          tensors[name] = { dims, data: r.data };
+        }
+        await custom!.batch(tensors, batch.labels, batch.indices);
+      }
+      done += batch.indices.length;
+      opts.onProgress?.({ stage: 'evaluate', done, total });
+    }
+    if (signal?.aborted) throw new QtuneError('cancelled', 'evaluation cancelled');
+    const base = { metric, samples: done, notes: [...dataset.notes], durationMs: 0, ...(dataset.skipped.length ? { skipped: [...dataset.skipped] } : {}) };
+    let result: EvalResult;
+    if (classification) {
+      const c = classification.result();
+      result = { ...base, value: c.top1, classification: c, perSample: classification.perSample };
+    } else if (fidelity) {
+      const f = fidelity.result();
+      result = { ...base, value: f.top1Agreement, fidelity: f, perSample: fidelity.perSample };
+    } else {
+      const r = await custom!.finish();
+      if (!r || typeof r.value !== 'number' || !Number.isFinite(r.value)) {
+        throw new QtuneError('custom_metric_invalid', `${metric.slice(7)}: finish() must return { value: <finite number>, details? }`, { file: metric.slice(7) });
+      }
+      result = { ...base, value: r.value, custom: { value: r.value, details: r.details } };
+    }
+    result.durationMs = Date.now() - started;
+    return result;
+  } finally {
+    if (main.owned) await main.session.release();
+    if (ref?.owned) await ref.session.release();
+  }
+}
