@@ -1,0 +1,79 @@
+// The graph as the renderer draws it. Weights (initializers and Constant
+// nodes) are folded into their consumers: they show as parameter counts, not
+// as nodes or edges, which keeps a 10,000-node graph drawable.
+import type { DisplayEdge, DisplayGraph, DisplayNode } from '../../shared/graph';
+import { ATTR, toNum, type AttributeProto } from './proto';
+import type { OnnxModel } from './model';
+import { findQuantizableLayers } from './quantizable';
+import { tensorNumElements } from './tensor';
+import { shapeOf } from './value-info';
+
+function attrText(a: AttributeProto): string | undefined {
+  switch (a.type) {
+    case ATTR.INT: return String(toNum(a.i));
+    case ATTR.FLOAT: return String(a.f);
+    case ATTR.STRING: return a.s ? new TextDecoder().decode(a.s) : '';
+    case ATTR.INTS: return a.ints.map((v) => toNum(v)).join(a.name === 'kernel_shape' ? 'x' : ',');
+    case ATTR.FLOATS: return a.floats.join(',');
+    case ATTR.GRAPH: return 'subgraph';
+    case ATTR.GRAPHS: return `${a.graphs.length} subgraphs`;
+    default: return undefined;
+  }
+}
+
+export function toDisplayGraph(model: OnnxModel): DisplayGraph {
+  const g = model.graph;
+  const idx = g.index();
+  const layers = new Map(findQuantizableLayers(model, idx).map((l) => [l.name, l]));
+  const isWeight = (t: string) => idx.initializers.has(t) || idx.constants.has(t);
+  const shapes = new Map<string, (number | string)[]>();
+  for (const [name, v] of idx.valueInfo) {
+    const s = shapeOf(v.type);
+    if (s) shapes.set(name, s);
+  }
+  const nodes: DisplayNode[] = [];
+  const edges: DisplayEdge[] = [];
+  const edge = (from: string, to: string, tensor: string) => {
+    const e: DisplayEdge = { from, to, tensor };
+    const s = shapes.get(tensor);
+    if (s) e.shape = s;
+    edges.push(e);
+  };
+  for (const n of g.nodes) {
+    if (n.opType === 'Constant' && (n.domain ?? '') === '') continue;
+    const id = n.name ?? '';
+    let params = 0;
+    for (const i of n.input) {
+      if (!i) continue;
+      const w = idx.initializers.get(i) ?? idx.constants.get(i);
+      if (w) { params += tensorNumElements(w); continue; }
+      const p = idx.producers.get(i);
+      if (p) edge(p.name ?? '', id, i);
+      else if (idx.graphInputs.has(i)) edge(`input:${i}`, id, i);
+    }
+    const layer = layers.get(id);
+    const attrs: Record<string, string> = {};
+    for (const a of n.attribute) {
+      const t = attrText(a);
+      if (t !== undefined && a.name) attrs[a.name] = t.length > 60 ? t.slice(0, 57) + '...' : t;
+    }
+    const dn: DisplayNode = {
+      id, opType: n.opType ?? '', inputs: [...n.input], outputs: [...n.output], params,
+      quantizable: layer?.quantizable ?? false,
+    };
+    if (layer?.reason) dn.reason = layer.reason;
+    if (Object.keys(attrs).length > 0) dn.attrs = attrs;
+    nodes.push(dn);
+  }
+  for (const o of g.outputs) {
+    const name = o.name ?? '';
+    const p = idx.producers.get(name);
+    if (p && !isWeight(name)) edge(p.name ?? '', `output:${name}`, name);
+    else if (idx.graphInputs.has(name)) edge(`input:${name}`, `output:${name}`, name);
+  }
+  return {
+    nodes, edges,
+    inputs: g.feedInputs.map((v) => v.name ?? ''),
+    outputs: g.outputs.map((v) => v.name ?? ''),
+  };
+}

@@ -1,0 +1,15 @@
+// Public API of qtune's ONNX layer.
+export * from './proto';
+export * from './tensor';
+export * from './attrs';
+export * from './model';
+export * from './names';
+export * from './io';
+export * from './constants';
+export * from './quantizable';
+export * from './value-info';
+export * from './summary';
+export * from './display';
+export * from './synthetic';
+export * from './ort';
+export * from './shapes';

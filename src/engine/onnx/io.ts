@@ -1,0 +1,225 @@
+// Reading and writing .onnx files. The file is read once into one buffer and
+// every raw_data becomes a view into it (no copy of weights). External data
+// (tensors whose bytes live in a file beside the model) is resolved at load
+// time the same way: one read per external file, views into it.
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import { QtuneError } from '../../shared/errors';
+import { subgraphsOf } from './attrs';
+import { OnnxModel } from './model';
+import { assignNodeNames } from './names';
+import { DATA_LOCATION_EXTERNAL, DT, decodeModelProto, encodeModelProto, toNum, type GraphProto, type ModelProto, type TensorProto } from './proto';
+import { tensorBytes, toRawData } from './tensor';
+
+/** Highest IR version onnxruntime-node 1.30 accepts (checked: 13 loads, 14 is refused). */
+export const MAX_IR_VERSION = 13;
+
+/** Operator domains ONNX Runtime implements; a node in any other domain cannot run. */
+export const KNOWN_DOMAINS = new Set([
+  '', 'ai.onnx', 'ai.onnx.ml', 'ai.onnx.training', 'ai.onnx.preview.training',
+  'com.microsoft', 'com.microsoft.nchwc', 'com.microsoft.experimental', 'com.ms.internal.nhwc',
+]);
+
+export interface LoadOptions {
+  /** give unnamed/duplicate nodes their deterministic names (default true) */
+  assignNames?: boolean;
+  /** directory external data paths are relative to (default: the model's directory) */
+  baseDir?: string;
+}
+
+/** Call `fn` on every TensorProto in a graph: initializers, attribute tensors, and the same inside subgraphs. */
+export function forEachTensor(g: GraphProto, fn: (t: TensorProto) => void): void {
+  for (const t of g.initializer) fn(t);
+  for (const n of g.node) {
+    for (const a of n.attribute) {
+      if (a.t) fn(a.t);
+      for (const t of a.tensors) fn(t);
+    }
+    for (const sg of subgraphsOf(n)) forEachTensor(sg, fn);
+  }
+}
+
+function forEachGraph(g: GraphProto, fn: (g: GraphProto) => void): void {
+  fn(g);
+  for (const n of g.node) for (const sg of subgraphsOf(n)) forEachGraph(sg, fn);
+}
+
+function loadError(file: string, problem: string, code = 'onnx-load'): QtuneError {
+  return new QtuneError(code, `${file}: ${problem}`, { file });
+}
+
+/** Read a .onnx file into an OnnxModel (external data resolved, nodes named). */
+export function loadModel(path: string, opts: LoadOptions = {}): OnnxModel {
+  let bytes: Buffer;
+  try {
+    if (statSync(path).isDirectory()) throw loadError(path, 'is a directory, not an ONNX file');
+    bytes = readFileSync(path);
+  } catch (e) {
+    if (e instanceof QtuneError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw loadError(path, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(e)})`);
+  }
+  return loadModelFromBytes(bytes, { ...opts, path, baseDir: opts.baseDir ?? dirname(path) });
+}
+
+/** Decode in-memory model bytes. `path` only names the model in errors. */
+export function loadModelFromBytes(bytes: Uint8Array, opts: LoadOptions & { path?: string } = {}): OnnxModel {
+  const file = opts.path ?? '<memory>';
+  if (bytes.byteLength === 0) throw loadError(file, 'file is empty (0 bytes), not an ONNX model');
+  let proto: ModelProto;
+  try {
+    proto = decodeModelProto(bytes);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/index out of range/.test(msg) && looksLikeModelStart(bytes)) throw loadError(file, `file is truncated or damaged (protobuf data ends early after ${bytes.byteLength} bytes)`);
+    throw loadError(file, `not an ONNX model (protobuf decoding failed: ${msg})`);
+  }
+  validate(proto, file);
+  resolveExternalData(proto, file, opts.baseDir ?? process.cwd());
+  const model = new OnnxModel(proto, opts.path);
+  if (opts.assignNames !== false) model.generatedNames = assignNodeNames(model.graph.nodes);
+  return model;
+}
+
+// ModelProto field tags (field number << 3 | wire type) a file can open with.
+const MODEL_TAGS = new Set([0x08, 0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42, 0x72]);
+
+/** Whether the bytes open like a serialized ModelProto (so a decode failure means damage, not a different format). */
+function looksLikeModelStart(bytes: Uint8Array): boolean {
+  if (bytes[0] === 0x08) return bytes[1] > 0 && bytes[1] <= MAX_IR_VERSION + 10;
+  return MODEL_TAGS.has(bytes[0]) || (bytes[0] === 0xa2 && bytes[1] === 0x01) || (bytes[0] === 0xca && bytes[1] === 0x01);
+}
+
+function validate(proto: ModelProto, file: string): void {
+  const ir = toNum(proto.irVersion);
+  // Random bytes can decode as protobuf by chance; a real model always has
+  // an IR version, a graph and (from IR 3) opset imports.
+  if (!proto.graph || ir <= 0 || (proto.opsetImport.length === 0 && ir >= 3) || proto.graph.node.length === 0 && proto.graph.output.length === 0) {
+    throw loadError(file, 'not an ONNX model (no IR version, graph or opset import found)');
+  }
+  if (ir > MAX_IR_VERSION) {
+    throw loadError(file, `IR version ${ir} is newer than qtune supports (up to ${MAX_IR_VERSION}); re-export the model with an older ONNX exporter`, 'onnx-ir-version');
+  }
+  const functionDomains = new Set(proto.functions.map((f) => f.domain ?? ''));
+  for (const imp of proto.opsetImport) {
+    const d = imp.domain ?? '';
+    if (!KNOWN_DOMAINS.has(d) && !functionDomains.has(d)) {
+      throw loadError(file, `imports unknown operator domain '${d}' (ONNX Runtime cannot run it)`, 'onnx-domain');
+    }
+  }
+  forEachGraph(proto.graph, (g) => {
+    for (const n of g.node) {
+      const d = n.domain ?? '';
+      if (!KNOWN_DOMAINS.has(d) && !functionDomains.has(d)) {
+        throw loadError(file, `node '${n.name || n.opType}' (${n.opType}) uses unknown operator domain '${d}'`, 'onnx-domain');
+      }
+    }
+  });
+}
+
+function externalEntry(t: TensorProto, key: string): string | undefined {
+  return t.externalData.find((e) => e.key === key)?.value;
+}
+
+function resolveExternalData(proto: ModelProto, file: string, baseDir: string): void {
+  const cache = new Map<string, Buffer>();
+  forEachTensor(proto.graph!, (t) => {
+    if (t.dataLocation !== DATA_LOCATION_EXTERNAL) return;
+    const location = externalEntry(t, 'location');
+    if (!location) throw loadError(file, `tensor '${t.name}' has external data without a 'location'`);
+    const norm = normalize(location);
+    if (isAbsolute(norm) || norm.startsWith('..')) throw loadError(file, `tensor '${t.name}': external data location '${location}' must be a relative path inside the model's folder`);
+    const full = resolve(baseDir, norm);
+    let data = cache.get(full);
+    if (!data) {
+      if (!existsSync(full)) throw loadError(file, `external data file '${location}' not found (needed by tensor '${t.name}', looked in ${baseDir})`, 'onnx-external-data');
+      data = readFileSync(full);
+      cache.set(full, data);
+    }
+    const offset = Number(externalEntry(t, 'offset') ?? 0);
+    const length = externalEntry(t, 'length') !== undefined ? Number(externalEntry(t, 'length')) : data.byteLength - offset;
+    if (!(offset >= 0 && length >= 0 && offset + length <= data.byteLength)) {
+      throw loadError(file, `tensor '${t.name}': external data range ${offset}+${length} lies beyond the end of '${location}' (${data.byteLength} bytes)`, 'onnx-external-data');
+    }
+    t.rawData = data.subarray(offset, offset + length);
+    t.externalData = [];
+    delete t.dataLocation;
+  });
+}
+
+export interface SaveOptions {
+  /** write tensors of at least `threshold` bytes (default 1024) to `file` beside the model */
+  externalData?: { file: string; threshold?: number };
+}
+
+/** The model as .onnx bytes with all data inline (for ORT sessions in memory). */
+export function serializeModel(model: OnnxModel): Uint8Array {
+  return encodeModelProto(model.proto);
+}
+
+/**
+ * Write the model (atomically: temp file + rename). With `externalData`,
+ * large tensors go to one data file next to the model, referenced by
+ * location/offset/length; the in-memory model is left unchanged.
+ */
+export function saveModel(model: OnnxModel, path: string, opts: SaveOptions = {}): void {
+  const ext = opts.externalData;
+  if (!ext) {
+    writeAtomic(path, serializeModel(model));
+    return;
+  }
+  if (ext.file !== basename(ext.file)) throw new QtuneError('onnx-save', `external data file '${ext.file}' must be a plain file name (it is written beside ${path})`, { file: path });
+  const threshold = ext.threshold ?? 1024;
+  const restore: (() => void)[] = [];
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  try {
+    forEachTensor(model.proto.graph!, (t) => {
+      if (t.dataType === DT.STRING) return;
+      const bytes = tensorBytes(t);
+      if (bytes.byteLength < threshold) return;
+      const saved = { ...t };
+      restore.push(() => {
+        for (const k of Object.keys(t)) delete (t as unknown as Record<string, unknown>)[k];
+        Object.assign(t, saved);
+      });
+      toRawData(t);
+      // keep each tensor 64-byte aligned, so a reader can map it directly
+      const pad = (64 - (offset % 64)) % 64;
+      if (pad) { chunks.push(new Uint8Array(pad)); offset += pad; }
+      chunks.push(bytes);
+      t.externalData = [
+        { key: 'location', value: ext.file },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(bytes.byteLength) },
+      ];
+      t.dataLocation = DATA_LOCATION_EXTERNAL;
+      delete t.rawData;
+      offset += bytes.byteLength;
+    });
+    writeAtomic(join(dirname(path), ext.file), chunks);
+    writeAtomic(path, serializeModel(model));
+  } finally {
+    for (const r of restore.reverse()) r();
+  }
+}
+
+function writeAtomic(path: string, data: Uint8Array | Uint8Array[]): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    if (Array.isArray(data)) {
+      const fd = openSync(tmp, 'w');
+      try {
+        for (const c of data) writeSync(fd, c);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } else {
+      writeFileSync(tmp, data);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    throw new QtuneError('onnx-save', `${path}: cannot write (${(e as Error).message})`, { file: path });
+  }
+}

@@ -1,0 +1,109 @@
+// Which layers can be quantized, per spec §4, and why not when they cannot.
+import type { QuantizableLayer } from '../../shared/model-summary';
+import { attrFloat, attrInt, attrInts } from './attrs';
+import type { GraphIndex, OnnxModel } from './model';
+import type { NodeProto, TensorProto } from './proto';
+import { numElements, tensorDims } from './tensor';
+
+export type LayerInfo = QuantizableLayer;
+
+export const QUANTIZABLE_OP_TYPES = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'AveragePool'] as const;
+/** ops listed with a reason even though they never quantize, so users see why */
+const LISTED_OP_TYPES = new Set<string>([...QUANTIZABLE_OP_TYPES, 'GlobalAveragePool']);
+
+/** The constant tensor behind `name` (initializer or Constant node output). */
+function constantOf(idx: GraphIndex, name: string | undefined): TensorProto | undefined {
+  if (!name) return undefined;
+  return idx.initializers.get(name) ?? idx.constants.get(name);
+}
+
+/** Layers spec §4 talks about, in node order, top-level graph only. */
+export function findQuantizableLayers(model: OnnxModel, idx: GraphIndex = model.graph.index()): LayerInfo[] {
+  const out: LayerInfo[] = [];
+  for (const node of model.graph.nodes) {
+    if ((node.domain ?? '') !== '' || !LISTED_OP_TYPES.has(node.opType ?? '')) continue;
+    out.push(describeLayer(node, idx));
+  }
+  return out;
+}
+
+export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
+  const op = node.opType ?? '';
+  const info: LayerInfo = {
+    name: node.name ?? '', opType: op, quantizable: false,
+    inputTensor: node.input[0] ?? '', outputTensor: node.output[0] ?? '', paramCount: 0,
+  };
+  const reasons: string[] = [];
+  const weightName = node.input[1] || undefined;
+  const biasName = (op === 'Conv' || op === 'ConvTranspose' || op === 'Gemm') && node.input[2] ? node.input[2] : undefined;
+  const weight = op === 'AveragePool' || op === 'GlobalAveragePool' ? undefined : constantOf(idx, weightName);
+
+  if (weightName && op !== 'AveragePool' && op !== 'GlobalAveragePool') {
+    info.weightName = weightName;
+    if (!weight) reasons.push(`weight '${weightName}' is not a constant (neither an initializer nor a Constant output)`);
+  }
+  if (weight) {
+    info.weightShape = tensorDims(weight);
+    info.paramCount += numElements(info.weightShape);
+  }
+  if (biasName) {
+    info.biasName = biasName;
+    const bias = constantOf(idx, biasName);
+    if (bias) info.paramCount += numElements(tensorDims(bias));
+    else reasons.push(`bias '${biasName}' is not a constant`);
+  }
+  const rank = info.weightShape?.length;
+
+  switch (op) {
+    case 'Conv': {
+      info.channelAxis = 0;
+      if (rank !== undefined) {
+        info.kernelDims = rank - 2;
+        if (rank < 3 || rank > 5) reasons.push(`Conv with a ${rank - 2}-D kernel (only 1-D, 2-D and 3-D are quantizable)`);
+      }
+      const readers = weightName ? idx.consumers.get(weightName) ?? [] : [];
+      if (readers.length > 1) {
+        const others = readers.filter((r) => r !== node).map((r) => r.name);
+        reasons.push(`weight '${weightName}' is shared with ${others.length} other node(s): ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}`);
+      }
+      break;
+    }
+    case 'ConvTranspose':
+      info.channelAxis = 1;
+      if (rank !== undefined) {
+        info.kernelDims = rank - 2;
+        if (rank !== 4) reasons.push(`ConvTranspose with a ${rank - 2}-D kernel (only 2-D is quantizable)`);
+      }
+      break;
+    case 'Gemm': {
+      const transA = attrInt(node, 'transA', 0);
+      const transB = attrInt(node, 'transB', 0);
+      const alpha = attrFloat(node, 'alpha', 1);
+      const beta = attrFloat(node, 'beta', 1);
+      if (transA !== 0) reasons.push(`Gemm with transA=${transA} (only transA=0 is quantizable)`);
+      if (alpha !== 1) reasons.push(`Gemm with alpha=${alpha} (only alpha=1 is quantizable)`);
+      if (beta !== 1 && biasName) reasons.push(`Gemm with beta=${beta} (only beta=1 is quantizable)`);
+      info.channelAxis = transB ? 0 : 1;
+      if (rank !== undefined && rank !== 2) reasons.push(`Gemm weight has rank ${rank}, expected 2`);
+      break;
+    }
+    case 'MatMul':
+      if (rank !== undefined) {
+        info.channelAxis = rank - 1;
+        if (rank !== 2) reasons.push(`MatMul's second input is a ${rank}-D constant (only 2-D is quantizable)`);
+      }
+      break;
+    case 'AveragePool': {
+      const kernel = attrInts(node, 'kernel_shape');
+      info.kernelDims = kernel?.length;
+      if (kernel?.length !== 2) reasons.push(`AveragePool on a ${kernel ? kernel.length + 2 : '?'}-D input (only 4-D inputs are quantizable)`);
+      break;
+    }
+    case 'GlobalAveragePool':
+      reasons.push('global average pooling is not quantizable (only AveragePool with a kernel over a 4-D input)');
+      break;
+  }
+  info.quantizable = reasons.length === 0;
+  if (reasons.length > 0) info.reason = reasons.join('; ');
+  return info;
+}

@@ -1,0 +1,82 @@
+// Element type and shape of every tensor. value_info answers when the model
+// declares it; otherwise we run the model once in ORT with every tensor
+// exposed, feeding zeros of the given input shapes.
+import * as ort from 'onnxruntime-node';
+import { QtuneError } from '../../shared/errors';
+import type { OnnxModel } from './model';
+import { runExposed } from './ort';
+import { numElements } from './tensor';
+import { shapeOf, typeName, type Shape } from './value-info';
+
+export interface TensorType {
+  /** "float32", "int64", ... */
+  type: string;
+  shape: Shape | null;
+}
+
+/** What the model itself declares (graph inputs/outputs, value_info, initializers). */
+export function declaredTensorTypes(model: OnnxModel): Map<string, TensorType> {
+  const out = new Map<string, TensorType>();
+  const idx = model.graph.index();
+  for (const [name, v] of idx.valueInfo) out.set(name, { type: typeName(v.type), shape: shapeOf(v.type) });
+  return out;
+}
+
+export interface InputShapeOptions {
+  /** concrete shape per graph input; unspecified dynamic dims get `dynamicDimSize` */
+  inputShapes?: Record<string, number[]>;
+  /** size used for any dynamic dimension (default 1) */
+  dynamicDimSize?: number;
+}
+
+/** Concrete shapes for the graph inputs (declared dims, user sizes for dynamic ones). */
+export function concreteInputShapes(model: OnnxModel, opts: InputShapeOptions = {}): Record<string, { type: string; dims: number[] }> {
+  const out: Record<string, { type: string; dims: number[] }> = {};
+  for (const v of model.graph.feedInputs) {
+    const name = v.name ?? '';
+    const given = opts.inputShapes?.[name];
+    const declared = shapeOf(v.type);
+    let dims: number[];
+    if (given) dims = given;
+    else if (declared) dims = declared.map((d) => (typeof d === 'number' && d > 0 ? d : opts.dynamicDimSize ?? 1));
+    else throw new QtuneError('onnx-shape', `${model.path ?? 'model'}: input '${name}' has no declared shape; give it in inputShapes`, { file: model.path, path: name });
+    out[name] = { type: typeName(v.type), dims };
+  }
+  return out;
+}
+
+const ORT_TYPES: Record<string, ort.Tensor.Type> = {
+  float32: 'float32', float64: 'float64', int8: 'int8', uint8: 'uint8', int16: 'int16', uint16: 'uint16',
+  int32: 'int32', uint32: 'uint32', int64: 'int64', uint64: 'uint64', bool: 'bool', float16: 'float16',
+};
+
+/** Zero-filled feeds for the model's inputs at the given shapes. */
+export function zeroFeeds(model: OnnxModel, opts: InputShapeOptions = {}): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, { type, dims }] of Object.entries(concreteInputShapes(model, opts))) {
+    const t = ORT_TYPES[type];
+    if (!t) throw new QtuneError('onnx-shape', `${model.path ?? 'model'}: input '${name}' of type ${type} cannot be fed`, { file: model.path, path: name });
+    const n = numElements(dims);
+    const data = t === 'int64' ? new BigInt64Array(n) : t === 'uint64' ? new BigUint64Array(n) : t === 'bool' ? new Uint8Array(n) : undefined;
+    feeds[name] = data ? new ort.Tensor(t, data, dims) : new ort.Tensor(t as 'float32', new Float32Array(n), dims);
+    if (t !== 'float32' && !data) {
+      const ctor = { float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, float16: Uint16Array }[t as string]!;
+      feeds[name] = new ort.Tensor(t, new ctor(n), dims);
+    }
+  }
+  return feeds;
+}
+
+/**
+ * Type and concrete shape of every tensor in the top-level graph, for the
+ * given input shapes: declared types first, then one ORT run for the actual
+ * shapes of every node output (ORT's answer wins for shapes, being concrete).
+ */
+export async function inferTensorTypes(model: OnnxModel, opts: InputShapeOptions = {}): Promise<Map<string, TensorType>> {
+  const out = declaredTensorTypes(model);
+  const feeds = zeroFeeds(model, opts);
+  for (const [name, t] of Object.entries(feeds)) out.set(name, { type: t.type, shape: [...t.dims] });
+  const results = await runExposed(model, feeds, 'all');
+  for (const [name, t] of Object.entries(results)) out.set(name, { type: t.type, shape: [...t.dims] });
+  return out;
+}
