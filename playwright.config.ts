@@ -9,6 +9,9 @@ import { join } from 'node:path';
 export const E2E_PORT = Number(process.env.QTUNE_E2E_PORT ?? 47311);
 export const E2E_TOKEN = 'e2e-token-0123456789';
 const settingsDir = mkdtempSync(join(tmpdir(), 'qtune-e2e-settings-'));
+/** Projects made by the tests (the sample project among them) go to a fresh folder each run. */
+export const E2E_PROJECTS_DIR = process.env.QTUNE_E2E_PROJECTS_DIR ?? mkdtempSync(join(tmpdir(), 'qtune-e2e-projects-'));
+process.env.QTUNE_E2E_PROJECTS_DIR = E2E_PROJECTS_DIR;
 
 export default defineConfig({
   testDir: 'e2e',
@@ -27,7 +30,7 @@ export default defineConfig({
     trace: 'off',
   },
   webServer: {
-    command: `node bin/qtune.js serve --port ${E2E_PORT} --token ${E2E_TOKEN} --settings-dir ${settingsDir}`,
+    command: `node bin/qtune.js serve --port ${E2E_PORT} --token ${E2E_TOKEN} --settings-dir ${settingsDir} --projects-dir ${E2E_PROJECTS_DIR}`,
     url: `http://127.0.0.1:${E2E_PORT}/?token=${E2E_TOKEN}`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -9,6 +9,8 @@ import { listDirectory } from './file-browser';
 import { checkRpcParams } from './rpc-schemas';
 import type { SettingsStore } from './settings-store';
 import type { WorkerLauncher } from './worker-launcher';
+import { ProjectService } from './project-service';
+import { pushRecent } from '../shared/settings';
 
 export interface BackendOptions {
   host: 'electron' | 'browser';
@@ -16,6 +18,8 @@ export interface BackendOptions {
   settings: SettingsStore;
   version: string;
   sampleDir: string;
+  /** where new projects (and the sample project) are created by default */
+  projectsDir: string;
   homeDir?: string;
   maxConcurrentJobs?: number;
 }
@@ -28,6 +32,7 @@ export interface Backend {
   callUnchecked(method: string, params: unknown): Promise<unknown>;
   onEvent(listener: (e: QtuneEvent) => void): () => void;
   readonly jobs: JobManager;
+  readonly projects: ProjectService;
   dispose(): void;
 }
 
@@ -38,7 +43,17 @@ export function createBackend(options: BackendOptions): Backend {
     host: options.host,
     homeDir: options.homeDir ?? homedir(),
     sampleDir: options.sampleDir,
+    projectsDir: options.projectsDir,
   };
+
+  const projects = new ProjectService(jobs, {
+    projectsDir: options.projectsDir,
+    sampleDir: options.sampleDir,
+    onOpened: (dir) => {
+      const s = options.settings.get();
+      options.settings.update({ recentProjects: pushRecent(s.recentProjects, dir) });
+    },
+  });
 
   const handlers: Handlers = {
     'app.info': () => info,
@@ -47,6 +62,17 @@ export function createBackend(options: BackendOptions): Backend {
     'job.cancel': (p) => ({ cancelled: jobs.cancel(p.jobId) }),
     'settings.get': () => options.settings.get(),
     'settings.update': (p) => options.settings.update(p),
+    'project.create': (p) => projects.create(p),
+    'project.open': (p) => projects.openProject(p.dir),
+    'project.openSample': () => projects.openSample(),
+    'project.update': (p) => projects.update(p.dir, p.patch),
+    'project.saveConfig': (p) => projects.saveConfig(p.dir, p.config, p.note, p.parent),
+    'project.readConfig': (p) => projects.readConfig(p.dir, p.configId),
+    'project.startRun': (p) => projects.startRun(p.dir, p.configId),
+    'project.readRun': (p) => projects.readRun(p.dir, p.runId),
+    'project.analyze': (p) => projects.analyze(p.dir, p.runId, p.samples),
+    'project.export': (p) => projects.exportRun(p.dir, p.runId, p.outDir),
+    'project.saveAs': (p) => projects.saveAs(p.dir, p.newDir),
   };
 
   async function call<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>> {
@@ -62,6 +88,7 @@ export function createBackend(options: BackendOptions): Backend {
     },
     onEvent: (l) => jobs.onEvent(l),
     jobs,
+    projects,
     dispose: () => jobs.dispose(),
   };
 }

@@ -3,11 +3,20 @@
 
 import Ajv from 'ajv';
 import type { RpcMethod } from '../shared/api';
-import { JOB_KINDS } from '../shared/jobs';
+import { CLIENT_JOB_KINDS } from '../shared/jobs';
 import { QtuneError } from '../shared/errors';
 
 const empty = { type: 'object', additionalProperties: false } as const;
 const str = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+
+const id = { type: 'integer', minimum: 1 } as const;
+const dir = { type: 'object', additionalProperties: false, required: ['dir'], properties: { dir: str } } as const;
+const target = {
+  oneOf: [
+    { type: 'object', additionalProperties: false, required: ['mode', 'points'], properties: { mode: { const: 'absolute' }, points: { type: 'number', minimum: 0 } } },
+    { type: 'object', additionalProperties: false, required: ['mode', 'percent'], properties: { mode: { const: 'relative' }, percent: { type: 'number', minimum: 0 } } },
+  ],
+} as const;
 
 const schemas: Record<RpcMethod, object> = {
   'app.info': empty,
@@ -20,7 +29,7 @@ const schemas: Record<RpcMethod, object> = {
     type: 'object',
     additionalProperties: false,
     required: ['kind', 'params'],
-    properties: { kind: { enum: [...JOB_KINDS] }, params: { type: 'object' } },
+    properties: { kind: { enum: [...CLIENT_JOB_KINDS] }, params: { type: 'object' } },
   },
   'job.cancel': { type: 'object', additionalProperties: false, required: ['jobId'], properties: { jobId: str } },
   'settings.get': empty,
@@ -34,6 +43,73 @@ const schemas: Record<RpcMethod, object> = {
       windowBounds: { type: 'object' },
     },
   },
+  'project.create': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['dir', 'name', 'model', 'calibration', 'evaluation'],
+    properties: {
+      dir: str,
+      name: { type: 'string', minLength: 1, maxLength: 128 },
+      model: str,
+      calibration: str,
+      evaluation: str,
+      labels: str,
+      metric: { type: 'string', pattern: '^(classification|fidelity|custom:.+)$' },
+      target,
+      classes: { type: 'array', items: { type: 'string' }, maxItems: 100000 },
+    },
+  },
+  'project.open': dir,
+  'project.openSample': empty,
+  'project.update': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['dir', 'patch'],
+    properties: {
+      dir: str,
+      patch: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          wizard: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              step: { enum: ['project', 'config', 'quantize', 'skip', 'tune', 'finish'] },
+              configId: { type: ['integer', 'null'] },
+              runId: { type: ['integer', 'null'] },
+            },
+          },
+          ui: { type: 'object' },
+          target,
+          evaluation: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { metric: { type: 'string', pattern: '^(classification|fidelity|custom:.+)$' }, batchSize: { type: 'integer', minimum: 1, maximum: 4096 } },
+          },
+          calibration: { type: 'object', additionalProperties: false, properties: { batchSize: { type: 'integer', minimum: 1, maximum: 4096 } } },
+          trustEvaluator: { type: 'boolean' },
+        },
+      },
+    },
+  },
+  'project.saveConfig': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['dir', 'config', 'note'],
+    properties: { dir: str, config: { type: 'object' }, note: { type: 'string', maxLength: 1000 }, parent: id },
+  },
+  'project.readConfig': { type: 'object', additionalProperties: false, required: ['dir', 'configId'], properties: { dir: str, configId: id } },
+  'project.startRun': { type: 'object', additionalProperties: false, required: ['dir', 'configId'], properties: { dir: str, configId: id } },
+  'project.readRun': { type: 'object', additionalProperties: false, required: ['dir', 'runId'], properties: { dir: str, runId: id } },
+  'project.analyze': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['dir', 'runId'],
+    properties: { dir: str, runId: id, samples: { type: 'integer', minimum: 1, maximum: 100000 } },
+  },
+  'project.export': { type: 'object', additionalProperties: false, required: ['dir', 'runId', 'outDir'], properties: { dir: str, runId: id, outDir: str } },
+  'project.saveAs': { type: 'object', additionalProperties: false, required: ['dir', 'newDir'], properties: { dir: str, newDir: str } },
 };
 
 const ajv = new Ajv({ allErrors: false });

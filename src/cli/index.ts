@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { findAppPaths } from '../backend/app-paths';
 import { registerServe } from './commands/serve';
 import { registerSummary } from './commands/summary';
+import { registerEvaluate } from './commands/evaluate';
 
 const program = new Command();
 program
@@ -14,5 +15,6 @@ program
 
 registerSummary(program);
 registerServe(program);
+registerEvaluate(program);
 
 await program.parseAsync(process.argv);

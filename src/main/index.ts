@@ -25,6 +25,7 @@ app.whenReady().then(() => {
     settings,
     version: app.getVersion(),
     sampleDir: app.isPackaged ? join(process.resourcesPath, 'sample') : paths.sampleDir,
+    projectsDir: process.env.QTUNE_PROJECTS_DIR ?? join(app.getPath('documents'), 'qtune-projects'),
   });
   installContentSecurityPolicy();
   connectIpc(backend);

@@ -18,7 +18,7 @@ beforeAll(async () => {
   mkdirSync(join(rendererDir, 'assets'));
   writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>qtune</title>');
   writeFileSync(join(rendererDir, 'assets', 'app.js'), 'console.log(1)');
-  const backend = createBackend({ host: 'browser', launcher: forkLauncher(), settings: createMemorySettings(), version: '0.0.0-test', sampleDir: '/nowhere', homeDir: rendererDir });
+  const backend = createBackend({ host: 'browser', launcher: forkLauncher(), settings: createMemorySettings(), version: '0.0.0-test', sampleDir: '/nowhere', projectsDir: join(rendererDir, 'projects'), homeDir: rendererDir });
   server = await startServer({ backend, rendererDir, token: 'secret-token' });
 });
 afterAll(() => server.close());

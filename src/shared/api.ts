@@ -6,6 +6,29 @@
 import type { SerializedError } from './errors';
 import type { JobKind, JobParams, JobResult } from './jobs';
 import type { AppSettings } from './settings';
+import type { OpenProject, ProjectFile, ProjectInit, ProjectUiState, RunSummary, WizardStep } from './project';
+import type { RunResult } from './run-types';
+import type { AccuracyTarget, MetricSpec } from './eval-types';
+
+/** What the renderer may change in project.json directly. */
+export interface ProjectPatch {
+  wizard?: { step?: WizardStep; configId?: number | null; runId?: number | null };
+  ui?: ProjectUiState;
+  target?: AccuracyTarget;
+  evaluation?: { metric?: MetricSpec; batchSize?: number };
+  calibration?: { batchSize?: number };
+  /** the user trusts the project's custom evaluator module for this session and project */
+  trustEvaluator?: boolean;
+}
+
+export interface RunDetails {
+  summary: RunSummary;
+  result?: RunResult;
+  /** the analyzer's report for this run, once analysed (src/shared/analysis-types.ts) */
+  analysis?: unknown;
+  /** per-layer activation statistics written by calibration (histograms, IFMR loss curves) */
+  stats?: unknown;
+}
 
 export interface AppInfo {
   version: string;
@@ -14,6 +37,8 @@ export interface AppInfo {
   homeDir: string;
   /** folder of the bundled sample project */
   sampleDir: string;
+  /** where new projects are created by default */
+  projectsDir: string;
 }
 
 export interface DirEntry {
@@ -37,6 +62,22 @@ export interface RpcMethods {
   'job.cancel': { params: { jobId: string }; result: { cancelled: boolean } };
   'settings.get': { params: Record<string, never>; result: AppSettings };
   'settings.update': { params: Partial<AppSettings>; result: AppSettings };
+  'project.create': { params: ProjectInit; result: OpenProject };
+  'project.open': { params: { dir: string }; result: OpenProject };
+  /** opens the bundled sample project, creating its folder on first use */
+  'project.openSample': { params: Record<string, never>; result: OpenProject };
+  'project.update': { params: { dir: string; patch: ProjectPatch }; result: ProjectFile };
+  'project.saveConfig': { params: { dir: string; config: unknown; note: string; parent?: number }; result: { configId: number; project: ProjectFile } };
+  'project.readConfig': { params: { dir: string; configId: number }; result: { config: unknown } };
+  /** quantize with a saved config and evaluate float vs int8; the run is recorded when the job ends */
+  'project.startRun': { params: { dir: string; configId: number }; result: { jobId: string; runId: number } };
+  'project.readRun': { params: { dir: string; runId: number }; result: RunDetails };
+  /** run the accuracy analyzer on a finished run */
+  'project.analyze': { params: { dir: string; runId: number; samples?: number }; result: { jobId: string } };
+  /** copy a run's quantized model, config.json, record file and report into a folder */
+  'project.export': { params: { dir: string; runId: number; outDir: string }; result: { files: string[] } };
+  /** copy the whole project folder to a new place and open the copy */
+  'project.saveAs': { params: { dir: string; newDir: string }; result: OpenProject };
 }
 
 export type RpcMethod = keyof RpcMethods;
@@ -50,6 +91,17 @@ export const RPC_METHODS: readonly RpcMethod[] = [
   'job.cancel',
   'settings.get',
   'settings.update',
+  'project.create',
+  'project.open',
+  'project.openSample',
+  'project.update',
+  'project.saveConfig',
+  'project.readConfig',
+  'project.startRun',
+  'project.readRun',
+  'project.analyze',
+  'project.export',
+  'project.saveAs',
 ];
 
 export type JobStartParams = { [K in JobKind]: { kind: K; params: JobParams<K> } }[JobKind];

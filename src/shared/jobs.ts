@@ -1,10 +1,52 @@
 // Job kinds: long work that runs in a worker process. Each kind names its
 // parameters and its result; the worker has one handler per kind.
 
+import type { DisplayGraph } from './graph';
 import type { ModelIo } from './model-io';
+import type { ModelSummary, QuantizableLayer } from './model-summary';
+import type { RunResult, SamplePreview } from './run-types';
+import type { MetricSpec } from './eval-types';
+
+export interface RunQuantizeParams {
+  runId: number;
+  configId: number;
+  modelPath: string;
+  /** config.json to apply */
+  configPath: string;
+  calibrationData: string;
+  evaluationData: string;
+  labels?: string;
+  metric: MetricSpec;
+  /** the user trusted this custom evaluator for the project */
+  trustedEvaluator?: boolean;
+  calibrationBatchSize: number;
+  evaluationBatchSize: number;
+  /** the run folder: every artifact is written here */
+  outDir: string;
+}
+
+export interface RunAnalyzeParams {
+  floatModel: string;
+  quantModel: string;
+  statsPath?: string;
+  data: string;
+  samples: number;
+  outDir: string;
+}
 
 export interface JobTypes {
   'model.io': { params: { path: string }; result: ModelIo };
+  'model.summary': { params: { path: string }; result: ModelSummary };
+  'model.graph': { params: { path: string }; result: DisplayGraph };
+  'config.create': {
+    params: { modelPath: string; batchNum?: number; activationOffset?: boolean; skipLayers?: string[] };
+    /** config: the config.json content; layers: every candidate layer with its parameters */
+    result: { config: Record<string, unknown>; layers: QuantizableLayer[]; fusible: string[] };
+  };
+  'data.preview': { params: { data: string; labels?: string; modelPath: string; indices: number[] }; result: SamplePreview[] };
+  'run.quantize': { params: RunQuantizeParams; result: RunResult };
+  /** result: the analyzer's report (src/shared/analysis-types.ts) */
+  'run.analyze': { params: RunAnalyzeParams; result: unknown };
   /** test hook: a job that sleeps in steps (cancellation) or crashes its worker */
   'debug.sleep': { params: { steps: number; stepMs: number; crash?: boolean }; result: { steps: number } };
 }
@@ -12,4 +54,16 @@ export interface JobTypes {
 export type JobKind = keyof JobTypes;
 export type JobParams<K extends JobKind> = JobTypes[K]['params'];
 export type JobResult<K extends JobKind> = JobTypes[K]['result'];
-export const JOB_KINDS: readonly JobKind[] = ['model.io', 'debug.sleep'];
+export const JOB_KINDS: readonly JobKind[] = [
+  'model.io',
+  'model.summary',
+  'model.graph',
+  'config.create',
+  'data.preview',
+  'run.quantize',
+  'run.analyze',
+  'debug.sleep',
+];
+
+/** Jobs the renderer may start directly; run.* jobs start through project.* methods, which record their results. */
+export const CLIENT_JOB_KINDS: readonly JobKind[] = ['model.io', 'model.summary', 'model.graph', 'config.create', 'data.preview', 'debug.sleep'];

@@ -4,7 +4,7 @@
 
 import { createJobContext } from './job-context';
 import { JOB_HANDLERS, type JobHandler } from './jobs/index';
-import { serializeError } from '../shared/errors';
+import { QtuneError, serializeError } from '../shared/errors';
 import type { FromWorker, ToWorker } from '../shared/worker-protocol';
 import type { JobKind } from '../shared/jobs';
 
@@ -38,7 +38,7 @@ async function run(kind: JobKind, params: unknown): Promise<void> {
   const ctx = createJobContext(abort.signal, (progress) => channel.send({ type: 'progress', progress }));
   try {
     const handler = JOB_HANDLERS[kind] as JobHandler<JobKind> | undefined;
-    if (!handler) throw new Error(`unknown job kind "${kind}"`);
+    if (!handler) throw new QtuneError("job_unsupported", `This qtune cannot run "${kind}" jobs`);
     const result = await handler(params as never, ctx);
     channel.send({ type: 'result', result });
   } catch (err) {

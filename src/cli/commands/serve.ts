@@ -4,6 +4,8 @@ import { findAppPaths } from '../../backend/app-paths';
 import { createNodeSettings } from '../../backend/settings-store';
 import { forkLauncher } from '../../backend/worker-launcher';
 import { startServer } from '../../server/serve';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fail } from '../output';
 
 export function registerServe(program: Command): void {
@@ -14,7 +16,8 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--token <token>', 'use this access token instead of a random one (env QTUNE_TOKEN)')
     .option('--settings-dir <dir>', 'keep app settings in this folder')
-    .action(async (opts: { port?: number; host: string; token?: string; settingsDir?: string }) => {
+    .option('--projects-dir <dir>', 'create new projects (and the sample project) here (env QTUNE_PROJECTS_DIR; default ~/qtune-projects)')
+    .action(async (opts: { port?: number; host: string; token?: string; settingsDir?: string; projectsDir?: string }) => {
       try {
         const paths = findAppPaths();
         const backend = createBackend({
@@ -23,6 +26,7 @@ export function registerServe(program: Command): void {
           settings: createNodeSettings(opts.settingsDir),
           version: paths.version,
           sampleDir: paths.sampleDir,
+          projectsDir: resolve(opts.projectsDir ?? process.env.QTUNE_PROJECTS_DIR ?? join(homedir(), 'qtune-projects')),
           homeDir: process.cwd(),
         });
         const running = await startServer({

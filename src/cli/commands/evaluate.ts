@@ -1,0 +1,103 @@
+import { Option, type Command } from 'commander';
+import { openDataset } from '../../engine/data/dataset';
+import { datasetFromShortForm } from '../../engine/data/manifest';
+import { comparePredictions } from '../../engine/eval/compare';
+import { createSession, evaluateModel, modelInputSpecs } from '../../engine/eval/evaluate';
+import { judgeTarget } from '../../engine/eval/target';
+import type { EvalResult, MetricSpec } from '../../shared/eval-types';
+import { QtuneError } from '../../shared/errors';
+import { cancelOnInterrupt } from '../cancel';
+import { addDataOptions, preprocessFromFlags, type DataFlags } from '../data-options';
+import { fail, printJson, progressPrinter } from '../output';
+
+interface EvaluateFlags extends DataFlags {
+  model: string;
+  metric: string;
+  reference?: string;
+  batchSize: string;
+  limit?: string;
+  toleratedDrop?: string;
+  relative?: boolean;
+  json?: boolean;
+}
+
+function metricSpec(metric: string): MetricSpec {
+  if (metric === 'top1' || metric === 'top5' || metric === 'classification') return 'classification';
+  if (metric === 'fidelity') return 'fidelity';
+  if (metric.startsWith('custom:') && metric.length > 7) return metric as MetricSpec;
+  throw new QtuneError('cli_invalid', `--metric must be top1, top5, fidelity or custom:path.js, got "${metric}"`);
+}
+
+/** The number a user asked for: top-5 when they said top5, else the headline value. */
+function headline(result: EvalResult, metric: string): number {
+  if (metric === 'top5' && result.classification?.top5 != null) return result.classification.top5;
+  return result.value;
+}
+
+export function registerEvaluate(program: Command): void {
+  const cmd = program
+    .command('evaluate')
+    .description('measure a model\'s accuracy on your data (top-1/top-5, fidelity to a float model, or your own metric)')
+    .requiredOption('--model <model.onnx>', 'the model to evaluate')
+    .addOption(new Option('--metric <metric>', 'top1 | top5 | fidelity | custom:path.js').default('top1'))
+    .option('--reference <float.onnx>', 'the float model: fidelity compares against it; with labels, both are scored and the drop judged')
+    .option('--batch-size <n>', 'samples per inference', '32')
+    .option('--limit <n>', 'evaluate only the first n samples')
+    .option('--tolerated-drop <points>', 'with --reference: the accuracy drop you accept (default 1 point)')
+    .option('--relative', 'the tolerated drop is a percent of the float accuracy, not points')
+    .option('--json', 'print the full result as JSON');
+  addDataOptions(cmd, 'evaluation data');
+  cmd.action(async (flags: EvaluateFlags) => {
+    const signal = cancelOnInterrupt();
+    const bar = progressPrinter();
+    try {
+      const metric = metricSpec(flags.metric);
+      const batchSize = Number.parseInt(flags.batchSize, 10);
+      const limit = flags.limit ? Number.parseInt(flags.limit, 10) : undefined;
+      if (!(batchSize > 0)) throw new QtuneError('cli_invalid', `--batch-size must be a positive integer, got "${flags.batchSize}"`);
+      if (metric === 'fidelity' && !flags.reference) throw new QtuneError('cli_invalid', '--metric fidelity needs --reference <float.onnx>');
+      const session = await createSession(flags.model);
+      const inputs = modelInputSpecs(session);
+      const desc = await datasetFromShortForm({ data: flags.data, labels: flags.labels, inputName: inputs[0].name, preprocess: preprocessFromFlags(flags) });
+      const dataset = await openDataset(desc, { inputs, skipBadImages: flags.skipBadImages });
+      const run = (label: string, ref?: string) =>
+        evaluateModel({
+          modelPath: ref,
+          session: ref ? undefined : session,
+          dataset,
+          batchSize,
+          limit,
+          metric,
+          reference: metric === 'fidelity' ? { modelPath: flags.reference } : undefined,
+          // The user named this module on the command line: that is their choice to run it.
+          trusted: true,
+          signal,
+          onProgress: (p) => bar.update(label, p.done, p.total),
+        });
+      const result = await run('evaluate');
+      bar.end();
+      let reference: EvalResult | undefined;
+      if (flags.reference && metric !== 'fidelity') {
+        reference = await run('evaluate reference', flags.reference);
+        bar.end();
+      }
+      const target = flags.relative
+        ? { mode: 'relative' as const, percent: Number(flags.toleratedDrop ?? 1) }
+        : { mode: 'absolute' as const, points: Number(flags.toleratedDrop ?? 1) };
+      const judgement = reference ? judgeTarget(headline(reference, flags.metric), headline(result, flags.metric), target) : undefined;
+      const flips = reference ? comparePredictions(reference, result) : undefined;
+      if (flags.json) return printJson({ model: flags.model, metric: flags.metric, value: headline(result, flags.metric), result, reference, judgement, flips });
+      const name = flags.metric === 'top5' ? 'top-5' : metric === 'classification' ? 'top-1' : metric === 'fidelity' ? 'top-1 agreement' : 'value';
+      console.log(`${flags.model}: ${name} ${headline(result, flags.metric).toFixed(2)}${metric.startsWith('custom:') ? '' : '%'} on ${result.samples} samples`);
+      if (result.classification?.top5 != null && flags.metric !== 'top5') console.log(`  top-5 ${result.classification.top5.toFixed(2)}%`);
+      if (result.fidelity) console.log(`  output cosine ${result.fidelity.cosine.toFixed(5)}, SQNR ${result.fidelity.sqnrDb.toFixed(1)} dB`);
+      if (judgement) console.log(`  ${judgement.message}`);
+      if (flips?.length) console.log(`  ${flips.length} samples changed prediction (${flips.filter((f) => f.kind === 'broke').length} now wrong)`);
+      for (const note of result.notes) console.log(`  note: ${note}`);
+      if (result.skipped?.length) console.log(`  skipped ${result.skipped.length} unreadable images`);
+    } catch (err) {
+      bar.end();
+      fail(err);
+    }
+  });
+}

@@ -1,0 +1,46 @@
+// What one quantize-and-evaluate run produces, as the wizard shows it.
+
+import type { EvalResult, Flip, TargetJudgement } from './eval-types';
+
+/** File names inside the run's folder (runs/NNN/), so a project can be moved or copied whole. */
+export interface RunArtifacts {
+  quantModel: string;
+  fusedFloatModel: string;
+  record: string;
+  config: string;
+  stats: string;
+}
+
+export interface RunLayer {
+  name: string;
+  opType: string;
+  enabled: boolean;
+}
+
+export interface RunResult {
+  runId: number;
+  configId: number;
+  float: EvalResult;
+  quant: EvalResult;
+  judgement: TargetJudgement;
+  /** samples whose prediction changed between the float and the int8 model, worst first */
+  flips: Flip[];
+  layers: RunLayer[];
+  artifacts: RunArtifacts;
+  durationMs: number;
+  notes: string[];
+}
+
+/** A thumbnail of one data sample, for previews and the flipped-samples list. */
+export interface SamplePreview {
+  index: number;
+  label?: number;
+  /** PNG as a data: URL */
+  image: string;
+  width: number;
+  height: number;
+  /** the sample's shape after preprocessing */
+  shape: number[];
+  min: number;
+  max: number;
+}

@@ -1,0 +1,17 @@
+import { createSession } from '../../engine/eval/evaluate';
+import { openDataFor } from '../../engine/runtime/open-data';
+import { previewSamples } from '../../engine/runtime/sample-preview';
+import type { JobHandler } from './index';
+
+export const dataPreviewJob: JobHandler<'data.preview'> = async (params, ctx) => {
+  ctx.progress('decode samples', 0, params.indices.length);
+  const session = await createSession(params.modelPath);
+  try {
+    const dataset = await openDataFor(session, params.data, params.labels);
+    const previews = await previewSamples(dataset, params.indices);
+    ctx.progress('decode samples', params.indices.length, params.indices.length);
+    return previews;
+  } finally {
+    await session.release();
+  }
+};
