@@ -5,6 +5,13 @@ import { findAppPaths } from '../backend/app-paths';
 import { registerServe } from './commands/serve';
 import { registerSummary } from './commands/summary';
 import { registerEvaluate } from './commands/evaluate';
+import { registerUpgrade } from './commands/upgrade';
+
+// Output piped into `head` and closed early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 const program = new Command();
 program
@@ -16,5 +23,6 @@ program
 registerSummary(program);
 registerServe(program);
 registerEvaluate(program);
+registerUpgrade(program);
 
 await program.parseAsync(process.argv);
