@@ -13,3 +13,4 @@ export * from './display';
 export * from './synthetic';
 export * from './ort';
 export * from './shapes';
+export * from './upgrade';
