@@ -1,0 +1,130 @@
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { loadModel, runExposed, type OnnxModel } from '../onnx';
+import { compareAccumulated, matchTensors } from './compare';
+import { isolatedSensitivity, sensitivityFromSums } from './isolated';
+import { readQdqLayers } from './qdq-layers';
+import type { SampleBatch } from './samples';
+import { activationRanges, makeTestQdqModel, npyFeed } from './testing';
+
+const MODEL = join(process.cwd(), 'test/fixtures/models/lenet_mnist.onnx');
+const DATA = join(process.cwd(), 'test/fixtures/data/mnist/calib_x.npy');
+
+let float: OnnxModel;
+let ranges: Awaited<ReturnType<typeof activationRanges>>;
+let batches: SampleBatch[];
+let input: ort.Tensor;
+
+/** Two batches of 6 samples each, indices 0..11 */
+function toBatches(t: ort.Tensor, per: number): SampleBatch[] {
+  const n = t.dims[0];
+  const size = (t.data as Float32Array).length / n;
+  const out: SampleBatch[] = [];
+  for (let s = 0; s < n; s += per) {
+    const rows = Math.min(per, n - s);
+    const data = (t.data as Float32Array).slice(s * size, (s + rows) * size);
+    out.push({ feeds: { input: new ort.Tensor('float32', data, [rows, ...t.dims.slice(1)]) }, indices: Array.from({ length: rows }, (_, i) => s + i), rows });
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  float = loadModel(MODEL);
+  input = npyFeed(DATA, 12);
+  ranges = await activationRanges(float, { input: npyFeed(DATA, 64) });
+  batches = toBatches(input, 6);
+});
+
+describe('accumulated comparison', () => {
+  it('a layer left in float (and everything before it) compares as identical; quantized layers are marked', async () => {
+    const quant = makeTestQdqModel(float, ranges, { enabled: ['/features/conv2/Conv', '/classifier/fc1/Gemm'] });
+    const info = readQdqLayers(quant);
+    expect(info.layers.map((l) => l.name)).toEqual(['/features/conv2/Conv', '/classifier/fc1/Gemm']);
+    const r = await compareAccumulated(float, quant, info.layers, { batches });
+    const byName = new Map(r.tensors.map((t) => [t.name, t]));
+    const conv1 = byName.get('/features/conv1/Conv_output_0')!;
+    expect(conv1.samples).toBe(12);
+    expect(conv1.quantizedLayer).toBeUndefined();
+    expect(conv1.metrics.CosineSimilarity.mean).toBe(1);
+    expect(conv1.metrics.MaxAbsoluteError.worst).toBe(0);
+    expect(conv1.metrics.MeanAbsoluteError.mean).toBe(0);
+    expect(conv1.metrics.SQNR.mean).toBe(Infinity);
+    // one sample's slice: channels × 28 × 28 (conv1 pads to keep the size)
+    expect(conv1.shape.slice(1)).toEqual([28, 28]);
+    const conv2 = byName.get('/features/conv2/Conv_output_0')!;
+    expect(conv2.quantizedLayer).toEqual({ name: '/features/conv2/Conv', opType: 'Conv' });
+    expect(conv2.metrics.CosineSimilarity.mean).toBeLessThan(1);
+    expect(conv2.metrics.CosineSimilarity.mean).toBeGreaterThan(0.99);
+    expect(conv2.metrics.CosineSimilarity.worst).toBeLessThanOrEqual(conv2.metrics.CosineSimilarity.mean);
+    expect(conv2.metrics.MeanAbsoluteError.mean).toBeGreaterThan(0);
+    // the Q/DQ tensors exist only in the quantized model, the removed float weights are initializers (not compared)
+    expect(r.onlyInQuant.some((n) => n.includes('QuantizeLinear_Output'))).toBe(true);
+    expect(r.onlyInFloat).toEqual([]);
+    expect(r.tensors.map((t) => t.name)).toEqual(matchTensors(float, quant).common);
+    // the logits compare and carry the end-to-end error
+    expect(byName.get('logits')!.metrics.CosineSimilarity.mean).toBeLessThan(1);
+  });
+
+  it('streaming in chunks of tensors gives the same numbers as one pass', async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const layers = readQdqLayers(quant).layers;
+    const whole = await compareAccumulated(float, quant, layers, { batches });
+    let calls = 0;
+    const chunked = await compareAccumulated(float, quant, layers, { batches, maxTensorsPerRun: 3, onProgress: () => calls++ });
+    expect(chunked.tensors).toEqual(whole.tensors);
+    // 12 tensors in chunks of 3 over 2 batches → 8 steps (+ the initial 0)
+    expect(calls).toBe(9);
+  });
+
+  it('stops when cancelled', async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const ctl = new AbortController();
+    ctl.abort();
+    await expect(compareAccumulated(float, quant, readQdqLayers(quant).layers, { batches, signal: ctl.signal })).rejects.toThrow(/cancelled/);
+  });
+});
+
+describe('isolated sensitivity', () => {
+  it('sensitivity rule: float all zero → 1, quantized all zero → 0', () => {
+    expect(sensitivityFromSums(0, 0, 0)).toBe(1);
+    expect(sensitivityFromSums(0, 1, 0)).toBe(1);
+    expect(sensitivityFromSums(0, 0, 1)).toBe(0);
+    expect(sensitivityFromSums(-1, 1, 1)).toBe(0);
+    expect(sensitivityFromSums(1, 1, 1)).toBe(1);
+  });
+
+  it('twin numbers equal a one-layer-quantized model run separately', async () => {
+    const quant = makeTestQdqModel(float, ranges, { scaleFactor: { '/features/conv2/Conv': 0.2 } });
+    const layers = readQdqLayers(quant).layers;
+    const iso = await isolatedSensitivity(float, quant, layers, { batches });
+    expect(iso.failed).toEqual([]);
+    expect([...iso.byLayer.keys()]).toEqual(layers.map((l) => l.name));
+    for (const l of layers) {
+      // reference: quantize only this layer with the independent builder, run the whole model, compare the layer output
+      const one = makeTestQdqModel(float, ranges, { enabled: [l.name], scaleFactor: { '/features/conv2/Conv': 0.2 } });
+      const q = (await runExposed(one, { input }, [l.outputTensor]))[l.outputTensor].data as Float32Array;
+      const f = (await runExposed(float, { input }, [l.outputTensor]))[l.outputTensor].data as Float32Array;
+      const per = f.length / 12;
+      let sum = 0;
+      for (let s = 0; s < 12; s++) {
+        let dot = 0, xx = 0, yy = 0;
+        for (let i = s * per; i < (s + 1) * per; i++) { dot += q[i] * f[i]; xx += q[i] * q[i]; yy += f[i] * f[i]; }
+        sum += sensitivityFromSums(dot, xx, yy);
+      }
+      expect(Math.abs(iso.byLayer.get(l.name)!.sensitivity - sum / 12)).toBeLessThan(1e-5);
+    }
+    // the deliberately clipped layer is the most sensitive one
+    const ranked = [...iso.byLayer].sort((a, b) => a[1].sensitivity - b[1].sensitivity);
+    expect(ranked[0][0]).toBe('/features/conv2/Conv');
+    expect(ranked[0][1].sensitivity).toBeLessThan(0.995);
+  });
+
+  it('one pair per run gives the same numbers as all pairs in one run', async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const layers = readQdqLayers(quant).layers;
+    const all = await isolatedSensitivity(float, quant, layers, { batches });
+    const one = await isolatedSensitivity(float, quant, layers, { batches, maxLayersPerRun: 1 });
+    expect([...one.byLayer]).toEqual([...all.byLayer]);
+  });
+});

@@ -1,0 +1,115 @@
+// The analyzer's samples and per-sample bookkeeping. The S compared samples
+// are read once (inputs are small next to the intermediate tensors) and fed
+// to every model variant, so each variant sees exactly the same inputs.
+import * as ort from 'onnxruntime-node';
+import { QtuneError } from '../../shared/errors';
+import { METRIC_KEYS, METRIC_WORSE, type MetricAggregate, type MetricKey, type TensorMetrics } from '../../shared/analysis-types';
+import type { Dataset } from '../data/dataset';
+
+export interface SampleBatch {
+  feeds: Record<string, ort.Tensor>;
+  /** dataset indices of the real samples, in row order */
+  indices: number[];
+  /** rows in the batch, padding rows included */
+  rows: number;
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new QtuneError('cancelled', 'The analysis was cancelled');
+}
+
+/** The first `samples` samples of the dataset as ready-to-run batches. */
+export async function collectBatches(dataset: Dataset, samples: number, batchSize: number, signal?: AbortSignal): Promise<SampleBatch[]> {
+  const out: SampleBatch[] = [];
+  const size = dataset.effectiveBatchSize(Math.max(1, Math.min(batchSize, samples)));
+  for await (const b of dataset.batches({ batchSize: size, limit: samples })) {
+    throwIfAborted(signal);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, f] of Object.entries(b.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+    out.push({ feeds, indices: b.indices, rows: b.indices.length + b.padded });
+  }
+  return out;
+}
+
+/** Numbers of a tensor (any numeric type); undefined for strings and bools. */
+export function numericData(t: ort.Tensor): ArrayLike<number> | undefined {
+  const d = t.data;
+  if (d instanceof Float32Array || d instanceof Float64Array) return d;
+  if (t.type === 'bool' || t.type === 'string') return undefined;
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float64Array.from(d, Number);
+  if (ArrayBuffer.isView(d)) return d as unknown as ArrayLike<number>;
+  return undefined;
+}
+
+export interface SampleSlice {
+  sample: number;
+  data: ArrayLike<number>;
+}
+
+/**
+ * One slice per real sample when the tensor's first axis is the batch axis;
+ * otherwise (a tensor without a batch axis) the whole tensor counts as one
+ * observation, attributed to the batch's first sample.
+ */
+export function sliceSamples(data: ArrayLike<number>, dims: readonly number[], batch: SampleBatch): SampleSlice[] {
+  if (dims.length > 0 && dims[0] === batch.rows && batch.rows > 0) {
+    const per = data.length / batch.rows;
+    const sub = (data as Float32Array).subarray ? (data as Float32Array) : Float64Array.from(data);
+    return batch.indices.map((sample, r) => ({ sample, data: sub.subarray(r * per, (r + 1) * per) }));
+  }
+  return [{ sample: batch.indices[0], data }];
+}
+
+export function sliceShape(dims: readonly number[], batch: SampleBatch): number[] {
+  return dims.length > 0 && dims[0] === batch.rows ? dims.slice(1) : [...dims];
+}
+
+/**
+ * Running mean / worst of every metric over samples; never holds the samples.
+ * The mean is over finite values (one sample with identical tensors, SQNR
+ * +Infinity, must not hide the others' error); NaN values are counted apart.
+ */
+export class MetricAccumulator {
+  private readonly sum = new Map<MetricKey, number>();
+  private readonly count = new Map<MetricKey, number>();
+  private readonly nan = new Map<MetricKey, number>();
+  private readonly worst = new Map<MetricKey, { value: number; sample: number }>();
+  /** an infinite value seen (SQNR of identical tensors): the mean only when no sample is finite */
+  private readonly infinite = new Map<MetricKey, number>();
+  samples = 0;
+
+  add(m: TensorMetrics, sample: number): void {
+    this.samples++;
+    for (const k of METRIC_KEYS) {
+      const v = m[k];
+      if (Number.isNaN(v)) {
+        this.nan.set(k, (this.nan.get(k) ?? 0) + 1);
+        continue;
+      }
+      if (Number.isFinite(v)) {
+        this.sum.set(k, (this.sum.get(k) ?? 0) + v);
+        this.count.set(k, (this.count.get(k) ?? 0) + 1);
+      } else {
+        this.infinite.set(k, v);
+      }
+      const w = this.worst.get(k);
+      const dir = METRIC_WORSE[k];
+      if (!w || (dir === 'lower' && v < w.value) || (dir === 'higher' && v > w.value) || dir === 'none') this.worst.set(k, { value: v, sample });
+    }
+  }
+
+  result(): Record<MetricKey, MetricAggregate> {
+    const out = {} as Record<MetricKey, MetricAggregate>;
+    for (const k of METRIC_KEYS) {
+      const n = this.count.get(k) ?? 0;
+      const w = this.worst.get(k);
+      out[k] = {
+        mean: n > 0 ? this.sum.get(k)! / n : this.infinite.get(k) ?? NaN,
+        worst: w ? w.value : NaN,
+        worstSample: w ? w.sample : -1,
+        nanCount: this.nan.get(k) ?? 0,
+      };
+    }
+    return out;
+  }
+}
