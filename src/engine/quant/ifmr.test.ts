@@ -179,6 +179,32 @@ describe('ifmrSearch', () => {
     expect(got.losses[1]).toBe(ref.losses[1]); // all ties at ratio 1: errors of exactly 0.25 or 0
   });
 
+  it('matches the reference on many small tie-heavy inputs (seeded fuzz)', () => {
+    const r = rng(99);
+    for (let t = 0; t < 400; t++) {
+      const n = 1 + Math.floor(r() * (t % 4 === 0 ? 6 : 400));
+      const kind = t % 4;
+      const d = Float32Array.from({ length: n }, () => {
+        const u = r();
+        if (kind === 0) return Math.round((u - 0.3) * 20) / 4;
+        if (kind === 1) return u < 0.5 ? 0 : u * 3;
+        if (kind === 2) return Math.floor(u * 10) - 3;
+        return (u - 0.4) ** 3 * 100;
+      });
+      const p: IfmrParams = {
+        maxPercentile: [1, 0.999999, 0.9, 0.75][t % 4],
+        minPercentile: [1, 0.99, 0.6][t % 3],
+        searchRange: ([[0.7, 1.3], [0.5, 1.0], [0.9, 1.1]] as [number, number][])[t % 3],
+        searchStep: [0.01, 0.05, 0.003][t % 3],
+        asymmetric: t % 2 === 0,
+      };
+      const ref = naiveIfmr(d, p);
+      const got = ifmrSearch(d, p);
+      expect([t, got.bestIndex, got.offset]).toEqual([t, ref.bestIndex, ref.offset]);
+      expect(Math.abs(got.scale - ref.scale)).toBeLessThanOrEqual(1e-6 * ref.scale);
+    }
+  });
+
   it('accepts several calibration batches as one data set', () => {
     const a = normal(7000, 13);
     const b = normal(5000, 14, 0.5, 2);

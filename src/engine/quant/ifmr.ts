@@ -124,23 +124,15 @@ function concatChunks(data: Float32Array | Float32Array[], layer: string | undef
   return out;
 }
 
-/** Pick the first index of the least loss; losses within float noise of the least count as equal. */
-function firstMinimum(losses: number[], noise: number): number {
-  let min = Infinity;
-  for (const l of losses) if (l < min) min = l;
-  const tol = min * 1e-12 + noise;
-  for (let i = 0; i < losses.length; i++) if (losses[i] <= min + tol) return i;
-  return 0;
-}
-
 /**
- * Losses that are equal in exact arithmetic can differ in their last bits
- * depending on summation order; this absolute floor (far below any real
- * quantization error of the data's magnitude) lets such ties go to the first index.
+ * First index of the least loss, strictly, as a plain loop picks it. (A
+ * tolerance would look kinder to float noise, but on small inputs this search
+ * sums the very same terms as a plain loop, and only a strict pick agrees there.)
  */
-function noiseFloor(lo: number, hi: number): number {
-  const b = Math.max(Math.abs(lo), Math.abs(hi));
-  return b * b * 1e-24;
+function firstMinimum(losses: number[]): number {
+  let best = 0;
+  for (let i = 1; i < losses.length; i++) if (losses[i] < losses[best]) best = i;
+  return best;
 }
 
 function finish(
@@ -277,7 +269,7 @@ export function ifmrSearch(
   const st = blockStats(v);
   const ratios = candidateRatios(params);
   const losses = ratios.map((r) => candidateLoss(st, quantizerFor(r, maxInit, minInit, params)));
-  return finish(params, maxInit, minInit, ratios, losses, firstMinimum(losses, noiseFloor(v[0], v[n - 1])), n, false);
+  return finish(params, maxInit, minInit, ratios, losses, firstMinimum(losses), n, false);
 }
 
 /**
@@ -387,5 +379,5 @@ export function ifmrSearchHistogram(h: IfmrHistogram, params: IfmrParams): IfmrR
     }
     return sum / n;
   });
-  return finish(params, maxInit, minInit, ratios, losses, firstMinimum(losses, noiseFloor(h.min, h.max)), n, true);
+  return finish(params, maxInit, minInit, ratios, losses, firstMinimum(losses), n, true);
 }
