@@ -10,6 +10,7 @@ import { findAppPaths } from '../backend/app-paths';
 import { settingsFromConf, type ConfLike } from '../backend/settings-store';
 import { DEFAULT_SETTINGS, SETTINGS_SCHEMA } from '../shared/settings';
 import { connectIpc } from './ipc';
+import { installMenu } from './menu';
 import { utilityLauncher } from './utility-launcher';
 import { createMainWindow, installContentSecurityPolicy } from './window';
 
@@ -31,6 +32,9 @@ app.whenReady().then(() => {
   connectIpc(backend);
 
   const win = createMainWindow(outDir, settings.get().windowBounds, process.env.ELECTRON_RENDERER_URL);
+  installMenu(win, settings.get().recentProjects);
+  // Keep Open Recent current as projects are opened.
+  store.onDidChange('recentProjects', (recent) => installMenu(win, (recent as string[] | undefined) ?? []));
   win.on('close', (e) => {
     settings.update({ windowBounds: win.getBounds() });
     const busy = backend.jobs.list().some((j) => j.state === 'running');

@@ -121,7 +121,11 @@ export type QtuneEvent =
   | { type: 'job.started'; jobId: string; kind: JobKind }
   | { type: 'job.progress'; jobId: string; progress: JobProgress }
   | { type: 'job.done'; jobId: string; result: JobResult<JobKind> }
-  | { type: 'job.failed'; jobId: string; error: SerializedError };
+  | { type: 'job.failed'; jobId: string; error: SerializedError }
+  /** the Electron File menu: the renderer carries out the action (the browser host has buttons instead) */
+  | { type: 'app.menu'; action: MenuAction; path?: string };
+
+export type MenuAction = 'new' | 'open' | 'openRecent' | 'openSample' | 'saveAs' | 'close';
 
 /** A file dialog request; in the browser host it is answered by the in-page file browser instead. */
 export interface PickFileOptions {
