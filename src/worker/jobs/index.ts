@@ -7,6 +7,7 @@ import { modelIoJob } from './model-io';
 import { modelSummaryJob } from './model-summary';
 import { modelGraphJob } from './model-graph';
 import { dataPreviewJob } from './data-preview';
+import { configCreateJob } from './config-create';
 import { debugSleepJob } from './debug-sleep';
 
 export type JobHandler<K extends JobKind> = (params: JobParams<K>, ctx: JobContext) => Promise<JobResult<K>>;
@@ -16,5 +17,6 @@ export const JOB_HANDLERS: { [K in JobKind]?: JobHandler<K> } = {
   'model.summary': modelSummaryJob,
   'model.graph': modelGraphJob,
   'data.preview': dataPreviewJob,
+  'config.create': configCreateJob,
   'debug.sleep': debugSleepJob,
 };
