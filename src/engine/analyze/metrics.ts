@@ -19,7 +19,10 @@ export function cosineFromSums(dot: number, xx: number, yy: number): number {
   const ny = Math.sqrt(yy);
   if (nx <= EPS && ny <= EPS) return 1;
   if (nx <= EPS || ny <= EPS) return NaN;
-  return Math.min(dot / (nx * ny), 1);
+  // sqrt(xx·yy) rather than ‖x‖·‖y‖: identical tensors then give exactly 1
+  const p = xx * yy;
+  const denom = Number.isFinite(p) && p > 0 ? Math.sqrt(p) : nx * ny;
+  return Math.min(dot / denom, 1);
 }
 
 /** 20·log10(‖y‖ / ‖x − y‖) from the squared norms: +Infinity when x equals y, −Infinity when y alone is zero. */

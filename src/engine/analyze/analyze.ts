@@ -1,0 +1,242 @@
+// The accuracy analyzer's entry point: loads the models and samples, runs the
+// three views of each layer's error (accumulated, isolated, weight), adds the
+// quantization run's activation statistics and, on request, output
+// sensitivity, then ranks the layers to keep in float.
+import { QtuneError } from '../../shared/errors';
+import {
+  DEFAULT_THRESHOLDS, type AnalysisProgress, type AnalysisReport, type AnalysisStage, type AnalysisThresholds,
+  type AnalysisWarning, type LayerAnalysis, type TensorComparison,
+} from '../../shared/analysis-types';
+import { openDataset, type Dataset, type ModelInputSpec } from '../data/dataset';
+import { datasetFromShortForm } from '../data/manifest';
+import { findQuantizableLayers, loadModel, shapeOf, typeName, type OnnxModel } from '../onnx';
+import { compareAccumulated, matchTensors } from './compare';
+import { isolatedSensitivity } from './isolated';
+import { outputSensitivity } from './output-sensitivity';
+import { readQdqLayers } from './qdq-layers';
+import { collectBatches, throwIfAborted, type SampleBatch } from './samples';
+import { readStatsFile } from './stats';
+import { suggestSkips } from './suggest';
+import { weightError } from './weights';
+
+export interface AnalyzeOptions {
+  /** the float model (path or loaded) */
+  floatModel: string | OnnxModel;
+  /** the QDQ model written by the quantization run */
+  quantModel: string | OnnxModel;
+  /** the BN-fused float model of the same run: the float reference when given */
+  fusedFloatModel?: string | OnnxModel;
+  /** an opened dataset, or data as the CLI takes it (.npy, .npz[:key], image folder, manifest .json) */
+  dataset: Dataset | string;
+  /** samples compared (default 32) */
+  samples?: number;
+  batchSize?: number;
+  /** <name>_stats.json of the quantization run */
+  statsPath?: string;
+  thresholds?: Partial<AnalysisThresholds>;
+  /** tensors exposed per inference in the accumulated comparison (default 128) */
+  maxTensorsPerRun?: number;
+  /** measure output sensitivity (slower): false (default) or its budget */
+  outputSensitivity?: false | { maxLayers?: number; timeBudgetMs?: number; samples?: number };
+  onProgress?: (p: AnalysisProgress) => void;
+  signal?: AbortSignal;
+}
+
+const pathOf = (m: string | OnnxModel): string => (typeof m === 'string' ? m : m.path ?? '<memory>');
+const load = (m: string | OnnxModel): OnnxModel => (typeof m === 'string' ? loadModel(m) : m);
+
+function inputSpecs(model: OnnxModel): ModelInputSpec[] {
+  return model.graph.feedInputs.map((v) => ({ name: v.name ?? '', dims: shapeOf(v.type) ?? [], type: typeName(v.type) }));
+}
+
+/** Both models must take the same inputs, or comparing them means nothing. */
+function checkSameInputs(float: OnnxModel, quant: OnnxModel, floatPath: string, quantPath: string): void {
+  const f = inputSpecs(float), q = inputSpecs(quant);
+  const describe = (s: ModelInputSpec[]) => s.map((i) => `${i.name}: ${i.type} [${i.dims.join(', ')}]`).join('; ');
+  const same = f.length === q.length && f.every((a, i) => a.name === q[i].name && a.type === q[i].type && a.dims.length === q[i].dims.length);
+  if (!same) {
+    throw new QtuneError('analyze-inputs', `the two models take different inputs: ${floatPath} has ${describe(f)}, ${quantPath} has ${describe(q)}`, {
+      file: quantPath, hint: 'compare a quantized model with the float model it was made from',
+    });
+  }
+}
+
+/** Quantizable layers with no quantizable layer before them (input layers) or after them (output layers). */
+function layerPositions(model: OnnxModel, names: Set<string>): { inputs: Set<string>; outputs: Set<string> } {
+  const order = model.graph.topologicalOrder();
+  const up = new Set<string>(); // tensors with a quantizable layer upstream
+  const inputs = new Set<string>();
+  for (const n of order) {
+    const fromLayer = n.input.some((i) => up.has(i));
+    const isLayer = names.has(n.name ?? '');
+    if (isLayer && !fromLayer) inputs.add(n.name!);
+    if (isLayer || fromLayer) for (const o of n.output) up.add(o);
+  }
+  const down = new Set<string>(); // tensors read by a path reaching a quantizable layer
+  const outputs = new Set<string>();
+  for (const n of [...order].reverse()) {
+    const toLayer = n.output.some((o) => down.has(o));
+    const isLayer = names.has(n.name ?? '');
+    if (isLayer && !toLayer) outputs.add(n.name!);
+    if (isLayer || toLayer) for (const i of n.input) down.add(i);
+  }
+  return { inputs, outputs };
+}
+
+async function openData(data: Dataset | string, model: OnnxModel): Promise<Dataset> {
+  if (typeof data !== 'string') return data;
+  const specs = inputSpecs(model);
+  const desc = await datasetFromShortForm({ data, inputName: specs[0]?.name ?? 'input' });
+  return openDataset(desc, { inputs: specs });
+}
+
+export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisReport> {
+  const thresholds: AnalysisThresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
+  const timings: AnalysisReport['timings'] = {};
+  const warnings: AnalysisWarning[] = [];
+  let stageStart = Date.now();
+  const stage = (s: AnalysisStage) => {
+    const now = Date.now();
+    timings[s] = (timings[s] ?? 0) + (now - stageStart) / 1000;
+    stageStart = now;
+  };
+  const progress = (s: AnalysisStage) => (done: number, total: number) => opts.onProgress?.({ stage: s, done, total });
+
+  progress('load')(0, 1);
+  const floatPath = pathOf(opts.floatModel), quantPath = pathOf(opts.quantModel);
+  const reference = load(opts.fusedFloatModel ?? opts.floatModel);
+  const referencePath = pathOf(opts.fusedFloatModel ?? opts.floatModel);
+  const quant = load(opts.quantModel);
+  checkSameInputs(reference, quant, referencePath, quantPath);
+  const qdq = readQdqLayers(quant);
+  for (const w of qdq.warnings) warnings.push({ code: 'qdq-layer', message: w.message, layer: w.layer });
+  if (qdq.qdqNodeCount === 0) {
+    warnings.push({ code: 'not-qdq', message: `${quantPath} has no QuantizeLinear/DequantizeLinear nodes: it is not a QDQ model, so no layer is known to be quantized (only tensors are compared)` });
+  } else if (qdq.layers.length === 0) {
+    warnings.push({ code: 'no-quantized-layers', message: `${quantPath} has Q/DQ nodes but no quantizable layer (Conv, ConvTranspose, Gemm, MatMul, AveragePool) is fed through QuantizeLinear → DequantizeLinear` });
+  }
+  const match = matchTensors(reference, quant);
+  if (match.common.length === 0) {
+    throw new QtuneError('analyze-no-common-tensors', `${referencePath} and ${quantPath} have no tensor names in common, so they cannot be compared layer by layer`, {
+      file: quantPath, hint: 'the quantized model must keep the float model\'s tensor names (qtune\'s QDQ export does)',
+    });
+  }
+  progress('load')(1, 1);
+  stage('load');
+
+  const samples = Math.max(1, opts.samples ?? 32);
+  const dataset = await openData(opts.dataset, reference);
+  const batches = await collectBatches(dataset, samples, opts.batchSize ?? 8, opts.signal);
+  const sampleIndices = batches.flatMap((b) => b.indices);
+  if (sampleIndices.length < samples) warnings.push({ code: 'few-samples', message: `the data holds ${sampleIndices.length} samples; ${samples} were asked for` });
+  stage('data');
+
+  const acc = await compareAccumulated(reference, quant, qdq.layers, {
+    batches, maxTensorsPerRun: opts.maxTensorsPerRun, signal: opts.signal, onProgress: progress('accumulated'),
+  });
+  stage('accumulated');
+
+  const iso = await isolatedSensitivity(reference, quant, qdq.layers, { batches, signal: opts.signal, onProgress: progress('isolated') });
+  for (const f of iso.failed) warnings.push({ code: 'isolated-failed', message: `isolated sensitivity not measured: ${f.message}`, layer: f.layer });
+  stage('isolated');
+
+  const refLayers = findQuantizableLayers(reference);
+  const infoByName = new Map(refLayers.map((l) => [l.name, l]));
+  const weights = new Map<string, ReturnType<typeof weightError>>();
+  qdq.layers.forEach((l, i) => {
+    throwIfAborted(opts.signal);
+    try {
+      weights.set(l.name, weightError(reference, l, infoByName.get(l.name)?.channelAxis));
+    } catch (e) {
+      if (!(e instanceof QtuneError)) throw e;
+      warnings.push({ code: 'weight-error-failed', message: e.message, layer: l.name });
+    }
+    progress('weights')(i + 1, qdq.layers.length);
+  });
+  const stats = opts.statsPath ? await readStatsFile(opts.statsPath) : undefined;
+  stage('weights');
+
+  const byTensor = new Map<string, TensorComparison>(acc.tensors.map((t) => [t.name, t]));
+  const qdqByName = new Map(qdq.layers.map((l) => [l.name, l]));
+  const graphInputs = new Set(reference.graph.feedInputs.map((v) => v.name ?? ''));
+  const cosOf = (t: string): number | undefined => (graphInputs.has(t) ? 1 : byTensor.get(t)?.metrics.CosineSimilarity.mean);
+  const quantizable = refLayers.filter((l) => l.quantizable || qdqByName.has(l.name));
+  for (const l of qdq.layers) {
+    if (!infoByName.has(l.name)) warnings.push({ code: 'layer-not-in-float', message: `quantized layer '${l.name}' has no node of that name in ${referencePath}`, layer: l.name });
+  }
+  const pos = layerPositions(reference, new Set(quantizable.map((l) => l.name)));
+  const layers: LayerAnalysis[] = quantizable.map((info) => {
+    const q = qdqByName.get(info.name);
+    const out = byTensor.get(info.outputTensor);
+    const cosOut = out?.metrics.CosineSimilarity.mean;
+    const cosIn = cosOf(q?.inputTensor ?? info.inputTensor);
+    const entry: LayerAnalysis = {
+      name: info.name, opType: info.opType, quantized: !!q,
+      inputTensor: q?.inputTensor ?? info.inputTensor, outputTensor: info.outputTensor, paramCount: info.paramCount,
+      isInputLayer: pos.inputs.has(info.name), isOutputLayer: pos.outputs.has(info.name),
+    };
+    if (cosOut !== undefined) {
+      entry.accumulatedCosine = cosOut;
+      entry.accumulatedSqnrDb = out!.metrics.SQNR.mean;
+      if (cosIn !== undefined) entry.accumulatedCosineDrop = cosIn - cosOut;
+    }
+    const i = iso.byLayer.get(info.name);
+    if (i) entry.isolated = i;
+    const w = weights.get(info.name);
+    if (w) entry.weight = w;
+    const s = stats?.get(info.name);
+    if (s) entry.activation = s;
+    return entry;
+  });
+  if (stats && qdq.layers.length > 0 && !qdq.layers.some((l) => stats.has(l.name))) {
+    warnings.push({ code: 'stats-unmatched', message: `${opts.statsPath} names none of the quantized layers` });
+  }
+
+  if (opts.outputSensitivity) {
+    const o = opts.outputSensitivity;
+    const ranked = [...qdq.layers].sort((a, b) => (iso.byLayer.get(a.name)?.sensitivity ?? 1) - (iso.byLayer.get(b.name)?.sensitivity ?? 1));
+    const few: SampleBatch[] = [];
+    let n = 0;
+    for (const b of batches) {
+      if (o.samples && n >= o.samples) break;
+      few.push(b);
+      n += b.indices.length;
+    }
+    const r = await outputSensitivity(reference, quant, ranked, {
+      batches: few, maxLayers: o.maxLayers, timeBudgetMs: o.timeBudgetMs, signal: opts.signal, onProgress: progress('output-sensitivity'),
+    });
+    for (const l of layers) { const e = r.byLayer.get(l.name); if (e) l.output = e; }
+    if (r.skipped.length) warnings.push({ code: 'output-sensitivity-budget', message: `output sensitivity not measured for ${r.skipped.length} layer(s) (budget spent): ${r.skipped.slice(0, 5).join(', ')}${r.skipped.length > 5 ? ', ...' : ''}` });
+    stage('output-sensitivity');
+  }
+
+  const suggestions = suggestSkips(layers, thresholds);
+  progress('suggest')(1, 1);
+  stage('suggest');
+
+  const outputs = reference.graph.outputs
+    .map((v) => byTensor.get(v.name ?? ''))
+    .filter((t): t is TensorComparison => !!t)
+    .map((t) => ({ name: t.name, cosine: t.metrics.CosineSimilarity.mean, sqnrDb: t.metrics.SQNR.mean }));
+
+  return {
+    version: 1,
+    createdAt: new Date().toISOString(),
+    floatModel: floatPath,
+    quantModel: quantPath,
+    referenceModel: referencePath,
+    ...(opts.statsPath ? { statsFile: opts.statsPath } : {}),
+    samples: sampleIndices.length,
+    sampleIndices,
+    thresholds,
+    tensors: acc.tensors,
+    onlyInFloat: acc.onlyInFloat,
+    onlyInQuant: acc.onlyInQuant,
+    notCompared: acc.notCompared,
+    layers,
+    outputs,
+    suggestions,
+    warnings,
+    timings,
+  };
+}

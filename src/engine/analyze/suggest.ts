@@ -1,0 +1,69 @@
+// Which layers to keep in float, ranked, each with its reasons. Follows the
+// documented heuristics (input, output and few-parameter layers are likely
+// sensitive; accumulated cosine below 0.99 marks a candidate) and weighs in
+// what the analyzer measured.
+//
+// Score (higher = skip first). Measured evidence is expressed as a severity:
+// the error a layer adds divided by the error the threshold tolerates, so 1
+// means "exactly at the threshold":
+//   isolated sensitivity s:      2 · (1 − s) / (1 − T_iso)        reason when s < T_iso
+//   accumulated drop across it:  2 · drop / (1 − T_acc)           reason when drop ≥ ¼ (1 − T_acc)
+//   accumulated cosine c < T_acc: + 0.5 (cumulative: it also counts every layer before)
+//   weight cosine w < T_w:       (1 − w) / (1 − T_w)
+//   measured output gain g > 0:  4 · g / (1 − T_acc)              (the most direct evidence)
+//   input layer, output layer, few parameters: + 0.5 each (documented, not measured)
+// A layer is suggested when it has at least one reason; structural reasons
+// alone score at most 1.5, below any layer a measurement condemns.
+import type { AnalysisThresholds, LayerAnalysis, SkipSuggestion, SuggestionReason } from '../../shared/analysis-types';
+
+const fmt = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
+
+export function suggestSkips(layers: readonly LayerAnalysis[], t: AnalysisThresholds): SkipSuggestion[] {
+  const out: Omit<SkipSuggestion, 'rank'>[] = [];
+  for (const l of layers) {
+    if (!l.quantized) continue;
+    const reasons: SuggestionReason[] = [];
+    let score = 0;
+    const gain = l.output?.gainIfSkipped;
+    if (gain !== undefined && Number.isFinite(gain) && gain > 0) {
+      score += (4 * gain) / (1 - t.accumulatedCosine);
+      reasons.push({ kind: 'output-gain', value: gain, text: `skipping it alone raises the model output cosine by ${fmt(gain)}` });
+    }
+    const iso = l.isolated?.sensitivity;
+    if (iso !== undefined && Number.isFinite(iso) && iso < t.isolatedSensitivity) {
+      score += (2 * (1 - iso)) / (1 - t.isolatedSensitivity);
+      reasons.push({
+        kind: 'isolated-sensitivity', value: iso, threshold: t.isolatedSensitivity,
+        text: `quantized alone (float input) its output scores ${fmt(iso)} (0.5 + 0.5·cos), below ${t.isolatedSensitivity}`,
+      });
+    }
+    const drop = l.accumulatedCosineDrop;
+    if (drop !== undefined && Number.isFinite(drop) && drop >= 0.25 * (1 - t.accumulatedCosine)) {
+      score += (2 * drop) / (1 - t.accumulatedCosine);
+      reasons.push({ kind: 'accumulated-drop', value: drop, text: `the accumulated cosine falls by ${fmt(drop)} across this layer` });
+    }
+    const acc = l.accumulatedCosine;
+    if (acc !== undefined && (Number.isNaN(acc) || acc < t.accumulatedCosine)) {
+      score += 0.5;
+      reasons.push({
+        kind: 'accumulated-cosine', value: acc, threshold: t.accumulatedCosine,
+        text: `accumulated cosine of its output is ${fmt(acc)}, below ${t.accumulatedCosine}`,
+      });
+    }
+    const wc = l.weight?.cosine;
+    if (wc !== undefined && Number.isFinite(wc) && wc < t.weightCosine) {
+      score += (1 - wc) / (1 - t.weightCosine);
+      reasons.push({ kind: 'weight-error', value: wc, threshold: t.weightCosine, text: `int8 weights have cosine ${fmt(wc, 5)} to the float weights, below ${t.weightCosine}` });
+    }
+    if (l.isInputLayer) { score += 0.5; reasons.push({ kind: 'input-layer', text: 'it is an input layer (documented as likely sensitive)' }); }
+    if (l.isOutputLayer) { score += 0.5; reasons.push({ kind: 'output-layer', text: 'it is an output layer (documented as likely sensitive)' }); }
+    if (l.paramCount > 0 && l.paramCount < t.fewParameters) {
+      score += 0.5;
+      reasons.push({ kind: 'few-parameters', value: l.paramCount, threshold: t.fewParameters, text: `it has only ${l.paramCount} parameters (fewer than ${t.fewParameters})` });
+    }
+    if (reasons.length === 0) continue;
+    out.push({ layer: l.name, opType: l.opType, score, reasons, ...(gain !== undefined ? { expectedGain: gain } : {}) });
+  }
+  out.sort((a, b) => b.score - a.score || a.layer.localeCompare(b.layer));
+  return out.map((s, i) => ({ rank: i + 1, ...s }));
+}
