@@ -45,24 +45,21 @@ export function concreteInputShapes(model: OnnxModel, opts: InputShapeOptions = 
   return out;
 }
 
-const ORT_TYPES: Record<string, ort.Tensor.Type> = {
-  float32: 'float32', float64: 'float64', int8: 'int8', uint8: 'uint8', int16: 'int16', uint16: 'uint16',
-  int32: 'int32', uint32: 'uint32', int64: 'int64', uint64: 'uint64', bool: 'bool', float16: 'float16',
+/** Zero-filled typed arrays per ORT element type (bool is stored as bytes). */
+const ZERO_ARRAYS: Record<string, (n: number) => ort.Tensor.DataType> = {
+  float32: (n) => new Float32Array(n), float64: (n) => new Float64Array(n), int8: (n) => new Int8Array(n),
+  uint8: (n) => new Uint8Array(n), int16: (n) => new Int16Array(n), uint16: (n) => new Uint16Array(n),
+  int32: (n) => new Int32Array(n), uint32: (n) => new Uint32Array(n), int64: (n) => new BigInt64Array(n),
+  uint64: (n) => new BigUint64Array(n), bool: (n) => new Uint8Array(n), float16: (n) => new Uint16Array(n),
 };
 
 /** Zero-filled feeds for the model's inputs at the given shapes. */
 export function zeroFeeds(model: OnnxModel, opts: InputShapeOptions = {}): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, { type, dims }] of Object.entries(concreteInputShapes(model, opts))) {
-    const t = ORT_TYPES[type];
-    if (!t) throw new QtuneError('onnx-shape', `${model.path ?? 'model'}: input '${name}' of type ${type} cannot be fed`, { file: model.path, path: name });
-    const n = numElements(dims);
-    const data = t === 'int64' ? new BigInt64Array(n) : t === 'uint64' ? new BigUint64Array(n) : t === 'bool' ? new Uint8Array(n) : undefined;
-    feeds[name] = data ? new ort.Tensor(t, data, dims) : new ort.Tensor(t as 'float32', new Float32Array(n), dims);
-    if (t !== 'float32' && !data) {
-      const ctor = { float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, float16: Uint16Array }[t as string]!;
-      feeds[name] = new ort.Tensor(t, new ctor(n), dims);
-    }
+    const make = ZERO_ARRAYS[type];
+    if (!make) throw new QtuneError('onnx-shape', `${model.path ?? 'model'}: input '${name}' of type ${type} cannot be fed`, { file: model.path, path: name });
+    feeds[name] = new ort.Tensor(type as ort.Tensor.Type, make(numElements(dims)) as any, dims);
   }
   return feeds;
 }
