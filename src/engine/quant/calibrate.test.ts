@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { QuantizeProgress } from '../../shared/quant-types';
+import { readNpy, writeNpy } from '../data/npy';
+import { loadModel, ort, runExposed } from '../onnx';
+import { calibrate, enabledLayers, openCalibrationData, planGroups } from './calibrate';
+import { createQuantConfig } from './config';
+import { ifmrSearch } from './ifmr';
+import { findQuantizableLayers } from '../onnx';
+
+const LENET = join(process.cwd(), 'test/fixtures/models/lenet_mnist.onnx');
+const CALIB = join(process.cwd(), 'test/fixtures/data/mnist/calib_x.npy');
+const tmp = mkdtempSync(join(tmpdir(), 'qtune-calib-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function lenetConfig(batchNum: number) {
+  const model = loadModel(LENET);
+  const layers = findQuantizableLayers(model).filter((l) => l.quantizable);
+  return { model, config: createQuantConfig(layers, { batchNum }) };
+}
+
+describe('calibrate', () => {
+  it('collects every enabled layer input over batch_num batches and runs IFMR on exactly that data', async () => {
+    const { model, config } = lenetConfig(3);
+    const dataset = await openCalibrationData(model, { data: CALIB });
+    const events: QuantizeProgress[] = [];
+    const r = await calibrate(model, dataset, config, { batchSize: 8, onProgress: (p) => events.push(p) });
+    expect(r.samples).toBe(24);
+    expect(r.passes).toBe(1);
+    expect(r.layers.map((l) => l.name)).toEqual(enabledLayers(model, config).map((l) => l.name));
+    expect(r.layers).toHaveLength(7); // 2 Conv, 2 AveragePool, 3 Gemm
+    // reference: the same 24 samples in one ORT run, IFMR on each layer input
+    const x = await readNpy(CALIB);
+    const feed = new ort.Tensor('float32', (x.data as Float32Array).subarray(0, 24 * 784), [24, 1, 28, 28]);
+    const tensors = r.layers.map((l) => l.inputTensor).filter((t) => t !== 'input');
+    const acts = await runExposed(model, { input: feed }, tensors);
+    for (const l of r.layers) {
+      const data = l.inputTensor === 'input' ? (feed.data as Float32Array) : (acts[l.inputTensor].data as Float32Array);
+      const ref = ifmrSearch(data, l.config.activation);
+      expect(l.ifmr.count).toBe(data.length);
+      expect(Math.abs(l.ifmr.scale - ref.scale) / ref.scale).toBeLessThan(1e-5);
+      expect(l.ifmr.offset).toBe(ref.offset);
+      expect(l.ifmr.approximate).toBe(false);
+      expect(l.stats.histogram.counts.reduce((a, b) => a + b, 0)).toBe(data.length);
+    }
+    const cal = events.filter((e) => e.stage === 'calibrate');
+    expect(cal.map((e) => e.done)).toEqual([1, 2, 3]);
+    expect(cal.every((e) => e.total === 3 && e.passes === 1)).toBe(true);
+    const ifmr = events.filter((e) => e.stage === 'ifmr' && e.done > 0);
+    expect([...new Set(ifmr.map((e) => e.done))]).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(ifmr.every((e) => e.total === 7 && e.layer)).toBe(true);
+  });
+
+  it('splits layers into several passes under a small budget, and falls back to the histogram for an oversized layer', async () => {
+    const { model, config } = lenetConfig(2);
+    const full = await calibrate(model, await openCalibrationData(model, { data: CALIB }), config, { batchSize: 4 });
+    // the input (784 floats × 8 samples × 4 bytes = 25 KiB) exceeds 20 KB alone; the others fit in groups
+    const events: QuantizeProgress[] = [];
+    const small = await calibrate(model, await openCalibrationData(model, { data: CALIB }), config, {
+      batchSize: 4, memoryBudgetBytes: 20000, onProgress: (p) => events.push(p),
+    });
+    expect(small.passes).toBeGreaterThan(2);
+    expect(Math.max(...events.filter((e) => e.stage === 'calibrate').map((e) => e.pass ?? 0))).toBe(small.passes);
+    for (let i = 0; i < full.layers.length; i++) {
+      const a = full.layers[i], b = small.layers[i];
+      const oversized = a.ifmr.count * 4 > 20000;
+      expect(b.ifmr.approximate).toBe(oversized);
+      if (oversized) expect(Math.abs(b.ifmr.scale - a.ifmr.scale) / a.ifmr.scale).toBeLessThan(0.005);
+      else expect(b.ifmr.scale).toBe(a.ifmr.scale);
+      expect(b.stats.min).toBe(a.stats.min);
+      expect(b.stats.max).toBe(a.stats.max);
+    }
+    expect(small.layers.some((l) => l.ifmr.approximate)).toBe(true);
+  });
+
+  it('errors before any work when there are too few samples, stops on abort, and names a layer with NaN input', async () => {
+    const { model, config } = lenetConfig(40);
+    const events: QuantizeProgress[] = [];
+    await expect(calibrate(model, await openCalibrationData(model, { data: CALIB }), config, { batchSize: 8, onProgress: (p) => events.push(p) }))
+      .rejects.toThrow(/40 × 8 = 320 samples, but the data has 256/);
+    expect(events).toHaveLength(0);
+
+    const ac = new AbortController();
+    const cfg2 = lenetConfig(4).config;
+    await expect(calibrate(model, await openCalibrationData(model, { data: CALIB }), cfg2, {
+      batchSize: 8, signal: ac.signal, onProgress: (p) => p.done === 1 && ac.abort(),
+    })).rejects.toMatchObject({ code: 'cancelled' });
+
+    const x = await readNpy(CALIB);
+    const data = Float32Array.from((x.data as Float32Array).subarray(0, 8 * 784));
+    data[100] = NaN;
+    const bad = join(tmp, 'nan.npy');
+    await writeNpy(bad, { dtype: 'float32', shape: [8, 1, 28, 28], data });
+    await expect(calibrate(model, await openCalibrationData(model, { data: bad }), lenetConfig(1).config, { batchSize: 8 }))
+      .rejects.toThrow(/Layer "\/features\/conv1\/Conv" has NaN/);
+
+    const wrong = join(tmp, 'wrong.npy');
+    await writeNpy(wrong, { dtype: 'float32', shape: [8, 1, 14, 14], data: new Float32Array(8 * 196) });
+    await expect(openCalibrationData(model, { data: wrong })).rejects.toThrow(/\[8, 1, 14, 14\]|\[1, 14, 14\]/);
+  });
+
+  it('planGroups packs tensors under the budget and sets the oversized apart', () => {
+    const p = planGroups(new Map([['a', 60], ['b', 50], ['c', 40], ['d', 200]]), 100);
+    expect(p.oversized).toEqual(['d']);
+    expect(p.groups).toEqual([['a', 'c'], ['b']]);
+  });
+});
