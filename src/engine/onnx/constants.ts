@@ -3,7 +3,8 @@
 import { attrFloat, attrFloats, attrInt, attrInts, getAttr } from './attrs';
 import type { OnnxModel } from './model';
 import { DT, type NodeProto, type TensorProto } from './proto';
-import { makeTensor } from './tensor';
+import { makeTensor, tensorDims } from './tensor';
+import { makeValueInfo } from './value-info';
 
 /** The tensor a Constant node produces, or undefined when it is a kind we do not fold (sparse, strings). */
 export function constantNodeValue(node: NodeProto): TensorProto | undefined {
@@ -38,6 +39,8 @@ export function constantsToInitializers(model: OnnxModel): number {
       continue;
     }
     g.addInitializer({ ...value, name: out });
+    // before IR 4 every initializer also had to be declared as a graph input
+    if (model.irVersion < 4) g.inputs.push(makeValueInfo(out, value.dataType, tensorDims(value)));
     converted++;
   }
   g.nodes.splice(0, g.nodes.length, ...keep);
