@@ -6,6 +6,7 @@ import { registerServe } from './commands/serve';
 import { registerSummary } from './commands/summary';
 import { registerEvaluate } from './commands/evaluate';
 import { registerUpgrade } from './commands/upgrade';
+import { registerAnalyze } from './commands/analyze';
 
 // Output piped into `head` and closed early is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -24,5 +25,6 @@ registerSummary(program);
 registerServe(program);
 registerEvaluate(program);
 registerUpgrade(program);
+registerAnalyze(program);
 
 await program.parseAsync(process.argv);
