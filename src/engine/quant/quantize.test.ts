@@ -1,0 +1,112 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { QuantStatsFile } from '../../shared/quant-types';
+import { readNpy } from '../data/npy';
+import { createSession, loadModel, ort } from '../onnx';
+import { readQdqLayers } from '../analyze/qdq-layers';
+import { parseRecord } from './record';
+import { quantizeModel } from './quantize';
+
+const ROOT = process.cwd();
+const MODELS = join(ROOT, 'test/fixtures/models');
+const tmp = mkdtempSync(join(tmpdir(), 'qtune-quantize-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Top-1 (percent) of a model file on an eval split, straight through ORT. */
+export async function top1(modelPath: string, xPath: string, yPath: string, limit = 1000): Promise<number> {
+  const x = await readNpy(xPath);
+  const y = await readNpy(yPath);
+  const n = Math.min(limit, x.shape[0]);
+  const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const session = await createSession(loadModel(modelPath), { forComparison: false });
+  const input = session.inputNames[0];
+  let correct = 0;
+  try {
+    for (let s = 0; s < n; s += 250) {
+      const m = Math.min(250, n - s);
+      const feed = new ort.Tensor('float32', (x.data as Float32Array).slice(s * per, (s + m) * per), [m, ...x.shape.slice(1)]);
+      const out = (await session.run({ [input]: feed }))[session.outputNames[0]].data as Float32Array;
+      const k = out.length / m;
+      for (let i = 0; i < m; i++) {
+        let best = 0;
+        for (let j = 1; j < k; j++) if (out[i * k + j] > out[i * k + best]) best = j;
+        if (best === Number((y.data as BigInt64Array)[s + i])) correct++;
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  return (100 * correct) / n;
+}
+
+const FIXTURES = [
+  { model: 'lenet_mnist.onnx', data: 'mnist' },
+  { model: 'mobilenetv2_fmnist.onnx', data: 'fmnist' },
+  { model: 'sensitive_fmnist.onnx', data: 'fmnist' },
+];
+
+describe('quantizeModel', () => {
+  for (const f of FIXTURES) {
+    const modelPath = join(MODELS, f.model);
+    it.runIf(existsSync(modelPath))(`${f.model}: writes the five files, the QDQ model runs, top-1 close to float`, async () => {
+      const out = join(tmp, f.model);
+      const data = (s: string) => join(ROOT, 'test/fixtures/data', f.data, `${s}.npy`);
+      const r = await quantizeModel({
+        modelPath, dataset: { data: data('calib_x') }, outDir: out, name: 'm', batchSize: 32,
+        config: { version: 1, batch_num: 4 } as unknown as Record<string, unknown>,
+      });
+      expect(readdirSync(out).sort()).toEqual(['m_config.json', 'm_fused_float.onnx', 'm_quant_model.onnx', 'm_record.txt', 'm_stats.json']);
+      // config with no layer entries enables nothing: every layer reports why
+      expect(r.layers.every((l) => !l.enabled)).toBe(true);
+
+      const stages = new Set<string>();
+      const r2 = await quantizeModel({ modelPath, dataset: { data: data('calib_x') }, outDir: out, name: 'm', batchSize: 32, onProgress: (p) => stages.add(p.stage) });
+      expect([...stages]).toEqual(['load', 'fuse', 'calibrate', 'ifmr', 'export', 'write']);
+      const enabled = r2.layers.filter((l) => l.enabled);
+      expect(enabled.length).toBeGreaterThan(0);
+      const quant = loadModel(r2.files.quantModel);
+      expect(readQdqLayers(quant).layers.map((l) => l.name)).toEqual(enabled.map((l) => l.name));
+      const record = parseRecord(readFileSync(r2.files.record, 'utf8'));
+      expect(record.map((e) => e.layer)).toEqual(enabled.map((l) => l.name));
+      const stats = JSON.parse(readFileSync(r2.files.stats, 'utf8')) as QuantStatsFile;
+      expect(stats.layers).toHaveLength(enabled.length);
+      for (const l of stats.layers) {
+        expect(l.losses).toHaveLength(61);
+        expect(l.histogram.counts).toHaveLength(256);
+        expect(l.histogram.counts.reduce((a, b) => a + b, 0)).toBe(l.count);
+        expect(l.clipMax).toBeGreaterThan(0);
+      }
+      const cfg = JSON.parse(readFileSync(r2.files.config, 'utf8'));
+      expect(cfg.do_fusion).toBe(true);
+      expect(cfg[enabled[0].name].activation_quant_params.asymmetric).toBe(true); // defaults written out
+
+      const floatTop1 = await top1(modelPath, data('eval_x'), data('eval_y'));
+      const fusedTop1 = await top1(r2.files.fusedFloatModel, data('eval_x'), data('eval_y'));
+      const int8Top1 = await top1(r2.files.quantModel, data('eval_x'), data('eval_y'));
+      console.log(`${f.model}: float top-1 ${floatTop1.toFixed(1)}%, fused ${fusedTop1.toFixed(1)}%, int8 ${int8Top1.toFixed(1)}% (1000 eval samples, batch_num 1 × 32)`);
+      expect(fusedTop1).toBeCloseTo(floatTop1, 0);
+      if (f.model !== 'sensitive_fmnist.onnx') expect(int8Top1).toBeGreaterThan(floatTop1 - 2);
+    }, 120_000);
+  }
+
+  it('rejects a config made for another model, with suggestions, and leaves no output', async () => {
+    const out = join(tmp, 'bad');
+    await expect(quantizeModel({
+      modelPath: join(MODELS, 'lenet_mnist.onnx'), dataset: { data: join(ROOT, 'test/fixtures/data/mnist/calib_x.npy') }, outDir: out, name: 'm', batchSize: 8,
+      config: { '/features/conv1/Con': { quant_enable: true }, 'MobilenetV2/Conv/Conv2D': { quant_enable: true } },
+    })).rejects.toThrow(/"\/features\/conv1\/Con" is not a quantizable layer of the model; closest: "\/features\/conv1\/Conv"/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a cancelled run leaves no output files', async () => {
+    const out = join(tmp, 'cancel');
+    const ac = new AbortController();
+    await expect(quantizeModel({
+      modelPath: join(MODELS, 'lenet_mnist.onnx'), dataset: { data: join(ROOT, 'test/fixtures/data/mnist/calib_x.npy') }, outDir: out, name: 'm', batchSize: 8,
+      signal: ac.signal, onProgress: (p) => p.stage === 'ifmr' && ac.abort(),
+    })).rejects.toMatchObject({ code: 'cancelled' });
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+});

@@ -1,0 +1,200 @@
+// The whole quantization run: load → (opset upgrade) → BN fusion → calibration
+// → QDQ export, then the files a run leaves behind, written all-or-nothing:
+//   <name>_quant_model.onnx   the int8 QDQ model
+//   <name>_fused_float.onnx   the float model after fusion (what the analyzer compares against)
+//   <name>_record.txt         scales and offsets in the AMCT record format
+//   <name>_config.json        the configuration applied, defaults written out
+//   <name>_stats.json         per-layer activation statistics and the IFMR search
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { QuantConfig } from '../../shared/config-types';
+import { QtuneError } from '../../shared/errors';
+import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
+import type { Dataset } from '../data/dataset';
+import { findQuantizableLayers, loadModel, saveModel, type OnnxModel } from '../onnx';
+import { calibrate, openCalibrationData, type DataSpec } from './calibrate';
+import {
+  configInvalidError,
+  createQuantConfig,
+  effectiveConfig,
+  formatQuantConfig,
+  parseQuantConfigFile,
+  quantConfigToJson,
+  validateQuantConfig,
+  type ConfigLayer,
+  type ConfigModel,
+} from './config';
+import { foldBatchNorm, fusibleLayers, type FusionResult } from './fusion';
+import { exportQdq, upgradeToOpset13, QDQ_MIN_OPSET } from './qdq-export';
+import { formatRecord } from './record';
+
+export interface QuantizeOptions {
+  modelPath: string;
+  /** a QuantConfig, the parsed JSON of a config.json, or its path; default: the generated config */
+  config?: QuantConfig | Record<string, unknown> | string;
+  /** an opened dataset, or where the calibration data is (see openCalibrationData) */
+  dataset: Dataset | DataSpec;
+  outDir: string;
+  /** file name prefix of the outputs */
+  name: string;
+  batchSize: number;
+  onProgress?: (p: QuantizeProgress) => void;
+  signal?: AbortSignal;
+  memoryBudgetBytes?: number;
+}
+
+export function outputFiles(outDir: string, name: string) {
+  const dir = resolve(outDir);
+  return {
+    quantModel: join(dir, `${name}_quant_model.onnx`),
+    fusedFloatModel: join(dir, `${name}_fused_float.onnx`),
+    record: join(dir, `${name}_record.txt`),
+    config: join(dir, `${name}_config.json`),
+    stats: join(dir, `${name}_stats.json`),
+  };
+}
+
+/** What config.json validation needs to know about a model. */
+export function configModelOf(model: OnnxModel): ConfigModel {
+  const layers: ConfigLayer[] = findQuantizableLayers(model)
+    .filter((l) => l.quantizable)
+    .map((l) => ({ name: l.name, opType: l.opType, kernelDims: l.kernelDims }));
+  return { layers, fusible: fusibleLayers(model) };
+}
+
+function isQuantConfig(v: unknown): v is QuantConfig {
+  return typeof v === 'object' && v !== null && 'layers' in v && typeof (v as QuantConfig).layers === 'object' && !Array.isArray((v as QuantConfig).layers);
+}
+
+/** The config to apply, validated against the model (clear errors, with name suggestions, for another model's config). */
+export function resolveQuantConfig(config: QuantizeOptions['config'], cm: ConfigModel): QuantConfig {
+  if (config === undefined) return createQuantConfig(cm.layers);
+  if (typeof config === 'string') return parseQuantConfigFile(config, cm);
+  const json = isQuantConfig(config) ? quantConfigToJson(config) : config;
+  const r = validateQuantConfig(json, cm);
+  if (!r.ok) throw configInvalidError(r.errors);
+  return r.config;
+}
+
+function isDataset(d: Dataset | DataSpec): d is Dataset {
+  return typeof (d as Dataset).batches === 'function';
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new QtuneError('cancelled', 'quantization was cancelled');
+}
+
+function layerSummaries(model: OnnxModel, config: QuantConfig, enabled: Map<string, { scale: number; offset: number; approximate: boolean }>): QuantizedLayerSummary[] {
+  return findQuantizableLayers(model).map((l) => {
+    const e = enabled.get(l.name);
+    if (e) return { name: l.name, opType: l.opType, enabled: true, scale: e.scale, offset: e.offset, approximate: e.approximate };
+    const entry = config.layers[l.name];
+    const reason = !l.quantizable ? l.reason : !entry ? 'no entry in config.json' : 'quant_enable is false';
+    return { name: l.name, opType: l.opType, enabled: false, reason };
+  });
+}
+
+export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResult> {
+  const started = Date.now();
+  const { signal, onProgress } = opts;
+  if (!/^[^\\/\0]+$/.test(opts.name) || opts.name === '.' || opts.name === '..') {
+    throw new QtuneError('bad_name', `output name "${opts.name}" must be a plain file name prefix (no folders)`, { path: 'name' });
+  }
+  const notes: string[] = [];
+  onProgress?.({ stage: 'load', done: 0, total: 1 });
+  const original = loadModel(opts.modelPath);
+  const cm = configModelOf(original);
+  const config = resolveQuantConfig(opts.config, cm);
+  const work = original.clone();
+  let opsetUpgradedFrom: number | undefined;
+  if ((work.opsetVersion('') ?? 1) < QDQ_MIN_OPSET) {
+    const up = upgradeToOpset13(work);
+    opsetUpgradedFrom = up.from;
+    notes.push(`the model was upgraded from opset ${up.from} to ${QDQ_MIN_OPSET} (needed for per-channel QDQ)`);
+  }
+  onProgress?.({ stage: 'load', done: 1, total: 1 });
+  checkAborted(signal);
+
+  let fusion: FusionResult = { fused: [], folded: [], skipped: [] };
+  if (config.do_fusion) {
+    onProgress?.({ stage: 'fuse', done: 0, total: 1 });
+    fusion = foldBatchNorm(work, { skip: config.skip_fusion_layers });
+    onProgress?.({ stage: 'fuse', done: 1, total: 1 });
+  }
+  checkAborted(signal);
+
+  const dataset = isDataset(opts.dataset) ? opts.dataset : await openCalibrationData(work, opts.dataset);
+  notes.push(...dataset.notes);
+  const cal = await calibrate(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes });
+  checkAborted(signal);
+
+  onProgress?.({ stage: 'export', done: 0, total: 1 });
+  const exported = exportQdq(
+    work,
+    cal.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: l.config.weight.channelWise })),
+  );
+  onProgress?.({ stage: 'export', done: 1, total: 1 });
+  for (const l of exported.layers) for (const n of l.notes) notes.push(`${l.name}: ${n}`);
+  checkAborted(signal);
+
+  const stats: QuantStatsFile = {
+    version: 1,
+    model: opts.modelPath,
+    batchNum: cal.batches,
+    batchSize: cal.batchSize,
+    samples: cal.samples,
+    layers: cal.layers.map((c, i): LayerQuantStats => {
+      const x = exported.layers[i];
+      return {
+        name: c.name, opType: c.opType, inputTensor: c.inputTensor, outputTensor: c.outputTensor,
+        count: c.stats.count, min: c.stats.min, max: c.stats.max, histogram: c.stats.histogram,
+        maxInit: c.ifmr.maxInit, minInit: c.ifmr.minInit, candidates: c.ifmr.candidates, losses: c.ifmr.losses, bestIndex: c.ifmr.bestIndex,
+        clipMin: c.ifmr.clipMin, clipMax: c.ifmr.clipMax, scale: x.scaleD, offset: x.offsetD,
+        asymmetric: c.config.activation.asymmetric, approximate: c.ifmr.approximate,
+        weightScales: x.scaleW, weightOffsets: x.offsetW, weightAxis: x.weightAxis, channelWise: c.config.weight.channelWise,
+      };
+    }),
+  };
+  const record = formatRecord(exported.layers.map((l) => ({ layer: l.name, scaleD: l.scaleD, offsetD: l.offsetD, scaleW: l.scaleW, offsetW: l.offsetW })));
+
+  // All files go to a private folder first and are renamed into place only once every one is written,
+  // so a failed or cancelled run never leaves a set of outputs that looks complete.
+  onProgress?.({ stage: 'write', done: 0, total: 5 });
+  const files = outputFiles(opts.outDir, opts.name);
+  try {
+    mkdirSync(resolve(opts.outDir), { recursive: true });
+  } catch (e) {
+    throw new QtuneError('output_unwritable', `cannot create output folder ${opts.outDir}: ${(e as Error).message}`, { file: opts.outDir });
+  }
+  const staging = mkdtempSync(join(resolve(opts.outDir), `.${opts.name}.partial-`));
+  try {
+    const staged = outputFiles(staging, opts.name);
+    saveModel(exported.model, staged.quantModel);
+    saveModel(work, staged.fusedFloatModel);
+    writeFileSync(staged.record, record);
+    writeFileSync(staged.config, formatQuantConfig(effectiveConfig(config, cm.layers)));
+    writeFileSync(staged.stats, `${JSON.stringify(stats)}\n`);
+    checkAborted(signal);
+    for (const k of Object.keys(files) as (keyof typeof files)[]) renameSync(staged[k], files[k]);
+  } catch (e) {
+    if (e instanceof QtuneError) throw e;
+    throw new QtuneError('output_unwritable', `cannot write the outputs to ${opts.outDir}: ${(e as Error).message}`, { file: opts.outDir });
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  onProgress?.({ stage: 'write', done: 5, total: 5 });
+
+  const enabled = new Map(exported.layers.map((l, i) => [l.name, { scale: l.scaleD, offset: l.offsetD, approximate: cal.layers[i].ifmr.approximate }]));
+  return {
+    files,
+    layers: layerSummaries(work, config, enabled),
+    fusion: { fused: fusion.fused, skipped: fusion.skipped },
+    calibration: {
+      batches: cal.batches, batchSize: cal.batchSize, samples: cal.samples, passes: cal.passes,
+      approximateLayers: cal.layers.filter((l) => l.ifmr.approximate).map((l) => l.name),
+    },
+    opsetUpgradedFrom,
+    notes,
+    durationMs: Date.now() - started,
+  };
+}
