@@ -18,17 +18,29 @@ export function api(): QtuneApi {
   return instance;
 }
 
-export interface RunningJob<K extends JobKind> {
+export interface RunningJob<R> {
   jobId: Promise<string>;
-  result: Promise<JobResult<K>>;
+  result: Promise<R>;
   cancel(): Promise<void>;
 }
 
 /** Start a job and follow it: progress callbacks, then its result or error. */
-export function runJob<K extends JobKind>(kind: K, params: JobParams<K>, onProgress?: (p: JobProgress) => void): RunningJob<K> {
+export function runJob<K extends JobKind>(kind: K, params: JobParams<K>, onProgress?: (p: JobProgress) => void): RunningJob<JobResult<K>> {
+  return followJob<JobResult<K>>(
+    api().call('job.start', { kind, params } as never).then((r) => r.jobId),
+    onProgress,
+  );
+}
+
+/**
+ * Follow a job that some RPC call started (project.startRun, project.analyze):
+ * `started` resolves to its id. Events that arrive before the id is known are
+ * kept and replayed, so a fast job's progress and end are never missed.
+ */
+export function followJob<R>(started: Promise<string>, onProgress?: (p: JobProgress) => void): RunningJob<R> {
   const qt = api();
-  let settle!: { resolve(v: JobResult<K>): void; reject(e: unknown): void };
-  const result = new Promise<JobResult<K>>((resolve, reject) => (settle = { resolve, reject }));
+  let settle!: { resolve(v: R): void; reject(e: unknown): void };
+  const result = new Promise<R>((resolve, reject) => (settle = { resolve, reject }));
   let id: string | null = null;
   const early: QtuneEvent[] = [];
   const handle = (e: QtuneEvent) => {
@@ -38,16 +50,15 @@ export function runJob<K extends JobKind>(kind: K, params: JobParams<K>, onProgr
     if (e.type === 'job.progress') onProgress?.(e.progress);
     else if (e.type === 'job.done') {
       off();
-      settle.resolve(e.result as JobResult<K>);
+      settle.resolve(e.result as R);
     } else if (e.type === 'job.failed') {
       off();
       settle.reject(Object.assign(new Error(e.error.message), { error: e.error }));
     }
   };
   const off = qt.onEvent(handle);
-  const jobId = qt
-    .call('job.start', { kind, params } as never)
-    .then(({ jobId }) => {
+  const jobId = started
+    .then((jobId) => {
       id = jobId;
       early.splice(0).forEach(handle);
       return jobId;
@@ -57,6 +68,8 @@ export function runJob<K extends JobKind>(kind: K, params: JobParams<K>, onProgr
       settle.reject(err);
       throw err;
     });
+  // the caller awaits `result`; an early rejection of `jobId` is reported there
+  jobId.catch(() => undefined);
   return {
     jobId,
     result,

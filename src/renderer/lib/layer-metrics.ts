@@ -1,0 +1,78 @@
+// Per-layer numbers out of an analyzer report, in the shapes the heatmap, the
+// graph and the history comparison take.
+
+import type { AnalysisReport, LayerAnalysis, LayerActivationStats } from '../../shared/analysis-types';
+import type { HeatmapColumn } from '../heatmap/types';
+
+export interface LayerMetricDef {
+  key: string;
+  label: string;
+  /** the name colour scales know the direction of */
+  metric: string;
+  get(l: LayerAnalysis): number | undefined;
+}
+
+export const LAYER_METRICS: LayerMetricDef[] = [
+  { key: 'accumulatedCosine', label: 'cosine (accum.)', metric: 'CosineSimilarity', get: (l) => l.accumulatedCosine },
+  { key: 'accumulatedSqnrDb', label: 'SQNR dB (accum.)', metric: 'SQNR', get: (l) => l.accumulatedSqnrDb },
+  { key: 'isolatedSensitivity', label: 'isolated sensitivity', metric: 'IsolatedSensitivity', get: (l) => l.isolated?.sensitivity },
+  { key: 'isolatedCosine', label: 'cosine (isolated)', metric: 'CosineSimilarity', get: (l) => l.isolated?.cosine },
+  { key: 'weightCosine', label: 'weight cosine', metric: 'WeightCosine', get: (l) => l.weight?.cosine },
+  { key: 'weightSqnrDb', label: 'weight SQNR dB', metric: 'SQNR', get: (l) => l.weight?.sqnrDb },
+  { key: 'gainIfSkipped', label: 'output gain if skipped', metric: 'loss', get: (l) => l.output?.gainIfSkipped },
+];
+
+export function metricDef(key: string | undefined): LayerMetricDef {
+  return LAYER_METRICS.find((m) => m.key === key) ?? LAYER_METRICS[0];
+}
+
+/** The metrics this report has at least one value for. */
+export function availableMetrics(report: AnalysisReport): LayerMetricDef[] {
+  return LAYER_METRICS.filter((m) => report.layers.some((l) => m.get(l) !== undefined));
+}
+
+/** layers × metrics for the heatmap */
+export function layerMetricGrid(report: AnalysisReport): { rows: string[]; columns: HeatmapColumn[]; values: number[][] } {
+  const defs = availableMetrics(report);
+  return {
+    rows: report.layers.map((l) => l.name),
+    columns: defs.map((d) => ({ key: d.key, label: d.label, metric: d.metric })),
+    values: report.layers.map((l) => defs.map((d) => d.get(l) ?? NaN)),
+  };
+}
+
+export function thresholdsFor(report: AnalysisReport, cosine?: number): Record<string, number> {
+  return {
+    CosineSimilarity: cosine ?? report.thresholds.accumulatedCosine,
+    IsolatedSensitivity: report.thresholds.isolatedSensitivity,
+    WeightCosine: report.thresholds.weightCosine,
+  };
+}
+
+/** one metric per layer, for colouring the graph */
+export function metricByLayer(report: AnalysisReport, key: string): Record<string, number> {
+  const def = metricDef(key);
+  const out: Record<string, number> = {};
+  for (const l of report.layers) {
+    const v = def.get(l);
+    if (v !== undefined) out[l.name] = v;
+  }
+  return out;
+}
+
+/**
+ * A layer's activation statistics: the analyzer's copy when there is one,
+ * otherwise the run's stats file, which holds them per layer (as an object
+ * keyed by layer name, or a list of entries with a `name`, under `layers` or at the top).
+ */
+export function activationStats(report: AnalysisReport | null, stats: unknown, layer: string): LayerActivationStats | undefined {
+  const fromReport = report?.layers.find((l) => l.name === layer)?.activation;
+  if (fromReport?.histogram || fromReport?.losses) return fromReport;
+  if (!stats || typeof stats !== 'object') return fromReport;
+  const root = stats as Record<string, unknown>;
+  const container = (root.layers ?? root) as unknown;
+  let entry: unknown;
+  if (Array.isArray(container)) entry = container.find((e) => e && typeof e === 'object' && (e as { name?: string }).name === layer);
+  else if (container && typeof container === 'object') entry = (container as Record<string, unknown>)[layer];
+  return (entry as LayerActivationStats | undefined) ?? fromReport;
+}

@@ -1,0 +1,198 @@
+// The open project as the UI sees it: project.json, the model's summary, the
+// config being edited, cached run details, and the one job that may run at a
+// time. Every wizard position and selection change goes back to project.json
+// (project.update) so reopening the project restores exactly where the user was.
+
+import type { JobProgress, ProjectPatch, RunDetails } from '../../shared/api';
+import type { ModelSummary } from '../../shared/model-summary';
+import type { OpenProject, ProjectFile, ProjectUiState, WizardStep } from '../../shared/project';
+import type { AnalysisReport } from '../../shared/analysis-types';
+import type { RunResult } from '../../shared/run-types';
+import { api, errorMessage, followJob, runJob } from './api';
+import { resolveRef } from './paths';
+import type { ConfigJson } from './config-edit';
+
+export interface ActiveJob {
+  label: string;
+  progress: JobProgress | null;
+  cancel: () => Promise<void>;
+}
+
+export class Session {
+  dir = $state<string>('');
+  project = $state<ProjectFile | null>(null);
+  warnings = $state<string[]>([]);
+  summary = $state<ModelSummary | null>(null);
+  summaryError = $state('');
+  /** the config the editor holds; configId null = generated or edited, not saved yet */
+  draft = $state<ConfigJson | null>(null);
+  draftConfigId = $state<number | null>(null);
+  draftDirty = $state(false);
+  job = $state<ActiveJob | null>(null);
+  error = $state('');
+  runs = $state<Record<number, RunDetails>>({});
+
+  constructor(opened: OpenProject) {
+    this.dir = opened.dir;
+    this.project = opened.project;
+    this.warnings = opened.warnings;
+  }
+
+  get step(): WizardStep {
+    return this.project?.wizard.step ?? 'project';
+  }
+
+  get modelPath(): string {
+    return this.project ? resolveRef(this.dir, this.project.model) : '';
+  }
+
+  path(ref: { path: string } | string): string {
+    return resolveRef(this.dir, ref);
+  }
+
+  async update(patch: ProjectPatch): Promise<void> {
+    // optimistic: the UI reflects the change at once, the saved file follows
+    if (this.project) {
+      if (patch.wizard) this.project.wizard = { ...this.project.wizard, ...patch.wizard };
+      if (patch.ui) this.project.ui = { ...this.project.ui, ...patch.ui };
+      if (patch.target) this.project.target = patch.target;
+    }
+    try {
+      this.project = await api().call('project.update', { dir: this.dir, patch });
+    } catch (err) {
+      this.error = errorMessage(err);
+    }
+  }
+
+  goto(step: WizardStep, extra: { configId?: number | null; runId?: number | null } = {}): Promise<void> {
+    return this.update({ wizard: { step, ...extra } });
+  }
+
+  setUi(ui: ProjectUiState): Promise<void> {
+    return this.update({ ui });
+  }
+
+  async loadSummary(): Promise<void> {
+    if (this.summary || !this.project) return;
+    try {
+      this.summary = await runJob('model.summary', { path: this.modelPath }).result;
+    } catch (err) {
+      this.summaryError = errorMessage(err);
+    }
+  }
+
+  /** layer name → op type and kernel rank, for validation */
+  get modelLayers(): Record<string, { opType: string; kernelDims?: number }> | undefined {
+    if (!this.summary) return undefined;
+    return Object.fromEntries(this.summary.layers.filter((l) => l.quantizable).map((l) => [l.name, { opType: l.opType, kernelDims: l.kernelDims }]));
+  }
+
+  /** Run one job as the project's job: progress shown, run buttons disabled meanwhile. */
+  async track<R>(label: string, start: (onProgress: (p: JobProgress) => void) => { result: Promise<R>; cancel: () => Promise<void> }): Promise<R> {
+    if (this.job) throw new Error(`${this.job.label} is still running`);
+    this.error = '';
+    const active: ActiveJob = { label, progress: null, cancel: async () => undefined };
+    this.job = active;
+    try {
+      const running = start((p) => {
+        if (this.job) this.job.progress = p;
+      });
+      active.cancel = running.cancel;
+      this.job = { ...active };
+      return await running.result;
+    } finally {
+      this.job = null;
+    }
+  }
+
+  async loadConfig(configId: number): Promise<void> {
+    const { config } = await api().call('project.readConfig', { dir: this.dir, configId });
+    this.draft = config as ConfigJson;
+    this.draftConfigId = configId;
+    this.draftDirty = false;
+  }
+
+  /** Make sure the draft holds the config the wizard points at. */
+  async ensureDraft(): Promise<void> {
+    const id = this.project?.wizard.configId ?? null;
+    if (id !== null && this.draftConfigId !== id && !this.draftDirty) {
+      try {
+        await this.loadConfig(id);
+      } catch (err) {
+        this.error = errorMessage(err);
+      }
+    }
+  }
+
+  editDraft(next: ConfigJson): void {
+    this.draft = next;
+    this.draftDirty = true;
+  }
+
+  /** Save the draft as a new config entry (configs/NNN.json) and point the wizard at it. */
+  async saveDraft(note: string, nextStep?: WizardStep): Promise<number> {
+    if (!this.draft) throw new Error('There is no config to save');
+    const parent = this.draftConfigId ?? undefined;
+    const { configId, project } = await api().call('project.saveConfig', { dir: this.dir, config: this.draft, note, parent });
+    this.project = project;
+    this.draftConfigId = configId;
+    this.draftDirty = false;
+    await this.update({ wizard: { configId, ...(nextStep ? { step: nextStep } : {}) } });
+    return configId;
+  }
+
+  /** Quantize and evaluate with a saved config; resolves with the run's details once it ended. */
+  async run(configId: number): Promise<RunDetails> {
+    let runId = -1;
+    await this.track('Quantize and evaluate', (onProgress) => {
+      const started = api()
+        .call('project.startRun', { dir: this.dir, configId })
+        .then((r) => {
+          runId = r.runId;
+          void this.update({ wizard: { runId: r.runId } });
+          return r.jobId;
+        });
+      return followJob<RunResult>(started, onProgress);
+    }).catch(async (err) => {
+      if (runId >= 0) await this.refresh();
+      throw err;
+    });
+    await this.refresh();
+    return this.readRun(runId, true);
+  }
+
+  async analyze(runId: number): Promise<RunDetails> {
+    await this.track('Analyze', (onProgress) =>
+      followJob<AnalysisReport>(
+        api()
+          .call('project.analyze', { dir: this.dir, runId })
+          .then((r) => r.jobId),
+        onProgress,
+      ),
+    );
+    await this.refresh();
+    return this.readRun(runId, true);
+  }
+
+  async readRun(runId: number, fresh = false): Promise<RunDetails> {
+    if (!fresh && this.runs[runId]?.result) return this.runs[runId];
+    const details = await api().call('project.readRun', { dir: this.dir, runId });
+    this.runs = { ...this.runs, [runId]: details };
+    return details;
+  }
+
+  /** Re-read project.json (runs and configs change as jobs end). */
+  async refresh(): Promise<void> {
+    try {
+      const opened = await api().call('project.open', { dir: this.dir });
+      this.project = opened.project;
+    } catch (err) {
+      this.error = errorMessage(err);
+    }
+  }
+}
+
+export function analysisOf(details: RunDetails | undefined): AnalysisReport | null {
+  const a = details?.analysis as AnalysisReport | undefined;
+  return a && Array.isArray(a.layers) ? a : null;
+}
