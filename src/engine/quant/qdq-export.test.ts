@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DT, attrInt, attrInts, createSession, loadModel, makeNode, ort, runExposed, tensorDims, tensorToFloat32, tensorToTypedArray, type OnnxModel } from '../onnx';
+import { DT, attrInt, attrInts, createSession, loadModel, ort, runExposed, tensorDims, tensorToFloat32, tensorToTypedArray, type OnnxModel } from '../onnx';
 import { randomTensor, maxRelativeError } from '../onnx/testing';
-import { makeAllOpsModel, modelOf } from '../../../test/fixtures/quant/build-models';
+import { makeAllOpsModel } from '../../../test/fixtures/quant/build-models';
 import { dequantizeValue, fakeQuantize } from './fake-quant';
 import { ifmrSearch, DEFAULT_IFMR_PARAMS } from './ifmr';
-import { exportQdq, upgradeToOpset13, type QdqLayerSpec } from './qdq-export';
-import { makeTensor } from '../onnx';
+import { exportQdq, type QdqLayerSpec } from './qdq-export';
 
 const LENET = join(process.cwd(), 'test/fixtures/models/lenet_mnist.onnx');
 
@@ -125,27 +124,6 @@ describe('exportQdq', () => {
     expect(() => exportQdq(m, [{ name: 'relu', activation: { scale: 0.1, offset: 0 }, channelWise: true }])).toThrow(/relu/);
     m.setOpsetVersion(10);
     expect(() => exportQdq(m, [])).toThrow(/opset 10/);
-  });
-
-  it('upgrades an opset 11 model to 13 with the same outputs', async () => {
-    const nodes = [
-      makeNode('Unsqueeze', ['x'], ['u'], { name: 'unsq', attrs: { axes: [0] } }),
-      makeNode('ReduceSum', ['u'], ['r'], { name: 'sum', attrs: { axes: [2], keepdims: 0 } }),
-      makeNode('Squeeze', ['r'], ['s'], { name: 'sq', attrs: { axes: [0] } }),
-      makeNode('Softmax', ['s'], ['y'], { name: 'softmax', attrs: { axis: 1 } }),
-    ];
-    const m = modelOf(nodes, [], { name: 'x', shape: [2, 3, 4] }, ['y'], 11);
-    m.graph.valueInfo.push({ name: 's', type: { tensorType: { elemType: DT.FLOAT, shape: { dim: [{ dimValue: 2 }, { dimValue: 4 }] } } } });
-    const x = randomTensor([2, 3, 4], 4);
-    const before = await run(m, { x });
-    const up = m.clone();
-    const r = upgradeToOpset13(up);
-    expect(r.from).toBe(11);
-    expect(up.opsetVersion('')).toBe(13);
-    const after = await run(up, { x });
-    expect(maxRelativeError(after.y, before.y)).toBeLessThan(1e-6);
-    const m10 = modelOf([makeNode('Relu', ['x'], ['y'])], [makeTensor('unused', [1], Float32Array.of(1))], { name: 'x', shape: [1] }, ['y'], 10);
-    expect(() => upgradeToOpset13(m10)).toThrow(/opset 10/);
   });
 
   it.runIf(existsSync(LENET))('simulation check: the engine\'s int8 arithmetic equals ORT on lenet conv1 and fc3', async () => {

@@ -12,8 +12,6 @@ import {
   describeLayer,
   makeNode,
   makeTensor,
-  removeAttr,
-  setAttr,
   tensorDims,
   tensorToFloat32,
   type GraphIndex,
@@ -59,80 +57,6 @@ export interface QdqExportResult {
 function constantOf(idx: GraphIndex, name: string | undefined): TensorProto | undefined {
   if (!name) return undefined;
   return idx.initializers.get(name) ?? idx.constants.get(name);
-}
-
-/**
- * Bring an opset 11/12 model to opset 13: the ops whose inputs changed in
- * 12/13 get their attributes turned into inputs, Softmax-family axes are
- * made explicit where the meaning is unchanged. Anything older, or a change
- * that cannot be made safely, is a clear error naming the node.
- */
-export function upgradeToOpset13(model: OnnxModel): { from: number; changed: string[] } {
-  const from = model.opsetVersion('') ?? 1;
-  if (from >= QDQ_MIN_OPSET) return { from, changed: [] };
-  const file = model.path ?? 'model';
-  if (from < 11) {
-    throw new QtuneError('opset_too_old', `${file} uses opset ${from}; the quantized model needs opset ${QDQ_MIN_OPSET} and qtune upgrades from opset 11 or 12 only. Re-export the model with opset 13 or newer.`, { file });
-  }
-  const g = model.graph;
-  const changed: string[] = [];
-  const attrToInput = (node: NodeProto, attr: string, slot: number) => {
-    const a = node.attribute.find((x) => x.name === attr);
-    if (!a) return;
-    const values = a.ints.map((v) => BigInt(Number(v)));
-    const name = g.uniqueName(`${node.name}_${attr}`);
-    g.addInitializer(makeTensor(name, [values.length], BigInt64Array.from(values)));
-    while (node.input.length < slot) node.input.push('');
-    node.input[slot] = name;
-    removeAttr(node, attr);
-    changed.push(node.name ?? '');
-  };
-  for (const node of g.nodes) {
-    if ((node.domain ?? '') !== '') continue;
-    switch (node.opType) {
-      case 'Squeeze':
-      case 'Unsqueeze':
-        attrToInput(node, 'axes', 1);
-        break;
-      case 'ReduceSum':
-        attrToInput(node, 'axes', 1);
-        break;
-      case 'Split':
-        attrToInput(node, 'split', 1);
-        break;
-      case 'Softmax':
-      case 'LogSoftmax':
-      case 'Hardmax': {
-        // Before 13 these flatten to 2-D at `axis` (default 1); from 13 they work along `axis` (default -1).
-        // Same meaning only when `axis` is the last axis: known when the input rank is declared.
-        const axis = attrInt(node, 'axis', 1);
-        const vi = g.index().valueInfo.get(node.input[0]);
-        const rank = vi?.type?.tensorType?.shape?.dim.length;
-        if (rank === undefined || (axis !== -1 && axis !== rank - 1)) {
-          throw new QtuneError('opset_upgrade', `${file}: cannot upgrade ${node.opType} '${node.name}' from opset ${from} to ${QDQ_MIN_OPSET} (its meaning changed); re-export the model with opset 13 or newer`, { file, layer: node.name });
-        }
-        setAttr(node, 'axis', axis);
-        changed.push(node.name ?? '');
-        break;
-      }
-      case 'Dropout': {
-        const ratio = node.attribute.find((a) => a.name === 'ratio');
-        if (ratio) {
-          const name = g.uniqueName(`${node.name}_ratio`);
-          g.addInitializer(makeTensor(name, [], Float32Array.of(ratio.f ?? 0.5)));
-          while (node.input.length < 2) node.input.push('');
-          node.input[1] = name;
-          removeAttr(node, 'ratio');
-          changed.push(node.name ?? '');
-        }
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  model.setOpsetVersion(QDQ_MIN_OPSET);
-  return { from, changed };
 }
 
 /** Quantize/Dequantize helper that names and inserts nodes before an anchor node. */

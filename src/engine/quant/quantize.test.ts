@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { QuantStatsFile } from '../../shared/quant-types';
 import { readNpy } from '../data/npy';
-import { createSession, loadModel, ort } from '../onnx';
+import { createSession, loadModel, ort, saveModel } from '../onnx';
 import { readQdqLayers } from '../analyze/qdq-layers';
 import { parseRecord } from './record';
 import { quantizeModel } from './quantize';
@@ -98,6 +98,16 @@ describe('quantizeModel', () => {
       config: { '/features/conv1/Con': { quant_enable: true }, 'MobilenetV2/Conv/Conv2D': { quant_enable: true } },
     })).rejects.toThrow(/"\/features\/conv1\/Con" is not a quantizable layer of the model; closest: "\/features\/conv1\/Conv"/);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('upgrades an opset 11 model to 13 before export', async () => {
+    const old = loadModel(join(MODELS, 'lenet_mnist.onnx'));
+    old.setOpsetVersion(11);
+    const path = join(tmp, 'lenet11.onnx');
+    saveModel(old, path);
+    const r = await quantizeModel({ modelPath: path, dataset: { data: join(ROOT, 'test/fixtures/data/mnist/calib_x.npy') }, outDir: join(tmp, 'up'), name: 'm', batchSize: 8 });
+    expect(r.opsetUpgradedFrom).toBe(11);
+    expect(loadModel(r.files.quantModel).opsetVersion('')).toBe(13);
   });
 
   it('a cancelled run leaves no output files', async () => {

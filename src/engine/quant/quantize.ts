@@ -11,7 +11,7 @@ import type { QuantConfig } from '../../shared/config-types';
 import { QtuneError } from '../../shared/errors';
 import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
-import { findQuantizableLayers, loadModel, saveModel, type OnnxModel } from '../onnx';
+import { findQuantizableLayers, loadModel, saveModel, tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
 import { calibrate, openCalibrationData, type DataSpec } from './calibrate';
 import {
   configInvalidError,
@@ -25,7 +25,7 @@ import {
   type ConfigModel,
 } from './config';
 import { foldBatchNorm, fusibleLayers, type FusionResult } from './fusion';
-import { exportQdq, upgradeToOpset13, QDQ_MIN_OPSET } from './qdq-export';
+import { exportQdq, QDQ_MIN_OPSET } from './qdq-export';
 import { formatRecord } from './record';
 
 export interface QuantizeOptions {
@@ -108,7 +108,9 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const work = original.clone();
   let opsetUpgradedFrom: number | undefined;
   if ((work.opsetVersion('') ?? 1) < QDQ_MIN_OPSET) {
-    const up = upgradeToOpset13(work);
+    // the Softmax family needs tensor ranks to convert; other ops convert from the graph alone
+    const needsRanks = work.graph.nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType ?? '') || n.attribute.some((a) => a.name === 'broadcast'));
+    const up = upgradeOpset(work, QDQ_MIN_OPSET, { ranks: needsRanks ? await tensorRanks(work) : undefined });
     opsetUpgradedFrom = up.from;
     notes.push(`the model was upgraded from opset ${up.from} to ${QDQ_MIN_OPSET} (needed for per-channel QDQ)`);
   }
