@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { findAppPaths } from '../backend/app-paths';
 import { registerServe } from './commands/serve';
 import { registerSummary } from './commands/summary';
+import { registerCreateConfig } from './commands/create-config';
+import { registerCalibrate } from './commands/calibrate';
 import { registerEvaluate } from './commands/evaluate';
 import { registerUpgrade } from './commands/upgrade';
 import { registerAnalyze } from './commands/analyze';
@@ -22,6 +24,8 @@ program
   .showHelpAfterError();
 
 registerSummary(program);
+registerCreateConfig(program);
+registerCalibrate(program);
 registerServe(program);
 registerEvaluate(program);
 registerUpgrade(program);

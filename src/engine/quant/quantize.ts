@@ -41,6 +41,8 @@ export interface QuantizeOptions {
   onProgress?: (p: QuantizeProgress) => void;
   signal?: AbortSignal;
   memoryBudgetBytes?: number;
+  /** replaces the config's batch_num (the CLI's --batch_num) */
+  batchNum?: number;
 }
 
 export function outputFiles(outDir: string, name: string) {
@@ -105,6 +107,10 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const original = loadModel(opts.modelPath);
   const cm = configModelOf(original);
   const config = resolveQuantConfig(opts.config, cm);
+  if (opts.batchNum !== undefined) {
+    if (!(Number.isInteger(opts.batchNum) && opts.batchNum >= 1)) throw new QtuneError('config_invalid', `batch_num must be an integer >= 1, found ${opts.batchNum}`, { path: '$.batch_num' });
+    config.batch_num = opts.batchNum;
+  }
   const work = original.clone();
   let opsetUpgradedFrom: number | undefined;
   if ((work.opsetVersion('') ?? 1) < QDQ_MIN_OPSET) {

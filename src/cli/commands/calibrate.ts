@@ -1,0 +1,138 @@
+import { basename, dirname } from 'node:path';
+import { Option, type Command } from 'commander';
+import type { DataSpec } from '../../engine/quant/calibrate';
+import { quantizeModel } from '../../engine/quant/quantize';
+import type { SampleDtype } from '../../shared/dataset-schema';
+import { QtuneError } from '../../shared/errors';
+import type { QuantizeProgress } from '../../shared/quant-types';
+import { cancelOnInterrupt } from '../cancel';
+import { preprocessFromFlags, type DataFlags } from '../data-options';
+import { fail, printJson, progressPrinter } from '../output';
+
+interface CalibrateFlags extends Omit<DataFlags, 'data'> {
+  model: string;
+  config?: string;
+  data?: string;
+  savePath: string;
+  batchSize?: string;
+  json?: boolean;
+  // AMCT spellings
+  input_shape?: string;
+  data_dir?: string;
+  data_types?: string;
+  batch_num?: string;
+}
+
+/** A multi-line error (a config with several problems) as one line, since the CLI prints errors on one line. */
+export function oneLine(err: unknown): unknown {
+  if (!(err instanceof QtuneError) || !err.message.includes('\n')) return err;
+  return new QtuneError(err.code, err.message.replace(/:?\n\s*/g, (m) => (m.startsWith(':') ? ': ' : '; ')).trim(), err.details);
+}
+
+const DTYPES: SampleDtype[] = ['float32', 'float16', 'float64', 'uint8', 'int8', 'int32', 'int64', 'bool'];
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new QtuneError('cli_invalid', `--${flag} wants a positive integer, got "${v}"`);
+  return n;
+}
+
+/** AMCT's --input_shape "name:1,3,224,224" (one input). */
+function parseInputShape(v: string): { name?: string; dims: number[] } {
+  if (v.includes(';')) throw new QtuneError('cli_invalid', `--input_shape: only one input is supported with --data_dir, got "${v}"`);
+  const m = /^(?:(.+):)?([\d,\s]+)$/.exec(v.trim());
+  const dims = m ? m[2].split(',').map((d) => Number(d.trim())) : [];
+  if (!m || dims.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new QtuneError('cli_invalid', `--input_shape wants "name:d0,d1,..." (e.g. "input:1,3,224,224"), got "${v}"`);
+  }
+  return { name: m[1], dims };
+}
+
+function dataSpec(flags: CalibrateFlags): { spec: DataSpec; batchFromShape?: number } {
+  if (flags.data && flags.data_dir) throw new QtuneError('cli_invalid', 'give the calibration data once: --data or --data_dir, not both');
+  const data = flags.data ?? flags.data_dir;
+  if (!data) throw new QtuneError('cli_invalid', 'no calibration data: give --data <.npy | manifest.json | image folder> (or AMCT\'s --data_dir with --input_shape)');
+  const spec: DataSpec = { data, preprocess: preprocessFromFlags({ ...flags, data }), skipBadImages: flags.skipBadImages };
+  let batchFromShape: number | undefined;
+  if (flags.input_shape) {
+    const { dims } = parseInputShape(flags.input_shape);
+    spec.inputShape = dims;
+    batchFromShape = dims[0];
+  }
+  if (flags.data_types) {
+    if (!DTYPES.includes(flags.data_types as SampleDtype)) throw new QtuneError('cli_invalid', `--data_types must be one of ${DTYPES.join(', ')}, got "${flags.data_types}"`);
+    spec.dataTypes = flags.data_types as SampleDtype;
+  }
+  return { spec, batchFromShape };
+}
+
+function stageLabel(p: QuantizeProgress): string {
+  if (p.stage === 'calibrate' && (p.passes ?? 1) > 1) return `calibrate (pass ${p.pass}/${p.passes})`;
+  return p.stage;
+}
+
+export function registerCalibrate(program: Command): void {
+  program
+    .command('calibrate')
+    .description('quantize a model: BN fusion, IFMR calibration on your data, int8 QDQ export (+ record, config, stats)')
+    .requiredOption('--model <model.onnx>', 'the float model')
+    .option('--config <config.json>', 'quantization config (default: every quantizable layer, default settings)')
+    .option('--data <path>', 'calibration data: a .npy (N samples first), a dataset manifest .json, an image folder, or a folder of .bin batches')
+    .requiredOption('--save-path <dir/name>', 'output prefix: writes dir/name_quant_model.onnx, _fused_float.onnx, _record.txt, _config.json, _stats.json')
+    .option('--batch-size <n>', 'samples per calibration batch (default 32, or the first dim of --input_shape)')
+    .option('--json', 'print the result as JSON')
+    .option('--resize <n|WxH>', 'images: resize the shorter side to n, or exactly to WxH')
+    .option('--crop <HxW>', 'images: centre crop after resizing')
+    .addOption(new Option('--color <order>', 'images: channel order').choices(['rgb', 'bgr', 'gray']))
+    .option('--scale <s>', 'images: multiply pixel values by s')
+    .option('--mean <m,m,m>', 'images: per-channel mean subtracted after scaling')
+    .option('--std <s,s,s>', 'images: per-channel std divided after the mean')
+    .addOption(new Option('--layout <layout>', 'images: tensor layout').choices(['NCHW', 'NHWC']))
+    .option('--skip-bad-images', 'skip images that cannot be decoded instead of stopping')
+    .option('--input_shape <name:dims>', 'AMCT: shape of one .bin batch, e.g. "input:1,3,224,224"')
+    .option('--data_dir <dir>', 'AMCT: folder of .bin files, one batch each, taken in name order')
+    .option('--data_types <type>', 'AMCT: element type of the .bin files (default float32)')
+    .option('--batch_num <n>', 'AMCT: calibration batches (overrides batch_num in the config)')
+    .action(async (flags: CalibrateFlags) => {
+      const signal = cancelOnInterrupt();
+      const bar = progressPrinter();
+      try {
+        const { spec, batchFromShape } = dataSpec(flags);
+        const batchSize = flags.batchSize ? positiveInt('batch-size', flags.batchSize) : batchFromShape ?? 32;
+        const batchNum = flags.batch_num ? positiveInt('batch_num', flags.batch_num) : undefined;
+        const name = basename(flags.savePath);
+        if (!name || flags.savePath.endsWith('/')) throw new QtuneError('cli_invalid', `--save-path wants dir/name (a file name prefix), got "${flags.savePath}"`);
+        let stage = '';
+        const result = await quantizeModel({
+          modelPath: flags.model,
+          config: flags.config,
+          dataset: spec,
+          outDir: dirname(flags.savePath),
+          name,
+          batchSize,
+          batchNum,
+          signal,
+          onProgress: (p) => {
+            // the short stages (load, fuse, export, write) take no time worth a bar
+            if (p.stage !== 'calibrate' && p.stage !== 'ifmr') return;
+            const label = stageLabel(p);
+            if (label !== stage && stage) bar.end();
+            stage = label;
+            bar.update(label, p.done, p.total);
+          },
+        });
+        bar.end();
+        if (flags.json) return printJson(result);
+        const enabled = result.layers.filter((l) => l.enabled);
+        console.log(`quantized ${enabled.length} of ${result.layers.length} layers on ${result.calibration.samples} samples (${result.calibration.batches} × ${result.calibration.batchSize}) in ${(result.durationMs / 1000).toFixed(1)} s`);
+        if (result.fusion.fused.length) console.log(`  fused ${result.fusion.fused.length} Conv+BatchNorm pairs`);
+        for (const s of result.fusion.skipped) console.log(`  not fused: ${s.name} (${s.reason})`);
+        if (result.calibration.approximateLayers.length) console.log(`  approximate IFMR (histogram) for: ${result.calibration.approximateLayers.join(', ')}`);
+        for (const n of result.notes) console.log(`  note: ${n}`);
+        for (const f of Object.values(result.files)) console.log(`  wrote ${f}`);
+      } catch (err) {
+        bar.end();
+        fail(oneLine(err));
+      }
+    });
+}
