@@ -156,6 +156,7 @@ export class ProjectService {
         trustedEvaluator: this.trusted.has(`${key}\0${metric}`),
         calibrationBatchSize: project.calibration.batchSize,
         evaluationBatchSize: project.evaluation.batchSize,
+        target: project.target,
         outDir: runDir(key, run.id),
       },
       key,
@@ -174,10 +175,11 @@ export class ProjectService {
       const p = await this.current(dir);
       const run = p.runs.find((r) => r.id === runId);
       if (!run) return;
+      // The result file first: a run marked done always has its result on disk.
+      if (result) await writeFileAtomic(join(runDir(dir, runId), 'result.json'), JSON.stringify(result, null, 2));
       run.status = status;
       if (error) run.error = error;
       if (result) {
-        await writeFileAtomic(join(runDir(dir, runId), 'result.json'), JSON.stringify(result, null, 2));
         run.floatAccuracy = result.float.value;
         run.quantAccuracy = result.quant.value;
         run.meetsTarget = result.judgement.meets;

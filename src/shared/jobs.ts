@@ -5,7 +5,7 @@ import type { DisplayGraph } from './graph';
 import type { ModelIo } from './model-io';
 import type { ModelSummary, QuantizableLayer } from './model-summary';
 import type { RunResult, SamplePreview } from './run-types';
-import type { MetricSpec } from './eval-types';
+import type { AccuracyTarget, MetricSpec } from './eval-types';
 
 export interface RunQuantizeParams {
   runId: number;
@@ -21,6 +21,7 @@ export interface RunQuantizeParams {
   trustedEvaluator?: boolean;
   calibrationBatchSize: number;
   evaluationBatchSize: number;
+  target: AccuracyTarget;
   /** the run folder: every artifact is written here */
   outDir: string;
 }

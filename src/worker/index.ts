@@ -37,7 +37,7 @@ let running = false;
 async function run(kind: JobKind, params: unknown): Promise<void> {
   const ctx = createJobContext(abort.signal, (progress) => channel.send({ type: 'progress', progress }));
   try {
-    const handler = JOB_HANDLERS[kind] as JobHandler<JobKind> | undefined;
+    const handler = (JOB_HANDLERS as Partial<Record<string, JobHandler<JobKind>>>)[kind];
     if (!handler) throw new QtuneError("job_unsupported", `This qtune cannot run "${kind}" jobs`);
     const result = await handler(params as never, ctx);
     channel.send({ type: 'result', result });

@@ -8,15 +8,19 @@ import { modelSummaryJob } from './model-summary';
 import { modelGraphJob } from './model-graph';
 import { dataPreviewJob } from './data-preview';
 import { configCreateJob } from './config-create';
+import { runQuantizeJob } from './run-quantize';
+import { runAnalyzeJob } from './run-analyze';
 import { debugSleepJob } from './debug-sleep';
 
 export type JobHandler<K extends JobKind> = (params: JobParams<K>, ctx: JobContext) => Promise<JobResult<K>>;
 
-export const JOB_HANDLERS: { [K in JobKind]?: JobHandler<K> } = {
+export const JOB_HANDLERS: { [K in JobKind]: JobHandler<K> } = {
   'model.io': modelIoJob,
   'model.summary': modelSummaryJob,
   'model.graph': modelGraphJob,
   'data.preview': dataPreviewJob,
   'config.create': configCreateJob,
+  'run.quantize': runQuantizeJob,
+  'run.analyze': runAnalyzeJob,
   'debug.sleep': debugSleepJob,
 };

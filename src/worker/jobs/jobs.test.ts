@@ -17,21 +17,21 @@ function ctx() {
 describe('job handlers', () => {
   it('model.summary lists the quantizable layers', async () => {
     const { ctx: c } = ctx();
-    const s = await JOB_HANDLERS['model.summary']!({ path: lenet }, c);
+    const s = await JOB_HANDLERS['model.summary']({ path: lenet }, c);
     expect(s.opset).toBe(13);
     expect(s.layers.map((l) => l.opType)).toContain('Conv');
   });
 
   it('model.graph gives one display node per ONNX node', async () => {
     const { ctx: c } = ctx();
-    const g = await JOB_HANDLERS['model.graph']!({ path: lenet }, c);
+    const g = await JOB_HANDLERS['model.graph']({ path: lenet }, c);
     expect(g.nodes.length).toBe(12);
     expect(g.edges.length).toBeGreaterThan(10);
   });
 
   it('config.create writes every quantizable layer with the defaults', async () => {
     const { ctx: c, seen } = ctx();
-    const r = await JOB_HANDLERS['config.create']!({ modelPath: lenet, skipLayers: ['/features/conv1/Conv'] }, c);
+    const r = await JOB_HANDLERS['config.create']({ modelPath: lenet, skipLayers: ['/features/conv1/Conv'] }, c);
     expect(r.config.version).toBe(1);
     expect(r.config['/features/conv1/Conv']).toMatchObject({ quant_enable: false });
     expect(r.config['/classifier/fc1/Gemm']).toMatchObject({ quant_enable: true, weight_quant_params: { channel_wise: false } });
@@ -41,7 +41,7 @@ describe('job handlers', () => {
 
   it('data.preview decodes samples to PNG thumbnails with their labels', async () => {
     const { ctx: c } = ctx();
-    const previews = await JOB_HANDLERS['data.preview']!({ modelPath: lenet, data: `${mnist}/eval_x.npy`, labels: `${mnist}/eval_y.npy`, indices: [3, 0] }, c);
+    const previews = await JOB_HANDLERS['data.preview']({ modelPath: lenet, data: `${mnist}/eval_x.npy`, labels: `${mnist}/eval_y.npy`, indices: [3, 0] }, c);
     expect(previews.map((p) => p.index)).toEqual([3, 0]);
     expect(previews[0].image.startsWith('data:image/png;base64,')).toBe(true);
     expect(previews[0].shape).toEqual([1, 28, 28]);
