@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { loadModel, runExposed, type OnnxModel } from '../onnx';
+import { exportQdq } from '../quant/qdq-export';
 import { compareAccumulated, matchTensors } from './compare';
-import { isolatedSensitivity, sensitivityFromSums } from './isolated';
+import { cosineFromDiff, isolatedSensitivity, sensitivityFromSums } from './isolated';
 import { readQdqLayers } from './qdq-layers';
 import type { SampleBatch } from './samples';
 import { activationRanges, makeTestQdqModel, npyFeed } from './testing';
@@ -92,6 +93,13 @@ describe('isolated sensitivity', () => {
     expect(sensitivityFromSums(0, 0, 1)).toBe(0);
     expect(sensitivityFromSums(-1, 1, 1)).toBe(0);
     expect(sensitivityFromSums(1, 1, 1)).toBe(1);
+    // the in-graph form from squared norms and the squared difference agrees with the dot-product form
+    const x = [0.3, -1.2, 2.5], y = [0.31, -1.19, 2.45];
+    const dot = x.reduce((s, v, i) => s + v * y[i], 0), xx = x.reduce((s, v) => s + v * v, 0), yy = y.reduce((s, v) => s + v * v, 0);
+    const dd = x.reduce((s, v, i) => s + (v - y[i]) ** 2, 0);
+    expect(cosineFromDiff(xx, yy, dd)).toBeCloseTo(dot / Math.sqrt(xx * yy), 14);
+    expect(cosineFromDiff(0, 0, 0)).toBe(1);
+    expect(cosineFromDiff(1, 0, 1)).toBeNaN();
   });
 
   it('twin numbers equal a one-layer-quantized model run separately', async () => {
@@ -120,11 +128,25 @@ describe('isolated sensitivity', () => {
     expect(ranked[0][1].sensitivity).toBeLessThan(0.995);
   });
 
-  it('one pair per run gives the same numbers as all pairs in one run', async () => {
-    const quant = makeTestQdqModel(float, ranges);
+  it('with the real QDQ export: twin numbers equal a one-layer export run separately', async () => {
+    const specs = [...ranges].map(([name, r]) => ({ name, activation: { scale: Math.max(r.max, -r.min) / 127, offset: 0 }, channelWise: true }));
+    const quant = exportQdq(float, specs).model;
     const layers = readQdqLayers(quant).layers;
-    const all = await isolatedSensitivity(float, quant, layers, { batches });
-    const one = await isolatedSensitivity(float, quant, layers, { batches, maxLayersPerRun: 1 });
-    expect([...one.byLayer]).toEqual([...all.byLayer]);
+    expect(layers.map((l) => l.name)).toEqual(specs.map((s) => s.name));
+    const iso = await isolatedSensitivity(float, quant, layers, { batches });
+    for (const l of layers) {
+      const one = exportQdq(float, specs.filter((s) => s.name === l.name)).model;
+      const q = (await runExposed(one, { input }, [l.outputTensor]))[l.outputTensor].data as Float32Array;
+      const f = (await runExposed(float, { input }, [l.outputTensor]))[l.outputTensor].data as Float32Array;
+      const per = f.length / 12;
+      let sum = 0;
+      for (let s = 0; s < 12; s++) {
+        let dot = 0, xx = 0, yy = 0;
+        for (let i = s * per; i < (s + 1) * per; i++) { dot += q[i] * f[i]; xx += q[i] * q[i]; yy += f[i] * f[i]; }
+        sum += sensitivityFromSums(dot, xx, yy);
+      }
+      expect(Math.abs(iso.byLayer.get(l.name)!.sensitivity - sum / 12)).toBeLessThan(1e-5);
+    }
   });
+
 });

@@ -46,6 +46,8 @@ export interface CompareOptions {
 export interface AccumulatedResult extends TensorMatch {
   tensors: TensorComparison[];
   notCompared: { name: string; reason: string }[];
+  /** rank of each compared tensor as the model computes it (batch axis included) */
+  ranks: Map<string, number>;
 }
 
 export async function runSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, fetches: string[], role: string): Promise<Record<string, ort.Tensor>> {
@@ -62,6 +64,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   const floatIdx = float.graph.index();
   const layerByOutput = new Map(quantLayers.map((l) => [l.outputTensor, l]));
   const acc = new Map<string, { acc: MetricAccumulator; shape?: number[] }>();
+  const ranks = new Map<string, number>();
   const notCompared = new Map<string, string>();
   const per = Math.max(1, opts.maxTensorsPerRun ?? 128);
   const chunks: string[][] = [];
@@ -89,6 +92,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
           }
           let entry = acc.get(name);
           if (!entry) acc.set(name, (entry = { acc: new MetricAccumulator(), shape: sliceShape(ft.dims, batch) }));
+          ranks.set(name, ft.dims.length);
           const fsl = sliceSamples(fd, ft.dims, batch);
           const qsl = sliceSamples(qd, qt.dims, batch);
           for (let s = 0; s < fsl.length; s++) entry.acc.add(compareTensors(qsl[s].data, fsl[s].data), fsl[s].sample);
@@ -121,5 +125,6 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
     ...match,
     tensors,
     notCompared: [...notCompared].map(([name, reason]) => ({ name, reason })),
+    ranks,
   };
 }

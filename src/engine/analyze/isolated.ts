@@ -2,12 +2,12 @@
 // alone, fed the FLOAT input, against the float layer. One inference of the
 // twin model (see variants.ts) gives every float output next to its twin.
 import type { IsolatedSensitivity } from '../../shared/analysis-types';
-import { createSession, exposeTensors, type OnnxModel } from '../onnx';
+import { DT, createSession, declaredTensorTypes, makeInt64Tensor, makeNode, makeValueInfo, runExposed, type AttrValue, type OnnxModel } from '../onnx';
 import { runSession } from './compare';
 import { cosineFromSums, EPS, sqnrFromSums } from './metrics';
 import type { QdqLayer } from './qdq-layers';
-import { numericData, sliceSamples, throwIfAborted, type SampleBatch } from './samples';
-import { buildTwinModel } from './variants';
+import { throwIfAborted, type SampleBatch } from './samples';
+import { buildTwinModel, type TwinModel } from './variants';
 
 /** 0.5 + 0.5·cos; 1 when the float output is all zero, 0 when only the quantized one is. */
 export function sensitivityFromSums(dot: number, xx: number, yy: number): number {
@@ -18,8 +18,8 @@ export function sensitivityFromSums(dot: number, xx: number, yy: number): number
 
 export interface IsolatedOptions {
   batches: readonly SampleBatch[];
-  /** layer pairs (float + twin output) exposed per inference (default: all) */
-  maxLayersPerRun?: number;
+  /** rank of layer output tensors when already known (saves a probing inference) */
+  knownRanks?: ReadonlyMap<string, number>;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -27,22 +27,28 @@ export interface IsolatedOptions {
 export interface IsolatedResult {
   byLayer: Map<string, IsolatedSensitivity>;
   failed: { layer: string; message: string }[];
+  /** milliseconds: building the twin model, creating its session, running the batches */
+  timings: { buildMs: number; sessionMs: number; runMs: number };
+}
+
+/** Cosine from ‖x‖², ‖y‖², ‖x−y‖²: 1 − (‖x−y‖² − (‖x‖−‖y‖)²) / (2‖x‖‖y‖) keeps 1 − cos precise when it is tiny. */
+export function cosineFromDiff(xx: number, yy: number, dd: number): number {
+  const nx = Math.sqrt(xx), ny = Math.sqrt(yy);
+  if (nx <= EPS && ny <= EPS) return 1;
+  if (nx <= EPS || ny <= EPS) return NaN;
+  return Math.min(1 - (dd - (nx - ny) ** 2) / (2 * nx * ny), 1);
 }
 
 class SensitivityAccumulator {
   sum = 0; n = 0; worst = Infinity; worstSample = -1;
   cosSum = 0; cosN = 0; sqnrSum = 0; sqnrN = 0; sqnrInf = 0;
 
-  add(x: ArrayLike<number>, y: ArrayLike<number>, sample: number): void {
-    let dot = 0, xx = 0, yy = 0, dd = 0;
-    for (let i = 0; i < x.length; i++) {
-      const a = x[i], b = y[i], d = a - b;
-      dot += a * b; xx += a * a; yy += b * b; dd += d * d;
-    }
-    const s = sensitivityFromSums(dot, xx, yy);
+  /** one sample's sums: x = twin (quantized) output, y = float output */
+  add(xx: number, yy: number, dd: number, sample: number): void {
+    const c = cosineFromDiff(xx, yy, dd);
+    const s = Math.sqrt(yy) <= EPS ? 1 : Math.sqrt(xx) <= EPS ? 0 : 0.5 + 0.5 * c;
     this.sum += s; this.n++;
     if (s < this.worst) { this.worst = s; this.worstSample = sample; }
-    const c = cosineFromSums(dot, xx, yy);
     if (!Number.isNaN(c)) { this.cosSum += c; this.cosN++; }
     const q = sqnrFromSums(yy, dd);
     if (Number.isFinite(q)) { this.sqnrSum += q; this.sqnrN++; } else this.sqnrInf = q;
@@ -59,39 +65,111 @@ class SensitivityAccumulator {
   }
 }
 
-/** Isolated sensitivity of every layer in `layers`, from twin-model inferences. */
-export async function isolatedSensitivity(float: OnnxModel, quant: OnnxModel, layers: readonly QdqLayer[], opts: IsolatedOptions): Promise<IsolatedResult> {
-  const twin = buildTwinModel(float, quant, layers);
-  const per = Math.max(1, opts.maxLayersPerRun ?? twin.pairs.length);
-  const chunks: (typeof twin.pairs)[] = [];
-  for (let i = 0; i < twin.pairs.length; i += per) chunks.push(twin.pairs.slice(i, i + per));
-  const acc = new Map(twin.pairs.map((p) => [p.layer.name, new SensitivityAccumulator()]));
-  const total = chunks.length * opts.batches.length;
-  let done = 0;
-  opts.onProgress?.(0, total);
-  for (const chunk of chunks) {
-    throwIfAborted(opts.signal);
-    const fetches = [...new Set(chunk.flatMap((p) => [p.floatOutput, p.twinOutput]))];
-    const session = await createSession(exposeTensors(twin.model, fetches));
-    try {
-      for (const batch of opts.batches) {
-        throwIfAborted(opts.signal);
-        const out = await runSession(session, batch.feeds, fetches, 'twin');
-        for (const p of chunk) {
-          const ft = out[p.floatOutput], qt = out[p.twinOutput];
-          const fd = numericData(ft), qd = numericData(qt);
-          if (!fd || !qd || fd.length !== qd.length) continue;
-          const fsl = sliceSamples(fd, ft.dims, batch), qsl = sliceSamples(qd, qt.dims, batch);
-          const a = acc.get(p.layer.name)!;
-          for (let s = 0; s < fsl.length; s++) a.add(qsl[s].data, fsl[s].data, fsl[s].sample);
-        }
-        opts.onProgress?.(++done, total);
-      }
-    } finally {
-      await session.release();
+interface PairSums { layer: string; xx: string; yy: string; dd: string }
+
+/**
+ * Rank of each float layer output: from the model's declared types, else from
+ * one run of the float model on the first batch (fetching only those tensors).
+ */
+async function outputRanks(float: OnnxModel, names: string[], batch: SampleBatch | undefined, known?: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+  const ranks = new Map<string, number>();
+  for (const n of names) { const r = known?.get(n); if (r !== undefined) ranks.set(n, r); }
+  for (const [name, t] of declaredTensorTypes(float)) if (t.shape && names.includes(name) && !ranks.has(name)) ranks.set(name, t.shape.length);
+  const missing = names.filter((n) => !ranks.has(n));
+  if (missing.length > 0 && batch) {
+    const out = await runExposed(float, batch.feeds, missing);
+    for (const n of missing) ranks.set(n, out[n].dims.length);
+  }
+  return ranks;
+}
+
+/**
+ * Reduce each float/twin pair to per-sample ‖x‖², ‖y‖², ‖x−y‖² inside the
+ * graph (sums over every axis but the first), so the run returns 3 numbers
+ * per sample and layer instead of both full tensors: fetching every layer
+ * output costs several times the twin inference itself. The sums stay
+ * float32 (a float64 cast doubled the pass's cost); the difference is taken
+ * before squaring, so 1 − cos keeps its precision even when it is tiny.
+ */
+function addPairReductions(twin: TwinModel, ranks: Map<string, number>): PairSums[] {
+  const model = twin.model;
+  const g = model.graph;
+  const used = new Set<string>();
+  for (const n of g.nodes) for (const o of n.output) used.add(o);
+  for (const t of g.initializers) used.add(t.name ?? '');
+  const fresh = (base: string) => {
+    let name = `__qtune_iso_${base}`;
+    for (let k = 1; used.has(name); k++) name = `__qtune_iso_${base}_${k}`;
+    used.add(name);
+    return name;
+  };
+  // ReduceSumSquare takes its axes as an attribute up to opset 17 and as an input from 18
+  const axesAsInput = (model.opsetVersion() ?? 13) >= 18;
+  const axesInputs = new Map<number, string>();
+  const reduce = (x: string, rank: number, out: string) => {
+    // a rank-0/1 tensor has no per-sample axis: it is summed whole (one row)
+    const axes = rank >= 2 ? Array.from({ length: rank - 1 }, (_, i) => i + 1) : rank === 1 ? [0] : [];
+    let input = axesInputs.get(rank);
+    if (axesAsInput && input === undefined && axes.length) {
+      input = fresh(`axes_${rank}`);
+      g.addInitializer(makeInt64Tensor(input, axes));
+      axesInputs.set(rank, input);
     }
+    const attrs: Record<string, AttrValue> = axesAsInput || axes.length === 0 ? { keepdims: 0 } : { axes, keepdims: 0 };
+    return makeNode('ReduceSumSquare', axesAsInput && input ? [x, input] : [x], [out], { name: fresh(`${out}_node`), attrs });
+  };
+  const out: PairSums[] = [];
+  twin.pairs.forEach((p, k) => {
+    const rank = ranks.get(p.floatOutput);
+    if (rank === undefined) return;
+    const diff = fresh(`${k}_diff`);
+    g.addNode(makeNode('Sub', [p.twinOutput, p.floatOutput], [diff], { name: fresh(`${k}_sub`) }));
+    const sums = { layer: p.layer.name, xx: fresh(`${k}_xx`), yy: fresh(`${k}_yy`), dd: fresh(`${k}_dd`) };
+    g.addNode(reduce(p.twinOutput, rank, sums.xx));
+    g.addNode(reduce(p.floatOutput, rank, sums.yy));
+    g.addNode(reduce(diff, rank, sums.dd));
+    for (const o of [sums.xx, sums.yy, sums.dd]) g.outputs.push(makeValueInfo(o, DT.FLOAT, null));
+    out.push(sums);
+  });
+  return out;
+}
+
+/** Isolated sensitivity of every layer in `layers`, from one twin-model inference per batch. */
+export async function isolatedSensitivity(float: OnnxModel, quant: OnnxModel, layers: readonly QdqLayer[], opts: IsolatedOptions): Promise<IsolatedResult> {
+  let t = performance.now();
+  const timings = { buildMs: 0, sessionMs: 0, runMs: 0 };
+  const twin = buildTwinModel(float, quant, layers);
+  const ranks = await outputRanks(float, twin.pairs.map((p) => p.floatOutput), opts.batches[0], opts.knownRanks);
+  const sums = addPairReductions(twin, ranks);
+  timings.buildMs = performance.now() - t;
+  const acc = new Map(sums.map((p) => [p.layer, new SensitivityAccumulator()]));
+  const total = opts.batches.length;
+  opts.onProgress?.(0, total);
+  throwIfAborted(opts.signal);
+  if (sums.length === 0) return { byLayer: new Map(), failed: twin.failed, timings };
+  const fetches = sums.flatMap((p) => [p.xx, p.yy, p.dd]);
+  t = performance.now();
+  const session = await createSession(twin.model);
+  timings.sessionMs = performance.now() - t;
+  t = performance.now();
+  try {
+    for (const [b, batch] of opts.batches.entries()) {
+      throwIfAborted(opts.signal);
+      const out = await runSession(session, batch.feeds, fetches, 'twin');
+      for (const p of sums) {
+        const xx = out[p.xx].data as Float32Array, yy = out[p.yy].data as Float32Array, dd = out[p.dd].data as Float32Array;
+        const a = acc.get(p.layer)!;
+        // one row per sample (padding rows left out); a tensor without a batch axis gives one row
+        const rows = xx.length === batch.rows ? batch.indices.length : 1;
+        for (let r = 0; r < rows; r++) a.add(xx[r], yy[r], dd[r], batch.indices[r]);
+      }
+      opts.onProgress?.(b + 1, total);
+    }
+  } finally {
+    timings.runMs = performance.now() - t;
+    await session.release();
   }
   const byLayer = new Map<string, IsolatedSensitivity>();
   for (const [name, a] of acc) if (a.n > 0) byLayer.set(name, a.result());
-  return { byLayer, failed: twin.failed };
+  return { byLayer, failed: twin.failed, timings };
 }
