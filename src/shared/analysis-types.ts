@@ -151,6 +151,8 @@ export interface OutputSensitivity {
   allButThisCosine?: number;
   /** allButThisCosine − the fully quantized model's output cosine */
   gainIfSkipped?: number;
+  /** gainIfSkipped / (1 − the fully quantized model's output cosine): the share of the output's cosine error skipping it removes */
+  errorShareIfSkipped?: number;
   /** top-1 agreement (percent) with the float model when this layer is skipped, for classifier-like outputs */
   allButThisTop1Agreement?: number;
 }

@@ -89,7 +89,9 @@ export async function outputSensitivity(float: OnnxModel, quant: OnnxModel, laye
     throwIfAborted(opts.signal);
     if (Date.now() - start > budget) { skipped.push(layer.name); continue; }
     const loo = score(ref, await runOutputs(buildAllButLayer(float, quant, layer), opts.batches, `all-but-'${layer.name}'`, opts.signal), opts.batches);
-    const entry: OutputSensitivity = { allButThisCosine: loo.cosine, gainIfSkipped: loo.cosine - quantCosine };
+    const gain = loo.cosine - quantCosine;
+    const entry: OutputSensitivity = { allButThisCosine: loo.cosine, gainIfSkipped: gain };
+    if (1 - quantCosine > 0) entry.errorShareIfSkipped = gain / (1 - quantCosine);
     if (loo.top1 !== undefined) entry.allButThisTop1Agreement = loo.top1;
     if (opts.onlyThis !== false) {
       entry.onlyThisCosine = score(ref, await runOutputs(buildOnlyLayerQuantized(float, quant, layer), opts.batches, `only-'${layer.name}'`, opts.signal), opts.batches).cosine;

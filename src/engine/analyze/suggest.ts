@@ -10,7 +10,10 @@
 //   accumulated drop across it:  2 · drop / (1 − T_acc)           reason when drop ≥ ¼ (1 − T_acc)
 //   accumulated cosine c < T_acc: + 0.5 (cumulative: it also counts every layer before)
 //   weight cosine w < T_w:       (1 − w) / (1 − T_w)
-//   measured output gain g > 0:  4 · g / (1 − T_acc)              (the most direct evidence)
+//   measured output error share e (the share of the model output's cosine
+//   error that skipping the layer alone removes): 4 · e           reason when e ≥ 5%
+//   (the most direct evidence; relative, because what matters is how much
+//   of the quantized model's own error a layer accounts for)
 //   input layer, output layer, few parameters: + 0.5 each (documented, not measured)
 // A layer is suggested when it has at least one reason; structural reasons
 // alone score at most 1.5, below any layer a measurement condemns.
@@ -25,9 +28,13 @@ export function suggestSkips(layers: readonly LayerAnalysis[], t: AnalysisThresh
     const reasons: SuggestionReason[] = [];
     let score = 0;
     const gain = l.output?.gainIfSkipped;
-    if (gain !== undefined && Number.isFinite(gain) && gain > 0) {
-      score += (4 * gain) / (1 - t.accumulatedCosine);
-      reasons.push({ kind: 'output-gain', value: gain, text: `skipping it alone raises the model output cosine by ${fmt(gain)}` });
+    const share = l.output?.errorShareIfSkipped;
+    if (share !== undefined && Number.isFinite(share) && share >= 0.05) {
+      score += 4 * share;
+      reasons.push({
+        kind: 'output-gain', value: share,
+        text: `skipping it alone removes ${(100 * share).toFixed(0)}% of the model output's cosine error (cosine +${fmt(gain ?? NaN, 5)})`,
+      });
     }
     const iso = l.isolated?.sensitivity;
     if (iso !== undefined && Number.isFinite(iso) && iso < t.isolatedSensitivity) {
