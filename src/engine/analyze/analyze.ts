@@ -220,6 +220,14 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
     .filter((t): t is TensorComparison => !!t)
     .map((t) => ({ name: t.name, cosine: t.metrics.CosineSimilarity.mean, sqnrDb: t.metrics.SQNR.mean }));
 
+  const worstOutput = Math.min(...outputs.map((o) => o.cosine).filter((c) => !Number.isNaN(c)));
+  if (outputs.length > 0 && worstOutput >= thresholds.accumulatedCosine && suggestions.length > 0) {
+    warnings.push({
+      code: 'output-close',
+      message: `the quantized model's output already has cosine ${worstOutput.toFixed(5)} (≥ ${thresholds.accumulatedCosine}) to the float output: if accuracy is fine, nothing needs skipping; the suggestions below rest on small differences`,
+    });
+  }
+
   return {
     version: 1,
     createdAt: new Date().toISOString(),

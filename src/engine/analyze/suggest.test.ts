@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_THRESHOLDS, type LayerAnalysis } from '../../shared/analysis-types';
+import { suggestSkips } from './suggest';
+
+function layer(name: string, extra: Partial<LayerAnalysis> = {}): LayerAnalysis {
+  return { name, opType: 'Conv', quantized: true, inputTensor: `${name}.in`, outputTensor: `${name}.out`, paramCount: 50_000, isInputLayer: false, isOutputLayer: false, ...extra };
+}
+const iso = (sensitivity: number) => ({ sensitivity, worst: sensitivity, worstSample: 0, cosine: 2 * sensitivity - 1, sqnrDb: 20 });
+
+describe('suggestSkips', () => {
+  it('ranks measured damage above the structural heuristics, and explains each', () => {
+    const s = suggestSkips([
+      layer('first', { isInputLayer: true, paramCount: 36, accumulatedCosine: 1, accumulatedCosineDrop: 0, isolated: iso(0.99999) }),
+      layer('clipped', { accumulatedCosine: 0.95, accumulatedCosineDrop: 0.045, isolated: iso(0.97) }),
+      layer('mild', { accumulatedCosine: 0.949, accumulatedCosineDrop: 0.001, isolated: iso(0.9999) }),
+      layer('skipped', { quantized: false, accumulatedCosine: 0.5, accumulatedCosineDrop: 0.4 }),
+      layer('fine', { accumulatedCosine: 0.999, accumulatedCosineDrop: 0, isolated: iso(1) }),
+    ], DEFAULT_THRESHOLDS);
+    expect(s.map((x) => x.layer)).toEqual(['clipped', 'first', 'mild']);
+    expect(s.map((x) => x.rank)).toEqual([1, 2, 3]);
+    expect(s[0].reasons.map((r) => r.kind)).toEqual(['isolated-sensitivity', 'accumulated-drop', 'accumulated-cosine']);
+    // (1 − 0.97) / (1 − 0.995) · 2 + 0.045 / 0.01 · 2 + 0.5
+    expect(s[0].score).toBeCloseTo(12 + 9 + 0.5, 9);
+    expect(s[1].reasons.map((r) => r.kind)).toEqual(['input-layer', 'few-parameters']);
+    // a drop below a quarter of the budget is no reason; the cumulative cosine alone is a weak one
+    expect(s[2].reasons.map((r) => r.kind)).toEqual(['accumulated-cosine']);
+  });
+
+  it('thresholds are the user\'s: a stricter cosine threshold marks more layers', () => {
+    const layers = [layer('a', { accumulatedCosine: 0.995, accumulatedCosineDrop: 0.002 })];
+    expect(suggestSkips(layers, DEFAULT_THRESHOLDS)).toEqual([]);
+    const strict = suggestSkips(layers, { ...DEFAULT_THRESHOLDS, accumulatedCosine: 0.999 });
+    expect(strict[0].reasons.map((r) => r.kind)).toEqual(['accumulated-drop', 'accumulated-cosine']);
+  });
+
+  it('a measured output error share of 5% or more is a reason, and the gain is reported', () => {
+    const s = suggestSkips([
+      layer('x', { isolated: iso(0.99), output: { gainIfSkipped: 0.02, errorShareIfSkipped: 0.8 } }),
+      layer('y', { isolated: iso(0.98), output: { gainIfSkipped: 0.001, errorShareIfSkipped: 0.04 } }),
+    ], DEFAULT_THRESHOLDS);
+    expect(s[0].layer).toBe('y'); // 2·0.02/0.005 = 8 beats 4·0.8 + 2·0.01/0.005 = 7.2
+    expect(s.find((v) => v.layer === 'x')!.expectedGain).toBe(0.02);
+    expect(s.find((v) => v.layer === 'x')!.reasons[0].kind).toBe('output-gain');
+    expect(s.find((v) => v.layer === 'y')!.reasons.map((r) => r.kind)).not.toContain('output-gain');
+  });
+});
