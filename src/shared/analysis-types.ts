@@ -171,6 +171,8 @@ export interface LayerAnalysis {
   /** accumulated comparison of the layer's output (mean over samples) */
   accumulatedCosine?: number;
   accumulatedSqnrDb?: number;
+  /** accumulated cosine of the layer's input (1 for a model input) */
+  accumulatedInputCosine?: number;
   /** accumulated cosine of the layer's input minus that of its output: the loss this layer adds */
   accumulatedCosineDrop?: number;
   isolated?: IsolatedSensitivity;

@@ -179,7 +179,10 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
     if (cosOut !== undefined) {
       entry.accumulatedCosine = cosOut;
       entry.accumulatedSqnrDb = out!.metrics.SQNR.mean;
-      if (cosIn !== undefined) entry.accumulatedCosineDrop = cosIn - cosOut;
+      if (cosIn !== undefined) {
+        entry.accumulatedInputCosine = cosIn;
+        entry.accumulatedCosineDrop = cosIn - cosOut;
+      }
     }
     const i = iso.byLayer.get(info.name);
     if (i) entry.isolated = i;

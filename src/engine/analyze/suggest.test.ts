@@ -19,11 +19,20 @@ describe('suggestSkips', () => {
     expect(s.map((x) => x.layer)).toEqual(['clipped', 'first', 'mild']);
     expect(s.map((x) => x.rank)).toEqual([1, 2, 3]);
     expect(s[0].reasons.map((r) => r.kind)).toEqual(['isolated-sensitivity', 'accumulated-drop', 'accumulated-cosine']);
-    // (1 − 0.97) / (1 − 0.995) · 2 + 0.045 / 0.01 · 2 + 0.5
-    expect(s[0].score).toBeCloseTo(12 + 9 + 0.5, 9);
+    // 4 · (1 − 0.97) / (1 − 0.995) + 2 · 0.045 / 0.01 + 0.5
+    expect(s[0].score).toBeCloseTo(24 + 9 + 0.5, 9);
     expect(s[1].reasons.map((r) => r.kind)).toEqual(['input-layer', 'few-parameters']);
     // a drop below a quarter of the budget is no reason; the cumulative cosine alone is a weak one
     expect(s[2].reasons.map((r) => r.kind)).toEqual(['accumulated-cosine']);
+  });
+
+  it('downstream of a damaged layer, drops count less than the damaged layer\'s own isolated error', () => {
+    const s = suggestSkips([
+      layer('damaged', { accumulatedInputCosine: 1, accumulatedCosine: 0.7, accumulatedCosineDrop: 0.3, isolated: iso(0.85) }),
+      layer('after', { accumulatedInputCosine: 0.7, accumulatedCosine: 0.3, accumulatedCosineDrop: 0.4, isolated: iso(0.999) }),
+    ], DEFAULT_THRESHOLDS);
+    expect(s.map((x) => x.layer)).toEqual(['damaged', 'after']);
+    expect(s[1].reasons.find((r) => r.kind === 'accumulated-drop')!.text).toMatch(/counts less/);
   });
 
   it('thresholds are the user\'s: a stricter cosine threshold marks more layers', () => {
@@ -38,7 +47,7 @@ describe('suggestSkips', () => {
       layer('x', { isolated: iso(0.99), output: { gainIfSkipped: 0.02, errorShareIfSkipped: 0.8 } }),
       layer('y', { isolated: iso(0.98), output: { gainIfSkipped: 0.001, errorShareIfSkipped: 0.04 } }),
     ], DEFAULT_THRESHOLDS);
-    expect(s[0].layer).toBe('y'); // 2·0.02/0.005 = 8 beats 4·0.8 + 2·0.01/0.005 = 7.2
+    expect(s[0].layer).toBe('y'); // 4·0.02/0.005 = 16 beats 4·0.8 + 4·0.01/0.005 = 11.2
     expect(s.find((v) => v.layer === 'x')!.expectedGain).toBe(0.02);
     expect(s.find((v) => v.layer === 'x')!.reasons[0].kind).toBe('output-gain');
     expect(s.find((v) => v.layer === 'y')!.reasons.map((r) => r.kind)).not.toContain('output-gain');

@@ -6,8 +6,14 @@
 // Score (higher = skip first). Measured evidence is expressed as a severity:
 // the error a layer adds divided by the error the threshold tolerates, so 1
 // means "exactly at the threshold":
-//   isolated sensitivity s:      2 · (1 − s) / (1 − T_iso)        reason when s < T_iso
-//   accumulated drop across it:  2 · drop / (1 − T_acc)           reason when drop ≥ ¼ (1 − T_acc)
+//   isolated sensitivity s:      4 · (1 − s) / (1 − T_iso)        reason when s < T_iso
+//     (the primary signal, as in the documented automatic rollback: it
+//     measures the layer alone, free of what happened before it)
+//   accumulated drop across it:  2 · drop / (1 − T_acc) · k       reason when drop · k ≥ ¼ (1 − T_acc)
+//     k = 1 while the layer's input is still close to float (input cosine
+//     ≥ T_acc), else (1 − T_acc) / (1 − input cosine): downstream of a
+//     damaged layer every layer amplifies the error it receives, and its
+//     drop says more about that error than about the layer itself
 //   accumulated cosine c < T_acc: + 0.5 (cumulative: it also counts every layer before)
 //   weight cosine w < T_w:       (1 − w) / (1 − T_w)
 //   measured output error share e (the share of the model output's cosine
@@ -38,16 +44,21 @@ export function suggestSkips(layers: readonly LayerAnalysis[], t: AnalysisThresh
     }
     const iso = l.isolated?.sensitivity;
     if (iso !== undefined && Number.isFinite(iso) && iso < t.isolatedSensitivity) {
-      score += (2 * (1 - iso)) / (1 - t.isolatedSensitivity);
+      score += (4 * (1 - iso)) / (1 - t.isolatedSensitivity);
       reasons.push({
         kind: 'isolated-sensitivity', value: iso, threshold: t.isolatedSensitivity,
         text: `quantized alone (float input) its output scores ${fmt(iso)} (0.5 + 0.5·cos), below ${t.isolatedSensitivity}`,
       });
     }
     const drop = l.accumulatedCosineDrop;
-    if (drop !== undefined && Number.isFinite(drop) && drop >= 0.25 * (1 - t.accumulatedCosine)) {
-      score += (2 * drop) / (1 - t.accumulatedCosine);
-      reasons.push({ kind: 'accumulated-drop', value: drop, text: `the accumulated cosine falls by ${fmt(drop)} across this layer` });
+    const cosIn = l.accumulatedInputCosine ?? 1;
+    const k = cosIn >= t.accumulatedCosine ? 1 : Number.isFinite(cosIn) ? (1 - t.accumulatedCosine) / (1 - cosIn) : 0;
+    if (drop !== undefined && Number.isFinite(drop) && drop * k >= 0.25 * (1 - t.accumulatedCosine)) {
+      score += (2 * drop * k) / (1 - t.accumulatedCosine);
+      reasons.push({
+        kind: 'accumulated-drop', value: drop,
+        text: `the accumulated cosine falls by ${fmt(drop)} across this layer${k < 1 ? ` (its input is already at ${fmt(cosIn)}, so this counts less)` : ''}`,
+      });
     }
     const acc = l.accumulatedCosine;
     if (acc !== undefined && (Number.isNaN(acc) || acc < t.accumulatedCosine)) {
