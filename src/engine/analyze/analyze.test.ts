@@ -66,6 +66,17 @@ describe('analyzeModels end to end', () => {
     expect(html).not.toMatch(/(src|href)=["']?https?:/);
   });
 
+  it('a well quantized model: the report says its output is already close to float', async () => {
+    const float = loadModel(MODEL);
+    const ranges = await activationRanges(float, { input: npyFeed(DATA, 64) });
+    const good = join(dir, 'good_quant_model.onnx');
+    saveModel(makeTestQdqModel(float, ranges), good);
+    const report = await analyzeModels({ floatModel: MODEL, quantModel: good, dataset: DATA, samples: 8 });
+    expect(report.outputs[0].cosine).toBeGreaterThan(0.99);
+    expect(report.warnings.map((w) => w.code)).toContain('output-close');
+    expect(report.suggestions.every((s) => s.reasons.every((r) => r.kind !== 'isolated-sensitivity'))).toBe(true);
+  });
+
   it('models without tensor names in common: a clear error', async () => {
     const a = tinyModel('x', 'y1');
     const b = tinyModel('x', 'y2');
