@@ -6,6 +6,14 @@ import { GLOBAL_CONFIG_KEYS, type LayerQuantConfig } from '../../shared/config-t
 
 export type ConfigJson = Record<string, unknown>;
 
+/**
+ * A deep copy. Not structuredClone: the config usually lives in Svelte state,
+ * whose proxies structuredClone refuses; config.json is plain JSON anyway.
+ */
+export function cloneConfig<T>(config: T): T {
+  return JSON.parse(JSON.stringify(config)) as T;
+}
+
 export const isGlobalKey = (k: string) => (GLOBAL_CONFIG_KEYS as readonly string[]).includes(k);
 
 export function layerNames(config: ConfigJson): string[] {
@@ -30,7 +38,7 @@ export function setLayerField(
   field: string,
   value: unknown,
 ): ConfigJson {
-  const next = structuredClone(config);
+  const next = cloneConfig(config);
   const entry = { ...layerEntry(next, layer) } as Record<string, unknown>;
   if (group) entry[group] = { ...((entry[group] as Record<string, unknown>) ?? {}), [field]: value };
   else entry[field] = value;
@@ -45,7 +53,7 @@ export function setEnabled(config: ConfigJson, layers: Iterable<string>, enabled
 }
 
 export function setGlobal(config: ConfigJson, key: string, value: unknown): ConfigJson {
-  return { ...structuredClone(config), [key]: value };
+  return { ...cloneConfig(config), [key]: value };
 }
 
 /** Layers whose quant_enable differs between two configs, for notes such as "skipped conv1, fc2". */

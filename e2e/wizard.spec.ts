@@ -1,0 +1,147 @@
+// The tuning wizard end to end, against the real `qtune serve` backend: open a
+// project, generate the config, quantize and evaluate, analyse, skip the
+// suggested layers, re-run, tune one layer's IFMR percentile, re-run, export,
+// then reload and reopen: the runs and the wizard position are still there.
+// A screenshot of each step goes to e2e/artifacts/.
+import { expect, test, type Page } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { appUrl, lenetProject, sampleAvailable, shot } from './helpers';
+
+const pct = async (page: Page, testid: string) => Number((await page.getByTestId(testid).textContent())!.replace('%', ''));
+
+async function runAndRead(page: Page, runId: number) {
+  await page.getByTestId('run-start').click();
+  const result = page.locator(`[data-testid="run-result"][data-run-id="${runId}"]`);
+  await expect(result).toBeVisible({ timeout: 240_000 });
+  return { float: await pct(page, 'run-float'), quant: await pct(page, 'run-quant') };
+}
+
+/** The whole workflow on an open project; `prefix` names the screenshots. */
+async function walkWizard(page: Page, prefix: string, opts: { expectImprovement: boolean }) {
+  const content = page.getByTestId('wizard-content');
+  // 1. project
+  await expect(content).toHaveAttribute('data-step', 'project');
+  await expect(page.getByTestId('summary-quantizable')).toContainText(/\d+ of \d+/);
+  await expect(page.getByTestId('data-preview').getByTestId('sample-thumb').first()).toBeVisible();
+  await shot(page, `${prefix}-1-project-summary-and-samples`);
+
+  // 2. initial config
+  await page.getByTestId('step-next').click();
+  await expect(content).toHaveAttribute('data-step', 'config');
+  await page.getByTestId('config-generate').click();
+  const rows = page.getByTestId('config-row');
+  await expect(rows.first()).toBeVisible();
+  const layerCount = await rows.count();
+  expect(layerCount).toBeGreaterThan(1);
+  // a bad percentile is refused with its path, then put back
+  const firstLayer = (await rows.first().getAttribute('data-layer'))!;
+  const maxPct = rows.first().getByTestId('cell-max_percentile');
+  await maxPct.fill('1.5');
+  await expect(page.getByTestId('config-issue').first()).toHaveAttribute('data-path', `$[${JSON.stringify(firstLayer)}].activation_quant_params.max_percentile`);
+  await expect(page.getByTestId('config-save')).toBeDisabled();
+  await shot(page, `${prefix}-2-config-validation-error`);
+  await maxPct.fill('0.999999');
+  await expect(page.getByTestId('config-status')).toHaveText('valid');
+  await shot(page, `${prefix}-2-config-generated`);
+  await page.getByTestId('config-save').click();
+
+  // 3. quantize and evaluate
+  await expect(content).toHaveAttribute('data-step', 'quantize');
+  const first = await runAndRead(page, 1);
+  expect(first.float).toBeGreaterThan(50);
+  await expect(page.getByTestId('run-verdict')).not.toBeEmpty();
+  await shot(page, `${prefix}-3-first-run-float-vs-int8`);
+
+  // 4. skip sensitive layers
+  await page.getByTestId('wizard-step-skip').click();
+  await expect(content).toHaveAttribute('data-step', 'skip');
+  await page.getByTestId('analyze-start').click();
+  await expect(page.getByTestId('analysis-heatmap').getByTestId('heatmap-row').first()).toBeVisible({ timeout: 240_000 });
+  const suggestions = page.getByTestId('suggestion');
+  const suggested = await suggestions.count();
+  await shot(page, `${prefix}-4-analyzer-heatmap-and-suggestions`);
+  if (suggested === 0) {
+    // nothing to accept: skip the layer the heatmap lists first, so the re-run still differs
+    await page.getByTestId('heatmap-row').first().click();
+    await page.getByTestId('selected-toggle').click();
+  } else {
+    await page.getByTestId('accept-suggestions').click();
+    await expect(page.getByTestId('skip-pending')).toContainText(`${suggested} to skip`);
+  }
+  await page.getByTestId('skip-save').click();
+  await expect(content).toHaveAttribute('data-step', 'quantize');
+  const second = await runAndRead(page, 2);
+  if (opts.expectImprovement) expect(second.quant).toBeGreaterThan(first.quant);
+  await shot(page, `${prefix}-5-rerun-after-skipping`);
+
+  // 5. tune one layer's IFMR percentile
+  await page.getByTestId('wizard-step-tune').click();
+  await expect(content).toHaveAttribute('data-step', 'tune');
+  const tuneRow = page.getByTestId('tune-layer').first();
+  const tunedLayer = (await tuneRow.getAttribute('data-layer'))!;
+  await tuneRow.click();
+  await expect(page.getByTestId('tune-current')).toContainText(tunedLayer);
+  await page.getByTestId('tune-max_percentile').fill('0.9999');
+  await expect(page.getByTestId('tune-save')).toBeEnabled();
+  await shot(page, `${prefix}-6-tune-layer-ifmr`);
+  await page.getByTestId('tune-save').click();
+  await expect(content).toHaveAttribute('data-step', 'quantize');
+  await runAndRead(page, 3);
+  await shot(page, `${prefix}-7-rerun-after-tuning`);
+
+  // 6. finish: export
+  await page.getByTestId('wizard-step-finish').click();
+  await expect(content).toHaveAttribute('data-step', 'finish');
+  const out = mkdtempSync(join(tmpdir(), 'qtune-e2e-export-'));
+  await page.getByTestId('export-dir').fill(out);
+  await page.getByTestId('export-start').click();
+  await expect(page.getByTestId('export-files')).toContainText('.onnx');
+  await expect(page.getByTestId('export-files')).toContainText('config');
+  await shot(page, `${prefix}-8-finish-export`);
+
+  // run history: three runs, two compared
+  await page.getByTestId('tab-history').click();
+  await expect(page.getByTestId('history-run')).toHaveCount(3);
+  await page.getByTestId('compare-pick').nth(0).check();
+  await page.getByTestId('compare-pick').nth(1).check();
+  await expect(page.getByTestId('compare-quant')).toHaveCount(2);
+  await shot(page, `${prefix}-9-history-compare`);
+
+  // reload and reopen: history and wizard position restored
+  await page.reload();
+  await page.getByTestId('recent-project').first().click();
+  await expect(page.getByTestId('wizard-content')).toHaveAttribute('data-step', 'finish');
+  await page.getByTestId('tab-history').click();
+  await expect(page.getByTestId('history-run')).toHaveCount(3);
+  await expect(page.getByTestId('compare-quant')).toHaveCount(2);
+  await shot(page, `${prefix}-10-reopened-history`);
+  return { first, second };
+}
+
+test('the sample project: generate, quantize, analyse, skip, tune, export, reopen', async ({ page }) => {
+  test.skip(!sampleAvailable(), 'resources/sample is not there yet');
+  test.setTimeout(900_000);
+  await page.goto(appUrl);
+  await shot(page, 'sample-0-start-page');
+  await page.getByTestId('open-sample').click();
+  await expect(page.getByTestId('project-view')).toBeVisible();
+  const { first, second } = await walkWizard(page, 'sample', { expectImprovement: true });
+  console.log(`sample: float ${first.float}%, int8 ${first.quant}% → after skipping ${second.quant}%`);
+});
+
+test('a new project from the form (LeNet on MNIST) walks the same wizard', async ({ page }) => {
+  test.setTimeout(900_000);
+  await page.goto(appUrl);
+  await page.getByTestId('new-name').fill(`lenet-${Date.now()}`);
+  await page.getByTestId('new-model-path').fill(lenetProject.model);
+  await page.getByTestId('new-calibration-path').fill(lenetProject.calibration);
+  await page.getByTestId('new-evaluation-path').fill(lenetProject.evaluation);
+  await page.getByTestId('new-labels-path').fill(lenetProject.labels);
+  await shot(page, 'lenet-0-new-project-form');
+  await page.getByTestId('new-create').click();
+  await expect(page.getByTestId('project-view')).toBeVisible();
+  const { first, second } = await walkWizard(page, 'lenet', { expectImprovement: false });
+  console.log(`lenet: float ${first.float}%, int8 ${first.quant}% → after skipping ${second.quant}%`);
+});
