@@ -117,3 +117,19 @@ describe('formatMetricValue', () => {
     expect(formatMetricValue(Infinity)).toBe('∞');
   });
 });
+
+describe('a threshold anchors the colours', () => {
+  it('keeps layers that all pass pale, however close to 1 they are', () => {
+    const s = makeMetricScale('CosineSimilarity', [0.9999, 1], { threshold: 0.99 });
+    // 0.9999 is far above the threshold: near the best end, not the worst.
+    expect(s.domain[0]).toBeCloseTo(0.98, 9);
+    const worst = makeMetricScale('CosineSimilarity', [0.9999, 1]);
+    expect(s.colour(0.9999)).not.toBe(worst.colour(0.9999));
+    expect(s.failsThreshold(0.9999)).toBe(false);
+  });
+
+  it('puts a lower-is-better threshold inside the domain too', () => {
+    const s = makeMetricScale('MaxAbsoluteError', [0, 0.01], { threshold: 0.5 });
+    expect(s.domain[1]).toBeCloseTo(1, 9);
+  });
+});

@@ -121,6 +121,14 @@ export function makeMetricScale(
     // No finite data at all: fall back to the threshold, or [0, 1].
     lo = hi = opts.threshold ?? 0;
   }
+  if (opts.threshold !== undefined && Number.isFinite(opts.threshold) && !opts.domain) {
+    // With a threshold the colours say "how far from failing", not "how far
+    // from the best layer": the threshold sits at or past the middle of the
+    // ramp, so layers that all pass (cosine 0.9999 vs 1) stay pale.
+    const t = opts.threshold;
+    if (higherIsBetter) lo = Math.min(lo, 2 * t - hi);
+    else hi = Math.max(hi, 2 * t - lo);
+  }
   const constant = lo === hi;
   if (constant) {
     // Equal values carry no contrast: widen the domain symmetrically so they
