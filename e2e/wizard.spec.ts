@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appUrl, lenetProject, sampleAvailable, shot } from './helpers';
 
+// a stuck click fails in seconds, not at the end of the whole walk's timeout
+test.use({ actionTimeout: 30_000 });
+
 const pct = async (page: Page, testid: string) => Number((await page.getByTestId(testid).textContent())!.replace('%', ''));
 
 async function runAndRead(page: Page, runId: number) {

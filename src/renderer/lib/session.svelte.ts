@@ -154,10 +154,10 @@ export class Session {
         });
       return followJob<RunResult>(started, onProgress);
     }).catch(async (err) => {
-      if (runId >= 0) await this.refresh();
+      if (runId >= 0) await this.refresh(ended(runId));
       throw err;
     });
-    await this.refresh();
+    await this.refresh(ended(runId));
     return this.readRun(runId, true);
   }
 
@@ -170,7 +170,7 @@ export class Session {
         onProgress,
       ),
     );
-    await this.refresh();
+    await this.refresh((p) => p.runs.some((r) => r.id === runId && r.analyzed));
     return this.readRun(runId, true);
   }
 
@@ -181,16 +181,27 @@ export class Session {
     return details;
   }
 
-  /** Re-read project.json (runs and configs change as jobs end). */
-  async refresh(): Promise<void> {
+  /**
+   * Re-read project.json (runs and configs change as jobs end). Through
+   * project.update, which waits for the project's earlier writes; not
+   * project.open, which would take a run whose job just ended, but whose result
+   * is not written yet, for one interrupted by a restart. `until` polls briefly
+   * for the write that follows a job's end.
+   */
+  async refresh(until?: (p: ProjectFile) => boolean): Promise<void> {
     try {
-      const opened = await api().call('project.open', { dir: this.dir });
-      this.project = opened.project;
+      for (let i = 0; i < 50; i++) {
+        this.project = await api().call('project.update', { dir: this.dir, patch: {} });
+        if (!until || until(this.project)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     } catch (err) {
       this.error = errorMessage(err);
     }
   }
 }
+
+const ended = (runId: number) => (p: ProjectFile) => p.runs.some((r) => r.id === runId && r.status !== 'running');
 
 export function analysisOf(details: RunDetails | undefined): AnalysisReport | null {
   const a = details?.analysis as AnalysisReport | undefined;
