@@ -30,6 +30,8 @@ export class ProjectService {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** custom evaluators the user trusted in this session: never read from a project file */
   private readonly trusted = new Set<string>();
+  /** runs started by this backend whose result is not recorded yet (`dir\0runId`) */
+  private readonly inFlight = new Set<string>();
 
   constructor(
     private readonly jobs: JobManager,
@@ -61,11 +63,13 @@ export class ProjectService {
   }
 
   async openProject(dir: string): Promise<OpenProject> {
+    // Wait for pending writes to this project (a run being recorded) before reading it.
+    await (this.locks.get(resolve(dir)) ?? Promise.resolve()).catch(() => undefined);
     const opened = await loadProject(dir);
     // A run that was still going when the app stopped did not finish.
     let changed = false;
     for (const run of opened.project.runs) {
-      if (run.status === 'running' && !this.jobs.list().some((j) => j.state === 'running' && j.queueKey === opened.dir)) {
+      if (run.status === 'running' && !this.inFlight.has(`${opened.dir}\0${run.id}`)) {
         run.status = 'failed';
         run.error = 'qtune stopped before this run finished';
         changed = true;
@@ -161,12 +165,15 @@ export class ProjectService {
       },
       key,
     );
+    const flight = `${key}\0${run.id}`;
+    this.inFlight.add(flight);
     this.jobs
       .wait<'run.quantize'>(jobId)
       .then((result) => this.finishRun(key, run.id, result))
       .catch((error: { code?: string; message?: string }) =>
         this.finishRun(key, run.id, undefined, error.code === 'cancelled' ? 'cancelled' : 'failed', error.message),
-      );
+      )
+      .finally(() => this.inFlight.delete(flight));
     return { jobId, runId: run.id };
   }
 
