@@ -73,6 +73,13 @@ describe('JobManager', () => {
     expect(order.indexOf(`job.done:${a}`)).toBeLessThan(order.indexOf(`job.started:${b}`));
   });
 
+  it('delivers a large result whole before the worker goes away', async () => {
+    const { jobs } = manager();
+    const id = jobs.start('debug.sleep', { steps: 1, stepMs: 1, resultBytes: 8 * 1024 * 1024 });
+    const r = await jobs.wait<'debug.sleep'>(id);
+    expect(r.padding?.length).toBe(8 * 1024 * 1024);
+  });
+
   it('cancels a queued job without starting it', async () => {
     const { jobs } = manager(1);
     const first = jobs.start('debug.sleep', { steps: 2, stepMs: 20 });

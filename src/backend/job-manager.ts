@@ -138,9 +138,11 @@ export class JobManager {
           break;
         case 'result':
           this.finish(job, 'done', msg.result);
+          worker.kill(); // one worker per job: it has nothing left to do
           break;
         case 'error':
           this.finish(job, msg.error.code === 'cancelled' ? 'cancelled' : 'failed', undefined, msg.error);
+          worker.kill();
           break;
       }
     });

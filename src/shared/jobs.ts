@@ -49,7 +49,7 @@ export interface JobTypes {
   /** result: the analyzer's report (src/shared/analysis-types.ts) */
   'run.analyze': { params: RunAnalyzeParams; result: unknown };
   /** test hook: a job that sleeps in steps (cancellation) or crashes its worker */
-  'debug.sleep': { params: { steps: number; stepMs: number; crash?: boolean }; result: { steps: number } };
+  'debug.sleep': { params: { steps: number; stepMs: number; crash?: boolean; resultBytes?: number }; result: { steps: number; padding?: string } };
 }
 
 export type JobKind = keyof JobTypes;

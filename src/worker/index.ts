@@ -44,8 +44,8 @@ async function run(kind: JobKind, params: unknown): Promise<void> {
   } catch (err) {
     channel.send({ type: 'error', error: serializeError(err) });
   }
-  // Let the last message flush before the process goes away.
-  setTimeout(() => process.exit(0), 20);
+  // No exit here: a large result may still be in flight over IPC. The job
+  // manager ends this process once it has received the result.
 }
 
 channel.onMessage((msg) => {

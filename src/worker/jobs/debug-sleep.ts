@@ -1,5 +1,5 @@
 // A job that only waits, in steps: it lets tests exercise progress,
-// cancellation and a crashing worker without a model.
+// cancellation, a crashing worker and large results without a model.
 
 import type { JobHandler } from './index';
 
@@ -11,5 +11,5 @@ export const debugSleepJob: JobHandler<'debug.sleep'> = async (params, ctx) => {
     await new Promise((r) => setTimeout(r, params.stepMs));
   }
   ctx.progress('sleep', params.steps, params.steps);
-  return { steps: params.steps };
+  return params.resultBytes ? { steps: params.steps, padding: 'x'.repeat(params.resultBytes) } : { steps: params.steps };
 };
