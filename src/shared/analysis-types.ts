@@ -203,6 +203,13 @@ export interface SkipSuggestion {
   reasons: SuggestionReason[];
   /** measured output cosine gain if this layer alone is skipped (output sensitivity) */
   expectedGain?: number;
+  /**
+   * The layer's own error is measured above a threshold (isolated sensitivity,
+   * output gain, weight error, or a large drop across it while its input is
+   * still close to float). Rules of thumb alone, or error inherited from layers
+   * before it, leave it a candidate the user may still try, not a recommendation.
+   */
+  recommended: boolean;
 }
 
 export interface AnalysisThresholds {

@@ -52,10 +52,15 @@ function printSummary(report: AnalysisReport, top: number, files: { json: string
   for (const o of report.outputs) console.log(`output ${o.name}: cosine ${fmt(o.cosine)}, SQNR ${fmt(o.sqnrDb)} dB (${report.samples} samples)`);
   for (const w of report.warnings) console.log(`warning: ${w.message}`);
   if (report.suggestions.length === 0) console.log('no layer needs to stay in float by these thresholds');
-  else console.log(`layers to keep in float (quant_enable: false), most harmful first:`);
+  else {
+    const rec = report.suggestions.filter((x) => x.recommended).map((x) => x.layer);
+    console.log(`layers to keep in float (quant_enable: false), most harmful first:`);
+    if (rec.length) console.log(`recommended (their own error is measured): --skip-layers ${rec.join(',')}`);
+  }
   for (const s of report.suggestions.slice(0, top)) {
     const l = report.layers.find((x) => x.name === s.layer);
-    console.log(`${String(s.rank).padStart(3)}. ${s.layer} (${s.opType}) score ${s.score.toFixed(2)}  accumulated cos ${fmt(l?.accumulatedCosine)}  isolated ${fmt(l?.isolated?.sensitivity)}`);
+    const mark = s.recommended ? '  [recommended]' : '';
+    console.log(`${String(s.rank).padStart(3)}. ${s.layer} (${s.opType}) score ${s.score.toFixed(2)}  accumulated cos ${fmt(l?.accumulatedCosine)}  isolated ${fmt(l?.isolated?.sensitivity)}${mark}`);
     for (const r of s.reasons) console.log(`       - ${r.text}`);
   }
   if (report.suggestions.length > top) console.log(`     … ${report.suggestions.length - top} more in the report`);

@@ -121,7 +121,7 @@ const JS = `document.querySelectorAll('table.sortable').forEach(function(t){var 
 export function reportToHtml(report: AnalysisReport): string {
   const out = report.outputs.map((o) => `<li>${esc(o.name)}: cosine ${num(o.cosine)}, SQNR ${num(o.sqnrDb, 4)} dB</li>`).join('');
   const sugg = report.suggestions.length
-    ? `<ol>${report.suggestions.map((s) => `<li><b>${esc(s.layer)}</b> (${esc(s.opType)}, score ${num(s.score, 3)}${s.expectedGain !== undefined ? `, expected output cosine gain ${num(s.expectedGain, 4)}` : ''})<ul>${s.reasons.map((r) => `<li>${esc(r.text)}</li>`).join('')}</ul></li>`).join('')}</ol>`
+    ? `<ol>${report.suggestions.map((s) => `<li><b>${esc(s.layer)}</b>${s.recommended ? ' <em>recommended</em>' : ''} (${esc(s.opType)}, score ${num(s.score, 3)}${s.expectedGain !== undefined ? `, expected output cosine gain ${num(s.expectedGain, 4)}` : ''})<ul>${s.reasons.map((r) => `<li>${esc(r.text)}</li>`).join('')}</ul></li>`).join('')}</ol>`
     : '<p>No layer needs to stay in float by these thresholds.</p>';
   const warn = report.warnings.map((w) => `<div class="warn">${esc(w.message)}</div>`).join('');
   const t = report.thresholds;

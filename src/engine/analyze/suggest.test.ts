@@ -52,4 +52,15 @@ describe('suggestSkips', () => {
     expect(s.find((v) => v.layer === 'x')!.reasons[0].kind).toBe('output-gain');
     expect(s.find((v) => v.layer === 'y')!.reasons.map((r) => r.kind)).not.toContain('output-gain');
   });
+
+  it('recommends only layers whose own error is measured, not rules of thumb or inherited error', () => {
+    const s = suggestSkips([
+      layer('damaged', { accumulatedInputCosine: 1, accumulatedCosine: 0.7, accumulatedCosineDrop: 0.3, isolated: iso(0.85) }),
+      layer('after', { accumulatedInputCosine: 0.7, accumulatedCosine: 0.3, accumulatedCosineDrop: 0.4, isolated: iso(0.999) }),
+      layer('first', { isInputLayer: true, paramCount: 36, accumulatedCosine: 1, accumulatedCosineDrop: 0, isolated: iso(1) }),
+      layer('drops-on-clean-input', { accumulatedInputCosine: 0.999, accumulatedCosine: 0.98, accumulatedCosineDrop: 0.019, isolated: iso(0.999) }),
+    ], DEFAULT_THRESHOLDS);
+    const recommended = Object.fromEntries(s.map((x) => [x.layer, x.recommended]));
+    expect(recommended).toEqual({ damaged: true, after: false, first: false, 'drops-on-clean-input': true });
+  });
 });

@@ -22,7 +22,8 @@
 //   of the quantized model's own error a layer accounts for)
 //   input layer, output layer, few parameters: + 0.5 each (documented, not measured)
 // A layer is suggested when it has at least one reason; structural reasons
-// alone score at most 1.5, below any layer a measurement condemns.
+// alone score at most 1.5, below any layer a measurement condemns. It is
+// recommended only when its own error is measured (see SkipSuggestion).
 import type { AnalysisThresholds, LayerAnalysis, SkipSuggestion, SuggestionReason } from '../../shared/analysis-types';
 
 const fmt = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
@@ -80,7 +81,10 @@ export function suggestSkips(layers: readonly LayerAnalysis[], t: AnalysisThresh
       reasons.push({ kind: 'few-parameters', value: l.paramCount, threshold: t.fewParameters, text: `it has only ${l.paramCount} parameters (fewer than ${t.fewParameters})` });
     }
     if (reasons.length === 0) continue;
-    out.push({ layer: l.name, opType: l.opType, score, reasons, ...(gain !== undefined ? { expectedGain: gain } : {}) });
+    const ownError = reasons.some(
+      (r) => r.kind === 'output-gain' || r.kind === 'isolated-sensitivity' || r.kind === 'weight-error' || (r.kind === 'accumulated-drop' && k === 1),
+    );
+    out.push({ layer: l.name, opType: l.opType, score, reasons, recommended: ownError, ...(gain !== undefined ? { expectedGain: gain } : {}) });
   }
   out.sort((a, b) => b.score - a.score || a.layer.localeCompare(b.layer));
   return out.map((s, i) => ({ rank: i + 1, ...s }));
