@@ -55,6 +55,8 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   const first = await runAndRead(page, 1);
   expect(first.float).toBeGreaterThan(50);
   await expect(page.getByTestId('run-verdict')).not.toBeEmpty();
+  // the samples that changed prediction, as thumbnails decoded from the user's data
+  if (opts.expectImprovement) await expect(page.getByTestId('run-flips').getByTestId('sample-thumb').first()).toBeVisible();
   await shot(page, `${prefix}-3-first-run-float-vs-int8`);
 
   // 4. skip sensitive layers

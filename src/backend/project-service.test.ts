@@ -57,6 +57,8 @@ describe('project service', () => {
     expect(result.float.value).toBeGreaterThan(95);
     expect(Math.abs(result.float.value - result.quant.value)).toBeLessThan(3);
     expect(result.judgement.message).toContain('float');
+    expect(result.flipCounts.total).toBe(result.flips.length); // LeNet flips few samples: all are kept
+    expect(result.flipCounts.broke + result.flipCounts.fixed).toBeLessThanOrEqual(result.flipCounts.total);
     // The run is recorded once the job's end has been written.
     await settled(backend, dir, runId);
     const details = await backend.call('project.readRun', { dir, runId });

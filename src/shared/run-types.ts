@@ -23,8 +23,10 @@ export interface RunResult {
   float: EvalResult;
   quant: EvalResult;
   judgement: TargetJudgement;
-  /** samples whose prediction changed between the float and the int8 model, worst first */
+  /** samples whose prediction changed between the float and the int8 model, worst first (at most 200 kept) */
   flips: Flip[];
+  /** how many changed in all: 'broke' (float right, int8 wrong), 'fixed' (the reverse) */
+  flipCounts: { total: number; broke: number; fixed: number };
   layers: RunLayer[];
   artifacts: RunArtifacts;
   durationMs: number;

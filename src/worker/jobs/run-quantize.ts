@@ -52,13 +52,19 @@ export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
   const floatResult = await evaluate(p.modelPath, 'evaluate float', fidelity ? p.modelPath : undefined);
   const quantResult = await evaluate(quant.files.quantModel, 'evaluate int8', fidelity ? p.modelPath : undefined);
   const judgement = judgeTarget(floatResult.value, quantResult.value, p.target);
+  const flips = comparePredictions(floatResult, quantResult);
   const result: RunResult = {
     runId: p.runId,
     configId: p.configId,
     float: floatResult,
     quant: quantResult,
     judgement,
-    flips: comparePredictions(floatResult, quantResult).slice(0, MAX_FLIPS),
+    flips: flips.slice(0, MAX_FLIPS),
+    flipCounts: {
+      total: flips.length,
+      broke: flips.filter((f) => f.kind === 'broke').length,
+      fixed: flips.filter((f) => f.kind === 'fixed').length,
+    },
     layers: quant.layers.map((l) => ({ name: l.name, opType: l.opType, enabled: l.enabled })),
     artifacts: {
       quantModel: basename(quant.files.quantModel),
