@@ -43,13 +43,25 @@ describe('qtune summary', () => {
 });
 
 describe('qtune evaluate', () => {
-  it('measures top-1 of a fixture model on its labelled split', () => {
+  it('measures the top-1 that test/fixtures/README.md lists for a fixture model', () => {
+    const readme = readFileSync(resolve('test/fixtures/README.md'), 'utf8');
+    const listed = Number(/\| `lenet_mnist\.onnx` \| [^|]+ \| ([\d.]+) \|/.exec(readme)![1]);
     const r = qtune('evaluate', '--model', lenet, '--data', join(mnist, 'eval_x.npy'), '--labels', join(mnist, 'eval_y.npy'), '--json');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.result.samples).toBe(2000);
-    expect(out.value).toBeGreaterThan(95);
+    expect(out.value).toBeCloseTo(listed, 2);
     expect(out.result.classification.confusion).toHaveLength(10);
+  });
+
+  it('gives the same top-1 from the image folder as from the .npy of the same samples', () => {
+    const fmnist = resolve('test/fixtures/data/fmnist');
+    const model = resolve('test/fixtures/models/mobilenetv2_fmnist.onnx');
+    const fromNpy = JSON.parse(qtune('evaluate', '--model', model, '--data', join(fmnist, 'eval_x.npy'), '--labels', join(fmnist, 'eval_y.npy'), '--json').stdout);
+    const pngs = join(fmnist, 'eval_png');
+    const fromPng = JSON.parse(qtune('evaluate', '--model', model, '--data', pngs, '--labels', join(pngs, 'labels.csv'), '--color', 'gray', '--scale', String(1 / 255), '--json').stdout);
+    expect(fromPng.result.samples).toBe(2000);
+    expect(fromPng.value).toBe(fromNpy.value);
   });
 
   it('judges the drop against a reference model', () => {
