@@ -26,7 +26,10 @@ describe('config validation', () => {
   it('names layers the model does not have and accepts a valid config', () => {
     const model = { conv: { opType: 'Conv' } };
     expect(validateConfig({ version: 1, conv: { quant_enable: false } }, model)).toEqual([]);
-    expect(validateConfig({ version: 1, cnv: {} }, model)).toEqual([{ path: '$["cnv"]', message: '"cnv" is not a quantizable layer of the model' }]);
+    // the same message, with the closest real names, that the engine gives when it loads the file
+    expect(validateConfig({ version: 1, cnv: {} }, model)).toEqual([
+      { path: '$["cnv"]', message: '"cnv" is not a quantizable layer of the model; closest: "conv"', suggestions: ['conv'] },
+    ]);
     expect(validateConfigText('[1]').issues[0]).toEqual({ path: '$', message: 'config.json must hold a JSON object, found an array' });
   });
 
