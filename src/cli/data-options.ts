@@ -18,10 +18,14 @@ export interface DataFlags {
   skipBadImages?: boolean;
 }
 
-export function addDataOptions(cmd: Command, what = 'data'): Command {
+export function addDataOptions(cmd: Command, what = 'data', opts: { dataRequired?: boolean; labels?: boolean } = {}): Command {
+  const dataHelp = `${what}: a .npy (N samples first), .npz[:key], image folder, folder of .bin batches, or a dataset manifest .json`;
+  if (opts.dataRequired === false) cmd.option('--data <path>', dataHelp);
+  else cmd.requiredOption('--data <path>', dataHelp);
+  if (opts.labels !== false) {
+    cmd.option('--labels <path>', 'labels: .npy, .npz[:key], .csv (file,label), .txt (one per line), or "folders" for class-folder trees');
+  }
   return cmd
-    .requiredOption('--data <path>', `${what}: a .npy (N samples first), .npz[:key], image folder, folder of .bin batches, or a dataset manifest .json`)
-    .option('--labels <path>', 'labels: .npy, .npz[:key], .csv (file,label), .txt (one per line), or "folders" for class-folder trees')
     .option('--resize <n|WxH>', 'images: resize the shorter side to n, or exactly to WxH')
     .option('--crop <HxW>', 'images: centre crop after resizing')
     .addOption(new Option('--color <order>', 'images: channel order').choices(['rgb', 'bgr', 'gray']))

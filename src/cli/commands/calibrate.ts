@@ -1,12 +1,12 @@
 import { basename, dirname } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { DataSpec } from '../../engine/quant/calibrate';
 import { quantizeModel } from '../../engine/quant/quantize';
 import type { SampleDtype } from '../../shared/dataset-schema';
 import { QtuneError } from '../../shared/errors';
 import type { QuantizeProgress } from '../../shared/quant-types';
 import { cancelOnInterrupt } from '../cancel';
-import { preprocessFromFlags, type DataFlags } from '../data-options';
+import { addDataOptions, preprocessFromFlags, type DataFlags } from '../data-options';
 import { fail, printJson, progressPrinter } from '../output';
 
 interface CalibrateFlags extends Omit<DataFlags, 'data'> {
@@ -72,23 +72,16 @@ function stageLabel(p: QuantizeProgress): string {
 }
 
 export function registerCalibrate(program: Command): void {
-  program
+  const cmd = program
     .command('calibrate')
     .description('quantize a model: BN fusion, IFMR calibration on your data, int8 QDQ export (+ record, config, stats)')
     .requiredOption('--model <model.onnx>', 'the float model')
     .option('--config <config.json>', 'quantization config (default: every quantizable layer, default settings)')
-    .option('--data <path>', 'calibration data: a .npy (N samples first), a dataset manifest .json, an image folder, or a folder of .bin batches')
     .requiredOption('--save-path <dir/name>', 'output prefix: writes dir/name_quant_model.onnx, _fused_float.onnx, _record.txt, _config.json, _stats.json')
     .option('--batch-size <n>', 'samples per calibration batch (default 32, or the first dim of --input_shape)')
-    .option('--json', 'print the result as JSON')
-    .option('--resize <n|WxH>', 'images: resize the shorter side to n, or exactly to WxH')
-    .option('--crop <HxW>', 'images: centre crop after resizing')
-    .addOption(new Option('--color <order>', 'images: channel order').choices(['rgb', 'bgr', 'gray']))
-    .option('--scale <s>', 'images: multiply pixel values by s')
-    .option('--mean <m,m,m>', 'images: per-channel mean subtracted after scaling')
-    .option('--std <s,s,s>', 'images: per-channel std divided after the mean')
-    .addOption(new Option('--layout <layout>', 'images: tensor layout').choices(['NCHW', 'NHWC']))
-    .option('--skip-bad-images', 'skip images that cannot be decoded instead of stopping')
+    .option('--json', 'print the result as JSON');
+  // --data or AMCT's --data_dir: either names the calibration data.
+  addDataOptions(cmd, 'calibration data', { dataRequired: false, labels: false })
     .option('--input_shape <name:dims>', 'AMCT: shape of one .bin batch, e.g. "input:1,3,224,224"')
     .option('--data_dir <dir>', 'AMCT: folder of .bin files, one batch each, taken in name order')
     .option('--data_types <type>', 'AMCT: element type of the .bin files (default float32)')
