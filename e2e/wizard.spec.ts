@@ -115,10 +115,25 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   await expect(page.getByTestId('compare-quant')).toHaveCount(2);
   await shot(page, `${prefix}-9-history-compare`);
 
-  // reload and reopen: history and wizard position restored
+  // the graph tab: zoom in, so the view has something to restore
+  await page.getByTestId('tab-graph').click();
+  await expect(page.getByTestId('graph-loading')).toHaveCount(0, { timeout: 60_000 });
+  await expect(page.getByTestId('graph-scene')).toHaveAttribute('transform', /scale/);
+  const box = (await page.getByTestId('graph-view').boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, -400);
+  await page.waitForTimeout(500); // the zoom gesture ends, and the view is saved
+  const view = await page.getByTestId('graph-scene').getAttribute('transform');
+  expect(view).toMatch(/scale\(/);
+  await page.getByTestId('tab-wizard').click();
+
+  // reload and reopen: history, wizard position and the graph view restored
   await page.reload();
   await page.getByTestId('recent-project').first().click();
   await expect(page.getByTestId('wizard-content')).toHaveAttribute('data-step', 'finish');
+  await page.getByTestId('tab-graph').click();
+  await expect(page.getByTestId('graph-scene')).toHaveAttribute('transform', view!);
+  await page.getByTestId('tab-wizard').click();
   await page.getByTestId('tab-history').click();
   await expect(page.getByTestId('history-run')).toHaveCount(3);
   await expect(page.getByTestId('compare-quant')).toHaveCount(2);
