@@ -2,7 +2,7 @@
 // processes, the real engine, the LeNet fixture and its MNIST splits.
 
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createBackend } from './backend';
@@ -93,6 +93,52 @@ describe('project service', () => {
     expect(reopened.project.wizard.step).toBe('skip');
     expect(reopened.project.ui.selectedLayer).toBe(skip);
     backend.dispose();
+    again.dispose();
+  });
+
+  it('runs a custom evaluator only after the user trusted it in this session, never from the project file alone', { timeout: 300_000 }, async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qtune-trust-'));
+    const evaluator = join(root, 'agreement.mjs');
+    // A user's metric: the share of samples whose top-1 class is even (any deterministic number will do).
+    writeFileSync(
+      evaluator,
+      `let even = 0, total = 0;
+export function batch(outputs) {
+  const t = Object.values(outputs)[0];
+  const classes = t.dims[1];
+  for (let i = 0; i < t.dims[0]; i++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (t.data[i * classes + k] > t.data[i * classes + best]) best = k;
+    if (best % 2 === 0) even++;
+    total++;
+  }
+}
+export function finish() { return { value: (100 * even) / total }; }
+`,
+    );
+    const make = () => createBackend({ host: 'browser', launcher: forkLauncher(), settings: createMemorySettings(), version: 'test', sampleDir: '/nowhere', projectsDir: root });
+    const backend = make();
+    const { dir } = await backend.call('project.create', {
+      dir: root, name: 'custom', model: lenet, calibration: join(mnist, 'calib_x.npy'), evaluation: join(mnist, 'eval_x.npy'), metric: `custom:${evaluator}`,
+    });
+    const { jobId: cfgJob } = await backend.call('job.start', { kind: 'config.create', params: { modelPath: lenet } });
+    const { configId } = await backend.call('project.saveConfig', { dir, config: (await backend.jobs.wait<'config.create'>(cfgJob)).config, note: 'generated' });
+
+    const untrusted = await backend.call('project.startRun', { dir, configId });
+    await expect(backend.jobs.wait(untrusted.jobId)).rejects.toMatchObject({ code: 'custom_metric_untrusted', message: expect.stringContaining(evaluator) });
+
+    await backend.call('project.update', { dir, patch: { trustEvaluator: true } });
+    const trusted = await backend.call('project.startRun', { dir, configId });
+    const result = await backend.jobs.wait<'run.quantize'>(trusted.jobId);
+    expect(result.float.custom?.value).toBeGreaterThan(0);
+    expect(result.float.value).toBe(result.float.custom?.value);
+    backend.dispose();
+
+    // Reopened by a new session: the project file alone does not make the code run.
+    const again = make();
+    await again.call('project.open', { dir });
+    const reopened = await again.call('project.startRun', { dir, configId });
+    await expect(again.jobs.wait(reopened.jobId)).rejects.toMatchObject({ code: 'custom_metric_untrusted' });
     again.dispose();
   });
 });

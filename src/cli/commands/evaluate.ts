@@ -85,7 +85,8 @@ export function registerEvaluate(program: Command): void {
         ? { mode: 'relative' as const, percent: Number(flags.toleratedDrop ?? 1) }
         : { mode: 'absolute' as const, points: Number(flags.toleratedDrop ?? 1) };
       const judgement = reference ? judgeTarget(headline(reference, flags.metric), headline(result, flags.metric), target) : undefined;
-      const flips = reference ? comparePredictions(reference, result) : undefined;
+      // A custom metric has no per-sample predictions to compare.
+      const flips = reference?.perSample && result.perSample ? comparePredictions(reference, result) : undefined;
       if (flags.json) return printJson({ model: flags.model, metric: flags.metric, value: headline(result, flags.metric), result, reference, judgement, flips });
       const name = flags.metric === 'top5' ? 'top-5' : metric === 'classification' ? 'top-1' : metric === 'fidelity' ? 'top-1 agreement' : 'value';
       console.log(`${flags.model}: ${name} ${headline(result, flags.metric).toFixed(2)}${metric.startsWith('custom:') ? '' : '%'} on ${result.samples} samples`);

@@ -52,7 +52,8 @@ export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
   const floatResult = await evaluate(p.modelPath, 'evaluate float', fidelity ? p.modelPath : undefined);
   const quantResult = await evaluate(quant.files.quantModel, 'evaluate int8', fidelity ? p.modelPath : undefined);
   const judgement = judgeTarget(floatResult.value, quantResult.value, p.target);
-  const flips = comparePredictions(floatResult, quantResult);
+  // A custom evaluator gives one number, not per-sample predictions: no flips to list then.
+  const flips = floatResult.perSample && quantResult.perSample ? comparePredictions(floatResult, quantResult) : [];
   const result: RunResult = {
     runId: p.runId,
     configId: p.configId,
