@@ -50,6 +50,8 @@ export class Session {
     return resolveRef(this.dir, ref);
   }
 
+  private updateSeq = 0;
+
   async update(patch: ProjectPatch): Promise<void> {
     // optimistic: the UI reflects the change at once, the saved file follows
     if (this.project) {
@@ -57,8 +59,12 @@ export class Session {
       if (patch.ui) this.project.ui = { ...this.project.ui, ...patch.ui };
       if (patch.target) this.project.target = patch.target;
     }
+    // Answers can overtake each other; only the newest one may replace the
+    // project, or a quick second change would flicker back to the first.
+    const seq = ++this.updateSeq;
     try {
-      this.project = await api().call('project.update', { dir: this.dir, patch });
+      const saved = await api().call('project.update', { dir: this.dir, patch });
+      if (seq === this.updateSeq) this.project = saved;
     } catch (err) {
       this.error = errorMessage(err);
     }
