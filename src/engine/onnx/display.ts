@@ -21,12 +21,16 @@ function attrText(a: AttributeProto): string | undefined {
   }
 }
 
-export function toDisplayGraph(model: OnnxModel): DisplayGraph {
+/**
+ * `inferred`: shapes found by running the model (see inferTensorTypes), for
+ * tensors the file declares no shape for; a declared shape always wins.
+ */
+export function toDisplayGraph(model: OnnxModel, inferred?: ReadonlyMap<string, (number | string)[]>): DisplayGraph {
   const g = model.graph;
   const idx = g.index();
   const layers = new Map(findQuantizableLayers(model, idx).map((l) => [l.name, l]));
   const isWeight = (t: string) => idx.initializers.has(t) || idx.constants.has(t);
-  const shapes = new Map<string, (number | string)[]>();
+  const shapes = new Map<string, (number | string)[]>(inferred ?? []);
   for (const [name, v] of idx.valueInfo) {
     const s = shapeOf(v.type);
     if (s) shapes.set(name, s);

@@ -27,6 +27,9 @@ describe('job handlers', () => {
     const g = await JOB_HANDLERS['model.graph']({ path: lenet }, c);
     expect(g.nodes.length).toBe(12);
     expect(g.edges.length).toBeGreaterThan(10);
+    // every tensor between nodes has a shape, found by running the model; the batch keeps its name
+    expect(g.edges.every((e) => e.shape)).toBe(true);
+    expect(g.edges.find((e) => e.to === '/features/pool1/AveragePool')?.shape).toEqual(['batch', 6, 28, 28]);
   });
 
   it('config.create writes every quantizable layer with the defaults', async () => {
