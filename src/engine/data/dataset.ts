@@ -4,6 +4,7 @@
 // with the next batch read while the caller works on the current one.
 
 import { QtuneError } from '../../shared/errors';
+import { seededRandom } from '../../shared/seeded-random';
 import type { DatasetDescription } from '../../shared/dataset-schema';
 import { allocData, convertData, dtypeForModelInput } from './cast';
 import { loadLabels } from './labels';
@@ -89,21 +90,10 @@ function bindShape(spec: ModelInputSpec, sampleShape: readonly number[], where: 
   );
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function sampleOrder(count: number, opts: BatchOptions): number[] {
   const order = Array.from({ length: count }, (_, i) => i);
   if (opts.shuffle) {
-    const rand = mulberry32(opts.seed ?? 0);
+    const rand = seededRandom(opts.seed ?? 0);
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [order[i], order[j]] = [order[j], order[i]];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QtuneError } from '../../shared/errors';
+import { seededRandom } from '../../shared/seeded-random';
 import {
   DEFAULT_IFMR_PARAMS,
   buildIfmrHistogram,
@@ -75,16 +76,7 @@ function naiveIfmr(data: Float32Array, p: IfmrParams, only?: number[]): RefResul
 
 // ---- data generators (seeded) ----
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function normal(n: number, seed: number, mean = 0, std = 1): Float32Array {
   const r = rng(seed);
