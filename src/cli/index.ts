@@ -9,6 +9,7 @@ import { registerCalibrate } from './commands/calibrate';
 import { registerEvaluate } from './commands/evaluate';
 import { registerUpgrade } from './commands/upgrade';
 import { registerAnalyze } from './commands/analyze';
+import { addRuntimeOptions } from './runtime-options';
 
 // Output piped into `head` and closed early is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -23,6 +24,7 @@ program
   .version(findAppPaths().version)
   .showHelpAfterError();
 
+addRuntimeOptions(program);
 registerSummary(program);
 registerCreateConfig(program);
 registerCalibrate(program);
