@@ -248,4 +248,16 @@ describe('project service against crafted projects', () => {
     backend.jobs.cancel(jobId);
     backend.dispose();
   });
+
+  it('saves a project under a new name without its links or its lock', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qtune-saveas-'));
+    const backend = make(root);
+    const { dir } = await lenetProject(backend, root);
+    await backend.call('project.saveConfig', { dir, config: { a: 1 }, note: 'a' });
+    symlinkSync('/etc/hostname', join(dir, 'configs', 'link.json'));
+    const copy = await backend.call('project.saveAs', { dir, newDir: join(root, 'copy') });
+    expect(copy.project.configs.map((c) => c.id)).toEqual([1]);
+    expect(readdirSync(join(root, 'copy.qtune', 'configs'))).toEqual(['001.json']);
+    backend.dispose();
+  });
 });

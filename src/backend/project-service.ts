@@ -335,7 +335,7 @@ export class ProjectService {
       await cp(key, target, {
         recursive: true,
         verbatimSymlinks: true,
-        filter: async (src) => basename(src) !== LOCK_FILE && !(await lstat(src)).isSymbolicLink(),
+        filter: async (src) => src === key || (basename(src) !== LOCK_FILE && !(await lstat(src)).isSymbolicLink()),
       });
     });
     return this.openProject(target);
