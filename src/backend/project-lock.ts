@@ -42,13 +42,18 @@ function readOwner(file: string): LockOwner | null {
   }
 }
 
+/** Every lock holder in this process, released together when the process exits (one listener, however many). */
+const holders = new Set<ProjectLocks>();
+process.once('exit', () => {
+  for (const h of [...holders]) h.releaseAll();
+});
+
 export class ProjectLocks {
   private readonly held = new Set<string>();
   private readonly me: LockOwner = { pid: process.pid, host: hostname(), instance: randomUUID() };
-  private readonly onExit = () => this.releaseAll();
 
   constructor() {
-    process.once('exit', this.onExit);
+    holders.add(this);
   }
 
   /** Take the lock of the project folder `dir` (already resolved), or say who holds it. */
@@ -64,6 +69,7 @@ export class ProjectLocks {
           closeSync(fd);
         }
         this.held.add(dir);
+        holders.add(this);
         return;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -109,6 +115,6 @@ export class ProjectLocks {
 
   releaseAll(): void {
     for (const dir of [...this.held]) this.release(dir);
-    process.off('exit', this.onExit);
+    holders.delete(this);
   }
 }

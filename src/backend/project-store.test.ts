@@ -74,9 +74,10 @@ describe('project store', () => {
     writeFileSync(file, JSON.stringify({ ...project, schemaVersion: PROJECT_SCHEMA_VERSION + 1 }));
     await expect(loadProject(dir)).rejects.toMatchObject({ code: 'project_too_new', message: expect.stringContaining('newer qtune') });
     const { wizard: _w, ui: _u, runs: _r, configs: _c, ...old } = project;
-    writeFileSync(file, JSON.stringify({ ...old, schemaVersion: 0 }));
+    const { batchSize: _b, ...calibration } = old.calibration;
+    writeFileSync(file, JSON.stringify({ ...old, calibration, schemaVersion: 0 }));
     const migrated = await loadProject(dir);
-    expect(migrated.project).toMatchObject({ schemaVersion: PROJECT_SCHEMA_VERSION, runs: [], configs: [], wizard: { step: 'project' } });
+    expect(migrated.project).toMatchObject({ schemaVersion: PROJECT_SCHEMA_VERSION, runs: [], configs: [], wizard: { step: 'project' }, calibration: { batchSize: 32 } });
   });
 
   it('names a missing input file when creating', async () => {

@@ -100,6 +100,12 @@ function migrate(raw: Record<string, unknown>, file: string): ProjectFile {
   p.wizard ??= { step: 'project', configId: null, runId: null };
   if (typeof p.wizard === 'object' && p.wizard && !WIZARD_STEPS.includes(p.wizard.step)) p.wizard.step = 'project';
   p.ui ??= {};
+  // Early files left the batch sizes and the metric to their defaults.
+  if (p.calibration && typeof p.calibration === 'object') p.calibration.batchSize ??= 32;
+  if (p.evaluation && typeof p.evaluation === 'object') {
+    p.evaluation.batchSize ??= 100;
+    p.evaluation.metric ??= p.evaluation.labels ? 'classification' : 'fidelity';
+  }
   p.configs ??= [];
   p.runs ??= [];
   p.target ??= { mode: 'absolute', points: 1 };
