@@ -86,8 +86,8 @@ const schemas: Record<RpcMethod, object> = {
             additionalProperties: false,
             properties: {
               step: { enum: ['project', 'config', 'quantize', 'skip', 'tune', 'finish'] },
-              configId: { type: ['integer', 'null'] },
-              runId: { type: ['integer', 'null'] },
+              configId: { anyOf: [id, { type: 'null' }] },
+              runId: { anyOf: [id, { type: 'null' }] },
             },
           },
           ui: UI_SCHEMA,

@@ -116,6 +116,7 @@ describe('qtune serve', () => {
     expect(info).toMatchObject({ ok: true, result: { host: 'browser', version: '0.0.0-test' } });
     expect(await rpc(ws, 'fs.delete', {})).toMatchObject({ ok: false, error: { code: 'rpc_unknown' } });
     expect(await rpc(ws, 'fs.list', { dir: 42 })).toMatchObject({ ok: false, error: { code: 'rpc_invalid' } });
+    expect(await rpc(ws, 'project.update', { dir: rendererDir, patch: { wizard: { runId: -1 } } })).toMatchObject({ ok: false, error: { code: 'rpc_invalid' } });
     const listing = await rpc(ws, 'fs.list', { dir: rendererDir, extensions: ['.html'] });
     expect(listing).toMatchObject({ ok: true, result: { entries: [{ name: 'assets', kind: 'dir' }, { name: 'index.html', kind: 'file' }] } });
     ws.close();
