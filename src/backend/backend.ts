@@ -10,7 +10,7 @@ import { checkRpcParams } from './rpc-schemas';
 import type { SettingsStore } from './settings-store';
 import type { WorkerLauncher } from './worker-launcher';
 import { ProjectService } from './project-service';
-import { pushRecent } from '../shared/settings';
+import { pushRecent, runtimeEnv } from '../shared/settings';
 
 export interface BackendOptions {
   host: 'electron' | 'browser';
@@ -40,7 +40,7 @@ export interface Backend {
 }
 
 export function createBackend(options: BackendOptions): Backend {
-  const jobs = new JobManager({ launcher: options.launcher, maxConcurrent: options.maxConcurrentJobs });
+  const jobs = new JobManager({ launcher: options.launcher, maxConcurrent: options.maxConcurrentJobs, workerEnv: () => runtimeEnv(options.settings.get().runtime) });
   const info: AppInfo = {
     version: options.version,
     host: options.host,

@@ -24,6 +24,8 @@ export interface JobRecord {
 
 export interface JobManagerOptions {
   launcher: WorkerLauncher;
+  /** environment for each new worker (read when the job starts, so a settings change applies to the next job) */
+  workerEnv?: () => Record<string, string>;
   /** jobs running at once across all queues */
   maxConcurrent?: number;
   /** grace period between a cancel request and killing the worker */
@@ -120,7 +122,7 @@ export class JobManager {
     this.emit({ type: 'job.started', jobId: job.id, kind: job.kind });
     let worker: WorkerChannel;
     try {
-      worker = this.options.launcher();
+      worker = this.options.launcher(this.options.workerEnv?.());
     } catch (err) {
       this.finish(job, 'failed', undefined, { code: 'worker_start', message: `Could not start a worker: ${(err as Error).message}` });
       return;

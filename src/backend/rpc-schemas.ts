@@ -39,6 +39,12 @@ const schemas: Record<RpcMethod, object> = {
       recentProjects: { type: 'array', items: str, maxItems: 10 },
       recentModels: { type: 'array', items: str, maxItems: 10 },
       theme: { enum: ['system', 'light', 'dark'] },
+      runtime: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['threads', 'executionProvider'],
+        properties: { threads: { type: 'integer', minimum: 0, maximum: 1024 }, executionProvider: { type: 'string', pattern: '^[a-z0-9_-]{1,32}$' } },
+      },
       windowBounds: {
         type: 'object',
         additionalProperties: false,

@@ -20,7 +20,8 @@ export interface WorkerChannel {
   readonly pid?: number;
 }
 
-export type WorkerLauncher = () => WorkerChannel;
+/** Starts one worker; `env` is added to the worker's environment (the runtime settings). */
+export type WorkerLauncher = (env?: Record<string, string>) => WorkerChannel;
 
 export interface WorkerEntry {
   /** the worker's entry file */
@@ -56,8 +57,9 @@ export function tsxLoaderUrl(): string {
 }
 
 export function forkLauncher(entry: WorkerEntry = defaultWorkerEntry()): WorkerLauncher {
-  return () => {
+  return (env) => {
     const child = fork(entry.file, [], {
+      env: { ...process.env, ...env },
       execArgv: [...entry.execArgv, '--max-old-space-size=8192'],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       serialization: 'advanced',

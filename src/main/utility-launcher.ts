@@ -6,8 +6,8 @@ import type { WorkerChannel, WorkerLauncher } from '../backend/worker-launcher';
 import type { FromWorker } from '../shared/worker-protocol';
 
 export function utilityLauncher(entry: string): WorkerLauncher {
-  return (): WorkerChannel => {
-    const child = utilityProcess.fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe'], serviceName: 'qtune worker' });
+  return (env): WorkerChannel => {
+    const child = utilityProcess.fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe'], serviceName: 'qtune worker', env: { ...process.env, ...env } });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);

@@ -10,11 +10,23 @@ export interface WindowBounds {
   maximized?: boolean;
 }
 
+/** How workers run models: onnxruntime intra-op threads (0: one per core) and execution provider. */
+export interface RuntimeSettings {
+  threads: number;
+  executionProvider: string;
+}
+
 export interface AppSettings {
   recentProjects: string[];
   recentModels: string[];
   theme: 'system' | 'light' | 'dark';
   windowBounds: WindowBounds;
+  runtime: RuntimeSettings;
+}
+
+/** The environment a worker gets for the runtime settings (read by the worker at startup). */
+export function runtimeEnv(r: RuntimeSettings | undefined): Record<string, string> {
+  return { QTUNE_THREADS: String(r?.threads ?? 0), QTUNE_EP: r?.executionProvider ?? 'cpu' };
 }
 
 export const DEFAULT_SETTINGS: AppSettings = {
@@ -22,6 +34,7 @@ export const DEFAULT_SETTINGS: AppSettings = {
   recentModels: [],
   theme: 'system',
   windowBounds: { width: 1280, height: 860 },
+  runtime: { threads: 0, executionProvider: 'cpu' },
 };
 
 export const MAX_RECENT = 10;
@@ -43,6 +56,14 @@ export const SETTINGS_SCHEMA = {
     },
     required: ['width', 'height'],
     default: { width: 1280, height: 860 },
+  },
+  runtime: {
+    type: 'object',
+    properties: {
+      threads: { type: 'integer', minimum: 0, maximum: 1024 },
+      executionProvider: { type: 'string', pattern: '^[a-z0-9_-]{1,32}$' },
+    },
+    default: { threads: 0, executionProvider: 'cpu' },
   },
 } as const;
 

@@ -17,6 +17,11 @@ export interface SessionOptions {
   intraOpNumThreads?: number;
   /** execution provider ("cpu", "cuda", …); default: the runtime default (see setRuntimeDefaults) */
   executionProvider?: string;
+  /**
+   * Return memory to the system after each run instead of keeping ORT's arena at its peak: for
+   * sessions whose outputs are large and short-lived (calibration), so memory stays flat.
+   */
+  lowMemory?: boolean;
 }
 
 /** What every session gets unless its caller says otherwise: set once by the CLI or the worker from the user's settings. */
@@ -63,6 +68,10 @@ export async function createSession(model: OnnxModel | Uint8Array, opts: Session
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opts.forComparison === false ? 'all' : 'disabled',
   };
+  if (opts.lowMemory) {
+    options.enableCpuMemArena = false;
+    options.enableMemPattern = false;
+  }
   const threads = opts.intraOpNumThreads ?? runtimeDefaults.threads;
   if (threads) options.intraOpNumThreads = threads;
   const ep = opts.executionProvider ?? runtimeDefaults.executionProvider;

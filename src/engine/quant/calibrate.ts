@@ -159,7 +159,7 @@ interface PassOptions extends CalibrateOptions {
 }
 
 /** Bytes of activations one streaming run hands to JavaScript; sets how many samples each inference takes. */
-export const STREAM_BYTES_PER_RUN = 128 * 1024 ** 2;
+export const STREAM_BYTES_PER_RUN = 64 * 1024 ** 2;
 /** Extremes kept per tensor and side unless the percentiles need more; beyond STREAM_MAX_K the held method runs. */
 const STREAM_INITIAL_K = 1024;
 const STREAM_MAX_K = 1 << 20;
@@ -194,7 +194,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   const need = batchNum * batchSize;
   const tensors = [...new Set(layers.map((l) => l.inputTensor))];
   const layersOf = (t: string) => layers.filter((l) => l.inputTensor === t);
-  const sessionOptions = { forComparison: opts.optimize === false, intraOpNumThreads: opts.intraOpNumThreads };
+  const sessionOptions = { forComparison: opts.optimize === false, intraOpNumThreads: opts.intraOpNumThreads, lowMemory: true };
   let passes = 1;
   let runsPerPass = 1;
 
