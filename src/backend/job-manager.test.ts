@@ -40,6 +40,19 @@ describe('JobManager', () => {
     expect(kinds.at(-1)).toBe('job.done');
   });
 
+  it('starts each worker with the runtime settings of that moment, and a bad provider fails the job saying which exist', async () => {
+    let env: Record<string, string> = { QTUNE_THREADS: '1', QTUNE_EP: 'cpu' };
+    const launch = forkLauncher();
+    const seen: (Record<string, string> | undefined)[] = [];
+    const jobs = new JobManager({ launcher: (e) => (seen.push(e), launch(e)), maxConcurrent: 1, workerEnv: () => env });
+    await expect(jobs.wait(jobs.start('model.io', { path: clsModel }))).resolves.toMatchObject({ path: clsModel });
+    env = { QTUNE_THREADS: '0', QTUNE_EP: 'no-such-provider' };
+    await expect(jobs.wait(jobs.start('model.io', { path: clsModel }))).rejects.toMatchObject({
+      code: 'execution_provider_unavailable', message: expect.stringContaining('available: cpu'),
+    });
+    expect(seen).toEqual([{ QTUNE_THREADS: '1', QTUNE_EP: 'cpu' }, { QTUNE_THREADS: '0', QTUNE_EP: 'no-such-provider' }]);
+  });
+
   it('fails a job with the engine\'s clear error and keeps working', async () => {
     const { jobs } = manager();
     const bad = jobs.start('model.io', { path: '/nonexistent/model.onnx' });

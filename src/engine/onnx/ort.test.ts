@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadModel } from './io';
-import { allNodeOutputs, createSession, exposeTensors, runExposed, runExposedChunks } from './ort';
+import { allNodeOutputs, availableExecutionProviders, createSession, exposeTensors, getRuntimeDefaults, runExposed, runExposedChunks, setRuntimeDefaults } from './ort';
 import { inferTensorTypes, zeroFeeds } from './shapes';
 import { makeSyntheticModel } from './synthetic';
 import { DET_MODEL, randomTensor, sameBits } from './testing';
@@ -50,5 +50,17 @@ describe('tensor types and shapes', () => {
     const m = makeSyntheticModel(5);
     expect(zeroFeeds(m).input.dims).toEqual([1, 4, 8, 8]);
     expect(zeroFeeds(m, { dynamicDimSize: 3 }).input.dims).toEqual([3, 4, 8, 8]);
+  });
+});
+
+describe('runtime defaults', () => {
+  it('are checked when set: a provider the build lacks is refused with the list it has', () => {
+    expect(availableExecutionProviders()).toContain('cpu');
+    expect(() => setRuntimeDefaults({ executionProvider: 'no-such-ep' })).toThrow(/not available in this onnxruntime build; available: cpu/);
+    expect(() => setRuntimeDefaults({ threads: 1.5 })).toThrow(/whole number/);
+    setRuntimeDefaults({ threads: 1, executionProvider: 'CPU' });
+    expect(getRuntimeDefaults()).toEqual({ threads: 1, executionProvider: 'cpu' });
+    setRuntimeDefaults({});
+    expect(getRuntimeDefaults()).toEqual({ threads: undefined, executionProvider: undefined });
   });
 });
