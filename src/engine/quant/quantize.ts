@@ -43,6 +43,8 @@ export interface QuantizeOptions {
   memoryBudgetBytes?: number;
   /** replaces the config's batch_num (the CLI's --batch_num) */
   batchNum?: number;
+  /** calibrates instead of calibrate() (same contract), e.g. one that reuses earlier layers' results */
+  calibrator?: typeof calibrate;
 }
 
 export function outputFiles(outDir: string, name: string) {
@@ -133,7 +135,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
 
   const dataset = isDataset(opts.dataset) ? opts.dataset : await openCalibrationData(work, opts.dataset);
   notes.push(...dataset.notes);
-  const cal = await calibrate(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes });
+  const cal = await (opts.calibrator ?? calibrate)(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes });
   checkAborted(signal);
 
   onProgress?.({ stage: 'export', done: 0, total: 1 });
