@@ -9,6 +9,8 @@ import { registerCalibrate } from './commands/calibrate';
 import { registerEvaluate } from './commands/evaluate';
 import { registerUpgrade } from './commands/upgrade';
 import { registerAnalyze } from './commands/analyze';
+import { registerRun } from './commands/run';
+import { registerTune } from './commands/tune';
 
 // Output piped into `head` and closed early is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -30,5 +32,7 @@ registerServe(program);
 registerEvaluate(program);
 registerUpgrade(program);
 registerAnalyze(program);
+registerRun(program);
+registerTune(program);
 
 await program.parseAsync(process.argv);
