@@ -6,6 +6,7 @@ import type { ModelIo } from './model-io';
 import type { ModelSummary, QuantizableLayer } from './model-summary';
 import type { RunResult, SamplePreview } from './run-types';
 import type { AccuracyTarget, MetricSpec } from './eval-types';
+import type { TuneBudget, TuneSummary } from './tune-types';
 
 export interface RunQuantizeParams {
   runId: number;
@@ -24,6 +25,26 @@ export interface RunQuantizeParams {
   target: AccuracyTarget;
   /** the run folder: every artifact is written here */
   outDir: string;
+}
+
+/** Automatic tuning of a project: each trial is reported as a job event (TuneEvent) as it ends. */
+export interface TuneRunParams {
+  modelPath: string;
+  /** the config to start from; default: the generated config */
+  startConfigPath?: string;
+  calibrationData: string;
+  evaluationData: string;
+  labels?: string;
+  metric: MetricSpec;
+  trustedEvaluator?: boolean;
+  calibrationBatchSize: number;
+  evaluationBatchSize: number;
+  target: AccuracyTarget;
+  budget: TuneBudget;
+  /** trial n writes to <workDir>/trials/NNN (the backend moves it into the project's run); scratch files go here too */
+  workDir: string;
+  /** an interrupted session of the same tuning: its trials are not evaluated again */
+  previous?: TuneSummary;
 }
 
 export interface RunAnalyzeParams {
@@ -48,6 +69,7 @@ export interface JobTypes {
   'run.quantize': { params: RunQuantizeParams; result: RunResult };
   /** result: the analyzer's report (src/shared/analysis-types.ts) */
   'run.analyze': { params: RunAnalyzeParams; result: unknown };
+  'tune.run': { params: TuneRunParams; result: TuneSummary };
   /** test hook: a job that sleeps in steps (cancellation) or crashes its worker */
   'debug.sleep': { params: { steps: number; stepMs: number; crash?: boolean; resultBytes?: number }; result: { steps: number; padding?: string } };
 }
@@ -63,6 +85,7 @@ export const JOB_KINDS: readonly JobKind[] = [
   'data.preview',
   'run.quantize',
   'run.analyze',
+  'tune.run',
   'debug.sleep',
 ];
 

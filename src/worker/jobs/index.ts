@@ -10,6 +10,7 @@ import { dataPreviewJob } from './data-preview';
 import { configCreateJob } from './config-create';
 import { runQuantizeJob } from './run-quantize';
 import { runAnalyzeJob } from './run-analyze';
+import { tuneRunJob } from './tune-run';
 import { debugSleepJob } from './debug-sleep';
 
 export type JobHandler<K extends JobKind> = (params: JobParams<K>, ctx: JobContext) => Promise<JobResult<K>>;
@@ -22,5 +23,6 @@ export const JOB_HANDLERS: { [K in JobKind]: JobHandler<K> } = {
   'config.create': configCreateJob,
   'run.quantize': runQuantizeJob,
   'run.analyze': runAnalyzeJob,
+  'tune.run': tuneRunJob,
   'debug.sleep': debugSleepJob,
 };
