@@ -62,6 +62,19 @@ describe('tune', () => {
     else expect(s.trials.find((t) => t.index === s.best)!.meets).toBe(true);
   });
 
+  it('re-quantizes the long-tailed layer of the longtail fixture with other IFMR parameters instead of leaving it in float', async () => {
+    const s = await tune(options(`${fixtures}/models/longtail_mnist.onnx`, `${fixtures}/data/mnist`));
+    expect(s.trials[0].meets).toBe(false);
+    expect(s.ranking![0].layer).toBe('/classifier/fc2/Gemm');
+    const best = s.trials.find((t) => t.index === s.best)!;
+    expect(best.meets).toBe(true);
+    expect(best.floatLayers).not.toContain('/classifier/fc2/Gemm');
+    expect(best.tuned.map((t) => t.layer)).toContain('/classifier/fc2/Gemm');
+    const fc2 = best.config['/classifier/fc2/Gemm'] as { quant_enable: boolean; activation_quant_params: { max_percentile: number } };
+    expect(fc2.quant_enable).toBe(true);
+    expect(fc2.activation_quant_params.max_percentile).toBeLessThan(0.999999);
+  });
+
   it('stops when the budget is spent, with the documented verdict when nothing met the target', async () => {
     const s = await tune(sampleOptions({ budget: { maxTrials: 2 } }));
     expect(s.trials).toHaveLength(2);
