@@ -8,12 +8,9 @@ import type { RunResult, SamplePreview } from './run-types';
 import type { AccuracyTarget, MetricSpec } from './eval-types';
 import type { TuneBudget, TuneSummary } from './tune-types';
 
-export interface RunQuantizeParams {
-  runId: number;
-  configId: number;
+/** A project's model and data, and how it is evaluated: what every trial of it needs. */
+export interface ProjectTrialParams {
   modelPath: string;
-  /** config.json to apply */
-  configPath: string;
   calibrationData: string;
   evaluationData: string;
   labels?: string;
@@ -23,23 +20,21 @@ export interface RunQuantizeParams {
   calibrationBatchSize: number;
   evaluationBatchSize: number;
   target: AccuracyTarget;
+}
+
+export interface RunQuantizeParams extends ProjectTrialParams {
+  runId: number;
+  configId: number;
+  /** config.json to apply */
+  configPath: string;
   /** the run folder: every artifact is written here */
   outDir: string;
 }
 
 /** Automatic tuning of a project: each trial is reported as a job event (TuneEvent) as it ends. */
-export interface TuneRunParams {
-  modelPath: string;
+export interface TuneRunParams extends ProjectTrialParams {
   /** the config to start from; default: the generated config */
   startConfigPath?: string;
-  calibrationData: string;
-  evaluationData: string;
-  labels?: string;
-  metric: MetricSpec;
-  trustedEvaluator?: boolean;
-  calibrationBatchSize: number;
-  evaluationBatchSize: number;
-  target: AccuracyTarget;
   budget: TuneBudget;
   /** trial n writes to <workDir>/trials/NNN (the backend moves it into the project's run); scratch files go here too */
   workDir: string;

@@ -4,6 +4,7 @@
 import { runTrial } from '../../engine/pipeline/trial';
 import type { RunResult } from '../../shared/run-types';
 import type { JobHandler } from './index';
+import { evaluationSetupOf } from './project-trial';
 
 export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
   const { run } = await runTrial({
@@ -11,14 +12,7 @@ export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
     config: p.configPath,
     calibration: { data: p.calibrationData },
     calibrationBatchSize: p.calibrationBatchSize,
-    evaluation: {
-      data: p.evaluationData,
-      labels: p.labels,
-      metric: p.metric,
-      trusted: p.trustedEvaluator,
-      batchSize: p.evaluationBatchSize,
-      target: p.target,
-    },
+    evaluation: evaluationSetupOf(p),
     outDir: p.outDir,
     signal: ctx.signal,
     onProgress: (stage, done, total, message) => ctx.progress(stage, done, total, message),

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { tune } from '../../engine/pipeline/tuner';
 import type { TuneEvent } from '../../shared/tune-types';
 import type { JobHandler } from './index';
+import { evaluationSetupOf } from './project-trial';
 
 export const tuneRunJob: JobHandler<'tune.run'> = (p, ctx) => {
   const send = (e: TuneEvent) => ctx.emit(e);
@@ -15,14 +16,7 @@ export const tuneRunJob: JobHandler<'tune.run'> = (p, ctx) => {
     startConfig: p.startConfigPath,
     calibration: { data: p.calibrationData },
     calibrationBatchSize: p.calibrationBatchSize,
-    evaluation: {
-      data: p.evaluationData,
-      labels: p.labels,
-      metric: p.metric,
-      trusted: p.trustedEvaluator,
-      batchSize: p.evaluationBatchSize,
-      target: p.target,
-    },
+    evaluation: evaluationSetupOf(p),
     budget: p.budget,
     previous: p.previous,
     trialDir: (i) => join(p.workDir, 'trials', String(i).padStart(3, '0')),
