@@ -274,6 +274,8 @@ export class Tuner {
     }
     const scored: { layer: string; v: ParamVariant; score: number }[] = [];
     for (const [i, c] of candidates.entries()) {
+      // screening costs no evaluation, but it does cost time
+      this.budgetLeft();
       this.opts.onProgress?.('screen IFMR/ARQ parameters (model output on calibration samples)', i, candidates.length, `${c.layer}: ${c.v.change}`);
       const others = new Set([...float].filter((l) => l !== c.layer));
       const score = await this.probeScore(probe, this.configFor(others, new Map(tuned).set(c.layer, c.v)));
