@@ -97,7 +97,6 @@ export class Tuner {
   private floatResult?: EvalResult;
   private ranking?: TuneRankedLayer[];
   private best: TuneTrial | null = null;
-  private evaluations = 0;
   private status: TuneStatus = 'running';
   private stopReason?: string;
 
@@ -202,7 +201,6 @@ export class Tuner {
       await o.onSummary?.(this.summary());
       return failed;
     }
-    this.evaluations++;
     const j = result.run.judgement;
     const trial: TuneTrial = {
       index,
