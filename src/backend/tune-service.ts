@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import type { TuneState } from '../shared/api';
 import { QtuneError } from '../shared/errors';
 import type { TuneBudget, TuneEvent, TuneSummary } from '../shared/tune-types';
+import { tuneVerdict } from '../shared/tune-verdict';
 import { writeFileAtomic } from './atomic-file';
 import type { JobManager } from './job-manager';
 import type { ProjectService } from './project-service';
@@ -74,6 +75,7 @@ export class TuneService {
       // its job is gone: qtune stopped while it ran
       last.summary.status = 'interrupted';
       last.summary.stopReason = 'qtune stopped before this tuning finished; resume it to go on';
+      last.summary.verdict = tuneVerdict(last.summary);
       await this.save(key, last.tuneId, last.summary);
     }
     return { tuneId: last.tuneId, summary: last.summary, jobId: null };
@@ -132,6 +134,7 @@ export class TuneService {
           r.summary.status = error?.code === 'cancelled' ? 'stopped' : 'failed';
           if (error?.code !== 'cancelled') r.summary.error = error?.message;
           r.summary.endedAt = new Date().toISOString();
+          r.summary.verdict = tuneVerdict(r.summary);
         }
         this.running.delete(key);
         off();

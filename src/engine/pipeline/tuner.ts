@@ -20,6 +20,7 @@ import type { QuantConfig } from '../../shared/config-types';
 import type { EvalResult } from '../../shared/eval-types';
 import { QtuneError } from '../../shared/errors';
 import type { TuneBudget, TunedLayer, TunePhase, TuneRankedLayer, TuneStatus, TuneSummary, TuneTrial } from '../../shared/tune-types';
+import { nameList as list, tuneVerdict } from '../../shared/tune-verdict';
 import type { Dataset } from '../data/dataset';
 import { loadModel } from '../onnx';
 import { openCalibrationData, type DataSpec } from '../quant/calibrate';
@@ -71,19 +72,6 @@ export function betterTrial(a: TuneTrial, b: TuneTrial): boolean {
   return a.floatLayers.length < b.floatLayers.length;
 }
 
-const list = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
-
-export function verdictOf(summary: Pick<TuneSummary, 'trials' | 'best'>): string {
-  const best = summary.trials.find((t) => t.index === summary.best);
-  if (!best) return 'no trial finished';
-  const tuned = best.tuned.length ? `; re-quantized with other parameters: ${best.tuned.map((t) => `${t.layer} (${t.change})`).join(', ')}` : '';
-  const figures = `int8 ${best.value.toFixed(2)} vs float ${best.floatValue.toFixed(2)} (drop ${best.drop.toFixed(2)})`;
-  if (best.meets) {
-    const n = best.floatLayers.length;
-    return `meets the target with ${n === 0 ? 'every layer in int8' : `${n} layer${n > 1 ? 's' : ''} in float: ${list(best.floatLayers)}`}: ${figures}, trial ${best.index}${tuned}`;
-  }
-  return `not suitable for quantization: no configuration tried met the target (closest: trial ${best.index}, ${figures}); keep the model in float, or revisit the target and the calibration data`;
-}
 
 export class Tuner {
   private readonly trials: TuneTrial[] = [];
@@ -125,7 +113,7 @@ export class Tuner {
       ...(this.stopReason ? { stopReason: this.stopReason } : {}),
       calibration: { reused: this.cache.hits, made: this.cache.misses },
     };
-    s.verdict = verdictOf(s);
+    s.verdict = tuneVerdict(s);
     return s;
   }
 

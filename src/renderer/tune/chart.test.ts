@@ -23,6 +23,7 @@ describe('tuneChart', () => {
     expect(b.y).toBeGreaterThan(g.target!.y);
     expect(g.points.filter((p) => p.best).map((p) => p.trial)).toEqual([3]);
     expect(g.path.startsWith(`M${a.x.toFixed(1)}`)).toBe(true);
+    expect(g.xTicks.map((t) => t.label)).toEqual(['0', '1', '2']);
   });
 
   it('spreads trials with the same number of float layers apart, and leaves failed trials out', () => {

@@ -72,7 +72,8 @@ export function tuneChart(summary: TuneSummary, width: number, height: number): 
     };
   });
   const path = points.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join('');
-  const xTicks = x.ticks(Math.min(maxX, 10)).filter((v) => Number.isInteger(v) && v >= 0).map((v) => ({ x: x(v), label: String(v) }));
+  const whole = maxX <= 12 ? Array.from({ length: maxX + 1 }, (_, i) => i) : x.ticks(10).filter((v) => Number.isInteger(v) && v >= 0);
+  const xTicks = whole.map((v) => ({ x: x(v), label: String(v) }));
   const yTicks = y.ticks(5).map((v) => ({ y: y(v), label: v.toFixed(1) }));
   return {
     width,
