@@ -10,6 +10,7 @@ import { checkRpcParams } from './rpc-schemas';
 import type { SettingsStore } from './settings-store';
 import type { WorkerLauncher } from './worker-launcher';
 import { ProjectService } from './project-service';
+import { TuneService } from './tune-service';
 import { pushRecent, runtimeEnv } from '../shared/settings';
 
 export interface BackendOptions {
@@ -59,6 +60,8 @@ export function createBackend(options: BackendOptions): Backend {
     },
   });
 
+  const tunes = new TuneService(jobs, projects);
+
   const handlers: Handlers = {
     'app.info': () => info,
     'fs.list': (p) => listDirectory(p.dir ?? info.homeDir, { extensions: p.extensions, root: browseRoot, showHidden: p.showHidden }),
@@ -77,6 +80,9 @@ export function createBackend(options: BackendOptions): Backend {
     'project.analyze': (p) => projects.analyze(p.dir, p.runId, p.samples),
     'project.export': (p) => projects.exportRun(p.dir, p.runId, p.outDir),
     'project.saveAs': (p) => projects.saveAs(p.dir, p.newDir),
+    'project.tuneStart': (p) => tunes.start(p.dir, p.budget, p.resume),
+    'project.tuneStop': (p) => tunes.stop(p.dir),
+    'project.tuneState': (p) => tunes.state(p.dir),
   };
 
   async function call<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>> {

@@ -54,6 +54,17 @@ export class JobManager {
     return id;
   }
 
+  /** What a job reports as it goes (ctx.emit in the worker), in order; for the backend only. */
+  onJobEvent(jobId: string, listener: (event: unknown) => void): () => void {
+    this.events.on(`job-event:${jobId}`, listener);
+    return () => this.events.off(`job-event:${jobId}`, listener);
+  }
+
+  /** Tell every connected renderer (events that are not a job's own, e.g. a tuning's state). */
+  publish(e: QtuneEvent): void {
+    this.emit(e);
+  }
+
   /** Resolves with the job's result, rejects with its serialised error. */
   wait<K extends JobKind>(jobId: string): Promise<JobResult<K>> {
     const job = this.jobs.get(jobId);
@@ -137,6 +148,9 @@ export class JobManager {
         case 'progress':
           job.progress = msg.progress;
           this.emit({ type: 'job.progress', jobId: job.id, progress: msg.progress });
+          break;
+        case 'event':
+          this.events.emit(`job-event:${job.id}`, msg.event);
           break;
         case 'result':
           this.finish(job, 'done', msg.result);

@@ -4,7 +4,7 @@
 // and analyses are jobs on the project's own queue: one job at a time per
 // project, the next one waits.
 
-import { cp, copyFile, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, copyFile, lstat, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { OpenProject, ProjectFile, RunSummary } from '../shared/project';
@@ -26,6 +26,19 @@ interface SampleManifest {
   evaluation: { input: string; labels?: string };
   classes?: string[];
   target?: { drop?: number; mode?: 'absolute' | 'relative' };
+}
+
+/** A run's summary in project.json from its result. */
+function summarizeRun(run: RunSummary, result: RunResult | undefined, status: RunSummary['status'], error?: string): void {
+  run.status = status;
+  if (error) run.error = error;
+  if (result) {
+    run.floatAccuracy = result.float.value;
+    run.quantAccuracy = result.quant.value;
+    run.meetsTarget = result.judgement.meets;
+    run.quantizedLayers = result.layers.filter((l) => l.enabled).length;
+    run.skippedLayers = result.layers.filter((l) => !l.enabled).length;
+  }
 }
 
 export class ProjectService {
@@ -84,6 +97,16 @@ export class ProjectService {
   /** Let go of every project folder (the app or the server is closing). */
   close(): void {
     this.folderLocks.releaseAll();
+  }
+
+  /** The project as this backend holds it (read only). */
+  get(dir: string): Promise<ProjectFile> {
+    return this.current(resolve(dir));
+  }
+
+  /** Whether the user trusted the project's custom evaluator in this session. */
+  isTrusted(dir: string, metric: string): boolean {
+    return this.trusted.has(`${resolve(dir)}\0${metric}`);
   }
 
   async create(init: Parameters<typeof createProject>[0]): Promise<OpenProject> {
@@ -224,16 +247,33 @@ export class ProjectService {
       if (!run) return;
       // The result file first: a run marked done always has its result on disk.
       if (result) await writeFileAtomic(join(runDir(dir, runId), 'result.json'), JSON.stringify(result, null, 2));
-      run.status = status;
-      if (error) run.error = error;
-      if (result) {
-        run.floatAccuracy = result.float.value;
-        run.quantAccuracy = result.quant.value;
-        run.meetsTarget = result.judgement.meets;
-        run.quantizedLayers = result.layers.filter((l) => l.enabled).length;
-        run.skippedLayers = result.layers.filter((l) => !l.enabled).length;
-      }
+      summarizeRun(run, result, status, error);
       await saveProject(dir, p);
+    });
+  }
+
+  /**
+   * Record work done elsewhere (a tuning trial) as a config and a finished run, its files moved
+   * in from `files`; the wizard keeps pointing where it was.
+   */
+  recordTrial(
+    dir: string,
+    trial: { config: unknown; note: string; parent?: number; files: string; result?: Omit<RunResult, 'runId' | 'configId'>; error?: string },
+  ): Promise<{ configId: number; runId: number }> {
+    const key = resolve(dir);
+    return this.withLock(key, async () => {
+      const p = await this.current(key);
+      const wizard = { ...p.wizard };
+      const configId = await addConfig(key, p, trial.config, trial.note, trial.parent);
+      const run = await startRun(key, p, configId);
+      const folder = runDir(key, run.id);
+      for (const name of existsSync(trial.files) ? await readdir(trial.files) : []) await rename(join(trial.files, name), join(folder, name));
+      const result: RunResult | undefined = trial.result && { runId: run.id, configId, ...trial.result };
+      if (result) await writeFileAtomic(join(folder, 'result.json'), JSON.stringify(result, null, 2));
+      summarizeRun(run, result, result ? 'done' : 'failed', trial.error);
+      p.wizard = wizard;
+      await saveProject(key, p);
+      return { configId, runId: run.id };
     });
   }
 

@@ -126,6 +126,22 @@ const schemas: Record<RpcMethod, object> = {
   },
   'project.export': { type: 'object', additionalProperties: false, required: ['dir', 'runId', 'outDir'], properties: { dir: str, runId: id, outDir: str } },
   'project.saveAs': { type: 'object', additionalProperties: false, required: ['dir', 'newDir'], properties: { dir: str, newDir: str } },
+  'project.tuneStart': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['dir', 'budget'],
+    properties: {
+      dir: str,
+      budget: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { maxTrials: { type: 'integer', minimum: 1, maximum: 10000 }, maxMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 100000 } },
+      },
+      resume: { type: 'boolean' },
+    },
+  },
+  'project.tuneStop': dir,
+  'project.tuneState': dir,
 };
 
 const ajv = new Ajv({ allErrors: false });

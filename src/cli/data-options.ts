@@ -25,6 +25,11 @@ export function addDataOptions(cmd: Command, what = 'data', opts: { dataRequired
   if (opts.labels !== false) {
     cmd.option('--labels <path>', 'labels: .npy, .npz[:key], .csv (file,label), .txt (one per line), or "folders" for class-folder trees');
   }
+  return addPreprocessOptions(cmd);
+}
+
+/** The image preprocessing flags alone (for commands that name their data with other flags). */
+export function addPreprocessOptions(cmd: Command): Command {
   return cmd
     .option('--resize <n|WxH>', 'images: resize the shorter side to n, or exactly to WxH')
     .option('--crop <HxW>', 'images: centre crop after resizing')

@@ -10,6 +10,8 @@ import { registerEvaluate } from './commands/evaluate';
 import { registerUpgrade } from './commands/upgrade';
 import { registerAnalyze } from './commands/analyze';
 import { addRuntimeOptions } from './runtime-options';
+import { registerRun } from './commands/run';
+import { registerTune } from './commands/tune';
 
 // Output piped into `head` and closed early is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -32,5 +34,7 @@ registerServe(program);
 registerEvaluate(program);
 registerUpgrade(program);
 registerAnalyze(program);
+registerRun(program);
+registerTune(program);
 
 await program.parseAsync(process.argv);

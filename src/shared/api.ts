@@ -9,6 +9,7 @@ import type { AppSettings } from './settings';
 import type { OpenProject, ProjectFile, ProjectInit, ProjectUiState, RunSummary, WizardStep } from './project';
 import type { RunResult } from './run-types';
 import type { AccuracyTarget, MetricSpec } from './eval-types';
+import type { TuneBudget, TuneSummary } from './tune-types';
 
 /** What the renderer may change in project.json directly. */
 export interface ProjectPatch {
@@ -79,6 +80,20 @@ export interface RpcMethods {
   'project.export': { params: { dir: string; runId: number; outDir: string }; result: { files: string[] } };
   /** copy the whole project folder to a new place and open the copy */
   'project.saveAs': { params: { dir: string; newDir: string }; result: OpenProject };
+  /** tune automatically to the project's target; resume: go on with the interrupted tuning */
+  'project.tuneStart': { params: { dir: string; budget: TuneBudget; resume?: boolean }; result: TuneState };
+  /** stop the tuning; the trials so far and the best stay */
+  'project.tuneStop': { params: { dir: string }; result: TuneState };
+  /** the project's latest tuning, running or not (null: never tuned) */
+  'project.tuneState': { params: { dir: string }; result: TuneState };
+}
+
+/** A project's latest tuning as the app shows it. */
+export interface TuneState {
+  tuneId: number | null;
+  summary: TuneSummary | null;
+  /** the tuning's job while it runs */
+  jobId: string | null;
 }
 
 export type RpcMethod = keyof RpcMethods;
@@ -103,6 +118,9 @@ export const RPC_METHODS: readonly RpcMethod[] = [
   'project.analyze',
   'project.export',
   'project.saveAs',
+  'project.tuneStart',
+  'project.tuneStop',
+  'project.tuneState',
 ];
 
 export type JobStartParams = { [K in JobKind]: { kind: K; params: JobParams<K> } }[JobKind];
@@ -123,6 +141,8 @@ export type QtuneEvent =
   | { type: 'job.progress'; jobId: string; progress: JobProgress }
   | { type: 'job.done'; jobId: string; result: JobResult<JobKind> }
   | { type: 'job.failed'; jobId: string; error: SerializedError }
+  /** a project's tuning changed: a trial ended, it stopped or finished */
+  | { type: 'tune.update'; dir: string; state: TuneState }
   /** the Electron File menu: the renderer carries out the action (the browser host has buttons instead) */
   | { type: 'app.menu'; action: MenuAction; path?: string };
 

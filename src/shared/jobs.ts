@@ -6,13 +6,11 @@ import type { ModelIo } from './model-io';
 import type { ModelSummary, QuantizableLayer } from './model-summary';
 import type { RunResult, SamplePreview } from './run-types';
 import type { AccuracyTarget, MetricSpec } from './eval-types';
+import type { TuneBudget, TuneSummary } from './tune-types';
 
-export interface RunQuantizeParams {
-  runId: number;
-  configId: number;
+/** A project's model and data, and how it is evaluated: what every trial of it needs. */
+export interface ProjectTrialParams {
   modelPath: string;
-  /** config.json to apply */
-  configPath: string;
   calibrationData: string;
   evaluationData: string;
   labels?: string;
@@ -22,8 +20,26 @@ export interface RunQuantizeParams {
   calibrationBatchSize: number;
   evaluationBatchSize: number;
   target: AccuracyTarget;
+}
+
+export interface RunQuantizeParams extends ProjectTrialParams {
+  runId: number;
+  configId: number;
+  /** config.json to apply */
+  configPath: string;
   /** the run folder: every artifact is written here */
   outDir: string;
+}
+
+/** Automatic tuning of a project: each trial is reported as a job event (TuneEvent) as it ends. */
+export interface TuneRunParams extends ProjectTrialParams {
+  /** the config to start from; default: the generated config */
+  startConfigPath?: string;
+  budget: TuneBudget;
+  /** trial n writes to <workDir>/trials/NNN (the backend moves it into the project's run); scratch files go here too */
+  workDir: string;
+  /** an interrupted session of the same tuning: its trials are not evaluated again */
+  previous?: TuneSummary;
 }
 
 export interface RunAnalyzeParams {
@@ -48,6 +64,7 @@ export interface JobTypes {
   'run.quantize': { params: RunQuantizeParams; result: RunResult };
   /** result: the analyzer's report (src/shared/analysis-types.ts) */
   'run.analyze': { params: RunAnalyzeParams; result: unknown };
+  'tune.run': { params: TuneRunParams; result: TuneSummary };
 }
 
 export type JobKind = keyof JobTypes;
@@ -61,6 +78,7 @@ export const JOB_KINDS: readonly JobKind[] = [
   'data.preview',
   'run.quantize',
   'run.analyze',
+  'tune.run',
 ];
 
 /** Jobs the renderer may start directly; run.* jobs start through project.* methods, which record their results. */

@@ -9,5 +9,7 @@ export type ToWorker = { type: 'run'; jobId: string; kind: JobKind; params: unkn
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'progress'; progress: JobProgress }
+  /** something a job reports as it goes, for the backend (a tuning trial); not broadcast */
+  | { type: 'event'; event: unknown }
   | { type: 'result'; result: unknown }
   | { type: 'error'; error: SerializedError };

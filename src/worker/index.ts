@@ -45,7 +45,7 @@ const abort = new AbortController();
 let running = false;
 
 async function run(kind: JobKind, params: unknown): Promise<void> {
-  const ctx = createJobContext(abort.signal, (progress) => channel.send({ type: 'progress', progress }));
+  const ctx = createJobContext(abort.signal, (progress) => channel.send({ type: 'progress', progress }), undefined, (event) => channel.send({ type: 'event', event }));
   try {
     const handler = (JOB_HANDLERS as Partial<Record<string, JobHandler<JobKind>>>)[kind];
     if (!handler) throw new QtuneError("job_unsupported", `This qtune cannot run "${kind}" jobs`);

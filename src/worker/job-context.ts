@@ -9,9 +9,11 @@ export interface JobContext {
   progress(stage: string, done: number, total: number, message?: string): void;
   /** throws QtuneError('cancelled') once the job was cancelled */
   throwIfCancelled(): void;
+  /** report something to the backend as it happens (a tuning trial), in order, never throttled */
+  emit(event: unknown): void;
 }
 
-export function createJobContext(signal: AbortSignal, send: (p: JobProgress) => void, now = () => Date.now()): JobContext {
+export function createJobContext(signal: AbortSignal, send: (p: JobProgress) => void, now = () => Date.now(), emit: (event: unknown) => void = () => undefined): JobContext {
   let stageStart = now();
   let currentStage = '';
   let lastSent = 0;
@@ -30,6 +32,7 @@ export function createJobContext(signal: AbortSignal, send: (p: JobProgress) => 
       const etaSeconds = done > 0 && total > done && elapsed > 0.2 ? (elapsed / done) * (total - done) : undefined;
       send({ stage, done, total, etaSeconds, message });
     },
+    emit,
     throwIfCancelled() {
       if (signal.aborted) throw new QtuneError('cancelled', 'The job was cancelled');
     },

@@ -21,7 +21,7 @@ interface EvaluateFlags extends DataFlags {
   json?: boolean;
 }
 
-function metricSpec(metric: string): MetricSpec {
+export function metricSpec(metric: string): MetricSpec {
   if (metric === 'top1' || metric === 'top5' || metric === 'classification') return 'classification';
   if (metric === 'fidelity') return 'fidelity';
   if (metric.startsWith('custom:') && metric.length > 7) return metric as MetricSpec;

@@ -410,7 +410,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
         const feeds = toOrtFeeds(batch);
         let result: Record<string, ort.Tensor>;
         try {
-          result = (await session.run(feeds, outputs)) as Record<string, ort.Tensor>;
+          result = (await (outputs.length ? session.run(feeds, outputs) : session.run(feeds))) as Record<string, ort.Tensor>;
         } catch (err) {
           throw runFailure(batch, err);
         }

@@ -45,6 +45,8 @@ export interface QuantizeOptions {
   batchNum?: number;
   /** "stream" (default) or "held" (see calibrate) */
   calibrationMethod?: 'stream' | 'held';
+  /** calibrates instead of calibrate() (same contract), e.g. one that reuses earlier layers' results */
+  calibrator?: typeof calibrate;
 }
 
 export function outputFiles(outDir: string, name: string) {
@@ -135,7 +137,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
 
   const dataset = isDataset(opts.dataset) ? opts.dataset : await openCalibrationData(work, opts.dataset);
   notes.push(...dataset.notes);
-  const cal = await calibrate(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod });
+  const cal = await (opts.calibrator ?? calibrate)(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod });
   checkAborted(signal);
 
   onProgress?.({ stage: 'export', done: 0, total: 1 });

@@ -10,6 +10,7 @@ import { dataPreviewJob } from './data-preview';
 import { configCreateJob } from './config-create';
 import { runQuantizeJob } from './run-quantize';
 import { runAnalyzeJob } from './run-analyze';
+import { tuneRunJob } from './tune-run';
 
 export type JobHandler<K extends JobKind> = (params: JobParams<K>, ctx: JobContext) => Promise<JobResult<K>>;
 
@@ -21,4 +22,5 @@ export const JOB_HANDLERS: { [K in JobKind]: JobHandler<K> } = {
   'config.create': configCreateJob,
   'run.quantize': runQuantizeJob,
   'run.analyze': runAnalyzeJob,
+  'tune.run': tuneRunJob,
 };

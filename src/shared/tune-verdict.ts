@@ -1,0 +1,22 @@
+// The one-line verdict of a tuning, from its trials: the target met with which
+// layers in float, or, once it ended without, the documented verdict (the
+// model is not suitable for quantization). Shared so the engine and the
+// backend word it the same.
+
+import type { TuneSummary } from './tune-types';
+
+/** A few names, and how many more. */
+export const nameList = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
+
+export function tuneVerdict(summary: Pick<TuneSummary, 'trials' | 'best' | 'status'>): string {
+  const best = summary.trials.find((t) => t.index === summary.best);
+  if (!best) return 'no trial finished';
+  const tuned = best.tuned.length ? `; re-quantized with other parameters: ${best.tuned.map((t) => `${t.layer} (${t.change})`).join(', ')}` : '';
+  const figures = `int8 ${best.value.toFixed(2)} vs float ${best.floatValue.toFixed(2)} (drop ${best.drop.toFixed(2)})`;
+  if (best.meets) {
+    const n = best.floatLayers.length;
+    return `${summary.status === 'running' ? 'so far: ' : ''}meets the target with ${n === 0 ? 'every layer in int8' : `${n} layer${n > 1 ? 's' : ''} in float: ${nameList(best.floatLayers)}`}: ${figures}, trial ${best.index}${tuned}`;
+  }
+  if (summary.status === 'running') return `so far no trial meets the target (closest: trial ${best.index}, ${figures})`;
+  return `not suitable for quantization: no configuration tried met the target (closest: trial ${best.index}, ${figures}); keep the model in float, or revisit the target and the calibration data`;
+}
