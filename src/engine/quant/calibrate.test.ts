@@ -135,6 +135,18 @@ describe('calibrate', () => {
     expect(secondPasses).toBeGreaterThan(0);
   }, 120_000);
 
+  it('calibrates a config whose only layer reads a graph input, with either method', async () => {
+    const { model } = lenetConfig(1);
+    const stem = findQuantizableLayers(model).filter((l) => l.quantizable && l.inputTensor === 'input');
+    expect(stem.length).toBeGreaterThan(0);
+    const config = createQuantConfig(stem, { batchNum: 1 });
+    for (const method of ['stream', 'held'] as const) {
+      const r = await calibrate(model, await openCalibrationData(model, { data: CALIB }), config, { batchSize: 8, method });
+      expect(r.layers.map((l) => l.name)).toEqual(stem.map((l) => l.name));
+      expect(r.layers[0].ifmr.count).toBe(8 * 784);
+    }
+  });
+
   it('planGroups packs tensors under the budget and sets the oversized apart', () => {
     const p = planGroups(new Map([['a', 60], ['b', 50], ['c', 40], ['d', 200]]), 100);
     expect(p.oversized).toEqual(['d']);
