@@ -7,7 +7,7 @@ import { loadModel, shapeOf, typeName } from '../../engine/onnx';
 import type { AnalysisReport, AnalysisThresholds } from '../../shared/analysis-types';
 import { QtuneError } from '../../shared/errors';
 import { cancelOnInterrupt } from '../cancel';
-import { addDataOptions, preprocessFromFlags, type DataFlags } from '../data-options';
+import { addDataOptions, shortFormFromFlags, type DataFlags } from '../data-options';
 import { fail, progressPrinter } from '../output';
 
 interface AnalyzeFlags extends DataFlags {
@@ -105,7 +105,7 @@ export function registerAnalyze(program: Command): void {
       const fusedModel = fusedPath ? loadModel(fusedPath) : undefined;
       const reference = fusedModel ?? floatModel;
       const inputs = reference.graph.feedInputs.map((v) => ({ name: v.name ?? '', dims: shapeOf(v.type) ?? [], type: typeName(v.type) }));
-      const desc = await datasetFromShortForm({ data: flags.data, labels: flags.labels, inputName: inputs[0]?.name ?? 'input', preprocess: preprocessFromFlags(flags) });
+      const desc = await datasetFromShortForm({ ...shortFormFromFlags(flags), inputName: inputs[0]?.name ?? 'input' });
       const dataset = await openDataset(desc, { inputs, skipBadImages: flags.skipBadImages });
       const report = await analyzeModels({
         floatModel, quantModel: loadModel(flags.quant), fusedFloatModel: fusedModel, dataset, samples, batchSize, statsPath, thresholds,
