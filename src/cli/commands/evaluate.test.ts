@@ -29,7 +29,8 @@ const BODY = `
   function finish() { return { value: (100 * ok) / n }; }
 `;
 const ESM = `${BODY}\nexport { batch, finish };\n`;
-const CJS = `${BODY}\nmodule.exports = { batch, finish };\n`;
+// method shorthand: node cannot guess these export names, the module's default export holds them
+const CJS = `${BODY}\nmodule.exports = { batch(o, l, i) { return batch(o, l, i); }, finish() { return finish(); } };\n`;
 
 function evaluateWith(metric: string): { code: number | null; value?: number; stderr: string } {
   const r = qtuneSync(['evaluate', '--model', LENET, '--data', X, '--labels', Y, '--limit', '200', '--metric', `custom:${metric}`, '--json']);

@@ -208,7 +208,10 @@ export async function loadCustomMetric(path: string, trusted: boolean | undefine
   } catch (err) {
     throw new QtuneError('custom_metric_invalid', `cannot load the custom metric ${path}: ${(err as Error).message}`, { file: path });
   }
-  const m = (typeof mod.batch === 'function' ? mod : (mod.default as Record<string, unknown> | undefined)) ?? {};
+  // named exports, or a default export (what CommonJS module.exports becomes; node's guess of its names can miss some)
+  const hasBoth = (x: unknown): x is Record<string, unknown> =>
+    typeof x === 'object' && x !== null && typeof (x as Record<string, unknown>).batch === 'function' && typeof (x as Record<string, unknown>).finish === 'function';
+  const m = [mod, mod.default].find(hasBoth) ?? {};
   if (typeof m.batch !== 'function' || typeof m.finish !== 'function') {
     throw new QtuneError('custom_metric_invalid', `${path} must export batch(outputs, labels, indices) and finish() (init() optional)`, { file: path });
   }
