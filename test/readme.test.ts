@@ -133,6 +133,9 @@ describe('README commands', () => {
     const [, float, int8] = /\(([\d.]+)% → ([\d.]+)%\)/.exec(readme)!.map(Number);
     const fixed = Number(/keep them in\s+float and re-run \(([\d.]+)%\)/.exec(readme)![1]);
     const note = /the sample ([\d.]+)% \(([\d.]+)%\s+with the two layers kept in float\)/.exec(readme)!;
+    // the command section repeats the figures
+    const again = /judges the drop \(float ([\d.]+)%, int8 ([\d.]+)%\)[\s\S]*?kept in float the int8 model scores ([\d.]+)%/.exec(readme)!;
+    expect(again.slice(1).map(Number)).toEqual([float, int8, fixed]);
     const expected = SATURATING ? { int8: Number(note[1]), fixed: Number(note[2]) } : { int8, fixed };
     expect(judged(outputOf(/^npx qtune evaluate --model example\/sample_quant_model\.onnx /))).toEqual({ float, int8: expected.int8 });
     expect(judged(outputOf(/^npx qtune evaluate --model example\/skip_quant_model\.onnx /))).toEqual({ float, int8: expected.fixed });
