@@ -44,6 +44,10 @@ describe('qtune analyze checks the float model', () => {
     const copy = join(tmp, 'renamed.onnx');
     copyFileSync(SENSITIVE, copy);
     expect(analyze('--float', copy, '--out', join(tmp, 'rep-copy')).code).toBe(0);
+    // the run's own fused float model is a float model it was made from too (the app passes that one)
+    const fused = analyze('--float', join(tmp, 'run/s_fused_float.onnx'), '--out', join(tmp, 'rep-fused'));
+    expect(fused.code).toBe(0);
+    expect(JSON.parse(fused.stdout).referenceModel).toMatch(/s_fused_float\.onnx$/);
   });
 
   it('without the fused file beside --quant, fuses the float model as the run did: the same findings', () => {

@@ -27,9 +27,11 @@ function hashOf(m: string | OnnxModel): string {
   return path ? sha256OfFile(path) : sha256(serializeModel(m as OnnxModel));
 }
 
-function checkFloat(floatModel: string | OnnxModel, quantPath: string, p: QuantProvenance): void {
+/** 'float' for the model the run started from, 'fused' for the run's own fused float model; anything else is refused. */
+function checkFloat(floatModel: string | OnnxModel, quantPath: string, p: QuantProvenance): 'float' | 'fused' {
   const actual = hashOf(floatModel);
-  if (actual === p.floatModel.sha256) return;
+  if (actual === p.floatModel.sha256) return 'float';
+  if (actual === p.fusedFloatSha256) return 'fused';
   throw new QtuneError(
     'analyze-wrong-float',
     `${pathOf(floatModel)} is not the float model ${quantPath} was made from (that was ${p.floatModel.file}, sha256 ${short(p.floatModel.sha256)}…; this file's is ${short(actual)}…)`,
@@ -54,8 +56,10 @@ export async function resolveFloatReference(opts: {
     const float = load(opts.floatModel);
     return { float, reference: opts.fusedFloatModel ? load(opts.fusedFloatModel) : float, referencePath: pathOf(opts.fusedFloatModel ?? opts.floatModel), warnings };
   }
-  checkFloat(opts.floatModel, quantPath, prov);
+  const given = checkFloat(opts.floatModel, quantPath, prov);
   const float = load(opts.floatModel);
+  // given the run's fused float model itself (as the app does): it is the reference
+  if (given === 'fused' && !opts.fusedFloatModel) return { float, reference: float, referencePath: pathOf(opts.floatModel), warnings };
   if (opts.fusedFloatModel) {
     const actual = hashOf(opts.fusedFloatModel);
     if (actual !== prov.fusedFloatSha256) {
