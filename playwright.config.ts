@@ -30,7 +30,9 @@ export default defineConfig({
     trace: 'off',
   },
   webServer: {
-    command: `node bin/qtune.js serve --port ${E2E_PORT} --token ${E2E_TOKEN} --settings-dir ${settingsDir} --projects-dir ${E2E_PROJECTS_DIR}`,
+    // The token travels in the environment (a command line is visible in ps); the tests browse fixtures anywhere.
+    command: `node bin/qtune.js serve --port ${E2E_PORT} --root / --settings-dir ${settingsDir} --projects-dir ${E2E_PROJECTS_DIR}`,
+    env: { QTUNE_TOKEN: E2E_TOKEN },
     url: `http://127.0.0.1:${E2E_PORT}/?token=${E2E_TOKEN}`,
     reuseExistingServer: false,
     timeout: 60_000,

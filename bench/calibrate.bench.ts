@@ -1,73 +1,75 @@
-// Calibration cost against plain inference over the same batches: the extra
-// work of exposing every enabled layer's input and holding it should stay
-// small (target: calibration pass <= 1.5x plain inference), with the IFMR
-// searches reported apart.
+// Calibration cost, as what `qtune calibrate` does (fusion, calibration, IFMR, export, files) over one
+// plain inference pass over the same samples (graph optimisations off), each in a process of its own so
+// that peak RSS is the calibration's. Targets: ≤ 5× on the real-size models, ≤ 20× on the 28×28
+// fixtures; peak RSS flat in the number of samples (ResNet-50 ≤ 1.5 GB at 32, 256 and 1024).
+// The real-size models come from test/fixtures/make/make_bench_models.py (into .bench-cache/, or
+// QTUNE_BENCH_DIR); without them those rows are skipped, saying so.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDataset } from '../src/engine/data/dataset';
-import { datasetFromShortForm } from '../src/engine/data/manifest';
-import { createSession, loadModel, ort, findQuantizableLayers, type OnnxModel } from '../src/engine/onnx';
-import { calibrate, inputSpecsOf } from '../src/engine/quant/calibrate';
-import { createQuantConfig } from '../src/engine/quant/config';
-import { foldBatchNorm } from '../src/engine/quant/fusion';
 
 const ROOT = process.cwd();
-const CASES = [
-  { model: 'mobilenetv2_fmnist.onnx', data: 'fmnist' },
-  { model: 'sensitive_fmnist.onnx', data: 'fmnist' },
-  { model: 'lenet_mnist.onnx', data: 'mnist' },
-];
-const BATCH = 32;
-const BATCH_NUM = 8;
+const CACHE = process.env.QTUNE_BENCH_DIR ?? join(ROOT, '.bench-cache');
+const REPS = Number(process.env.QTUNE_BENCH_REPS ?? 2);
 
-async function openData(model: OnnxModel, data: string) {
-  const inputs = inputSpecsOf(model);
-  return openDataset(await datasetFromShortForm({ data, inputName: inputs[0].name }), { inputs });
+interface Measure { ms: number; maxRssMB: number; passes: number }
+
+function child(args: string[]): Measure {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/calibrate-child.ts'), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`calibration bench child failed: ${r.stderr.split('\n').filter(Boolean).slice(-3).join(' | ')}`);
+  return JSON.parse(line) as Measure;
 }
 
-async function plainInference(model: OnnxModel, data: string): Promise<number> {
-  const dataset = await openData(model, data);
-  const t = performance.now();
-  const session = await createSession(model, { forComparison: false });
-  for await (const b of dataset.batches({ batchSize: BATCH, limit: BATCH * BATCH_NUM })) {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [k, f] of Object.entries(b.feeds)) feeds[k] = new ort.Tensor(f.type, f.data, f.dims);
-    await session.run(feeds);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/** Ratio of calibration to plain inference, median over REPS alternating runs. */
+function ratio(model: string, data: string, samples: number, batch: number, method?: string): { ratio: number; rss: number; passes: number } {
+  const ratios: number[] = [];
+  let rss = 0;
+  let passes = 1;
+  for (let i = 0; i < REPS; i++) {
+    const plain = child(['plain', model, data, String(samples), String(batch)]);
+    const cal = child(['calibrate', model, data, String(samples), String(batch), ...(method ? ['--method', method] : [])]);
+    ratios.push(cal.ms / plain.ms);
+    rss = Math.max(rss, cal.maxRssMB);
+    passes = cal.passes;
   }
-  await session.release();
-  return performance.now() - t;
+  return { ratio: median(ratios), rss, passes };
 }
 
 export default async function (): Promise<void> {
-  for (const c of CASES) {
-    const path = join(ROOT, 'test/fixtures/models', c.model);
-    if (!existsSync(path)) {
-      console.log(`calibrate ${c.model}: fixture not present, skipped`);
+  const fixtures = [
+    { model: 'lenet_mnist.onnx', data: 'mnist' },
+    { model: 'mobilenetv2_fmnist.onnx', data: 'fmnist' },
+    { model: 'sensitive_fmnist.onnx', data: 'fmnist' },
+  ];
+  for (const f of fixtures) {
+    const model = join(ROOT, 'test/fixtures/models', f.model);
+    if (!existsSync(model)) continue;
+    const r = ratio(model, join(ROOT, 'test/fixtures/data', f.data, 'calib_x.npy'), 256, 32);
+    console.log(`calibrate ${f.model}, 256 samples: ${r.ratio.toFixed(1)}× plain inference (target ≤ 20), ${r.passes} pass(es), peak RSS ${r.rss.toFixed(0)} MB`);
+  }
+  const data = join(CACHE, 'images224_x.npy');
+  if (!existsSync(data)) {
+    console.log(`calibrate real-size models: skipped, ${CACHE} has no bench models (make them with /usr/bin/python3 test/fixtures/make/make_bench_models.py)`);
+    return;
+  }
+  for (const name of ['resnet50', 'mobilenetv2', 'efficientnet_b0']) {
+    const model = join(CACHE, `${name}.onnx`);
+    if (!existsSync(model)) {
+      console.log(`calibrate ${name}: skipped, ${model} is missing`);
       continue;
     }
-    const model = loadModel(path);
-    foldBatchNorm(model);
-    const data = join(ROOT, 'test/fixtures/data', c.data, 'calib_x.npy');
-    const config = createQuantConfig(findQuantizableLayers(model).filter((l) => l.quantizable), { batchNum: BATCH_NUM });
-    await plainInference(model, data); // warm-up (ORT load, page cache)
-    const plain = Math.min(await plainInference(model, data), await plainInference(model, data));
-    let best = { pass: Infinity, ifmr: Infinity };
-    for (let rep = 0; rep < 2; rep++) {
-      const dataset = await openData(model, data);
-      const t0 = performance.now();
-      let tIfmr = 0;
-      const r = await calibrate(model, dataset, config, {
-        batchSize: BATCH,
-        onProgress: (p) => {
-          if (p.stage === 'ifmr' && !tIfmr) tIfmr = performance.now();
-        },
-      });
-      const end = performance.now();
-      const pass = (tIfmr || end) - t0;
-      if (pass < best.pass) best = { pass, ifmr: end - (tIfmr || end) };
-      if (rep === 0) console.log(`calibrate ${c.model}: ${r.layers.length} layers, ${r.samples} samples (${BATCH_NUM} x ${BATCH}), ${r.passes} pass(es)`);
+    for (const samples of [64, 256]) {
+      const r = ratio(model, data, samples, 32);
+      console.log(`calibrate ${name}, ${samples} samples: ${r.ratio.toFixed(1)}× plain inference (target ≤ 5), ${r.passes} pass(es), peak RSS ${r.rss.toFixed(0)} MB`);
     }
-    console.log(`calibrate ${c.model}: calibration pass / plain inference = ${(best.pass / plain).toFixed(2)} (target <= 1.5)`);
-    console.log(`calibrate ${c.model}: IFMR searches / plain inference = ${(best.ifmr / plain).toFixed(2)} (all layers; reported apart)`);
+  }
+  // Peak memory must not grow with the calibration set.
+  const resnet = join(CACHE, 'resnet50.onnx');
+  if (existsSync(resnet)) {
+    const rows = [32, 256, ...(process.env.QTUNE_BENCH_QUICK ? [] : [1024])].map((n) => ({ n, m: child(['calibrate', resnet, data, String(n), '32']) }));
+    console.log(`calibrate resnet50 peak RSS: ${rows.map((r) => `${r.n} samples ${r.m.maxRssMB.toFixed(0)} MB`).join(', ')} (target ≤ 1536 MB, flat)`);
   }
 }

@@ -20,7 +20,10 @@ export interface BackendOptions {
   sampleDir: string;
   /** where new projects (and the sample project) are created by default */
   projectsDir: string;
+  /** the folder the in-page file browser starts in */
   homeDir?: string;
+  /** the in-page file browser lists nothing outside this folder (default: homeDir) */
+  browseRoot?: string;
   maxConcurrentJobs?: number;
 }
 
@@ -46,6 +49,7 @@ export function createBackend(options: BackendOptions): Backend {
     projectsDir: options.projectsDir,
   };
 
+  const browseRoot = options.browseRoot ?? info.homeDir;
   const projects = new ProjectService(jobs, {
     projectsDir: options.projectsDir,
     sampleDir: options.sampleDir,
@@ -57,7 +61,7 @@ export function createBackend(options: BackendOptions): Backend {
 
   const handlers: Handlers = {
     'app.info': () => info,
-    'fs.list': (p) => listDirectory(p.dir ?? info.homeDir, p.extensions),
+    'fs.list': (p) => listDirectory(p.dir ?? info.homeDir, { extensions: p.extensions, root: browseRoot, showHidden: p.showHidden }),
     'job.start': (p) => ({ jobId: jobs.start(p.kind, p.params as never) }),
     'job.cancel': (p) => ({ cancelled: jobs.cancel(p.jobId) }),
     'settings.get': () => options.settings.get(),
@@ -89,6 +93,9 @@ export function createBackend(options: BackendOptions): Backend {
     onEvent: (l) => jobs.onEvent(l),
     jobs,
     projects,
-    dispose: () => jobs.dispose(),
+    dispose: () => {
+      jobs.dispose();
+      projects.close();
+    },
   };
 }

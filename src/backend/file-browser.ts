@@ -1,15 +1,36 @@
 // Directory listing for the in-page file browser of the browser host, where
-// the model lives on the server's disk and no native dialog exists.
+// the model lives on the server's disk and no native dialog exists. Like
+// Jupyter, it shows only what lies under one root folder (`qtune serve
+// --root`, default: the home folder), and hides dotfiles unless asked.
 
-import { readdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { DirEntry, DirListing } from '../shared/api';
 import { QtuneError } from '../shared/errors';
 
-export async function listDirectory(dir: string, extensions?: string[]): Promise<DirListing> {
+export interface ListOptions {
+  extensions?: string[];
+  /** nothing outside this folder is listed (links are followed to where they really lead) */
+  root?: string;
+  showHidden?: boolean;
+}
+
+function within(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+export async function listDirectory(dir: string, options: ListOptions = {}): Promise<DirListing> {
   const abs = resolve(dir);
   let names: string[];
+  let root: string | null = null;
   try {
+    if (options.root) {
+      root = await realpath(resolve(options.root));
+      if (!within(root, await realpath(abs))) {
+        throw new QtuneError('outside_root', `${abs} is outside the folder qtune may browse (${root}); start qtune serve with --root to browse elsewhere`, { file: abs });
+      }
+    }
     const info = await stat(abs);
     if (!info.isDirectory()) throw new QtuneError('not_a_directory', `${abs} is not a folder`, { file: abs });
     names = await readdir(abs);
@@ -17,10 +38,10 @@ export async function listDirectory(dir: string, extensions?: string[]): Promise
     if (err instanceof QtuneError) throw err;
     throw new QtuneError('dir_unreadable', `Cannot read folder ${abs}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: abs });
   }
-  const wanted = extensions?.map((e) => e.toLowerCase().replace(/^\.?/, '.'));
+  const wanted = options.extensions?.map((e) => e.toLowerCase().replace(/^\.?/, '.'));
   const entries: DirEntry[] = [];
   for (const name of names) {
-    if (name.startsWith('.')) continue;
+    if (name.startsWith('.') && !options.showHidden) continue;
     const path = join(abs, name);
     const info = await stat(path).catch(() => null);
     if (!info) continue;
@@ -29,5 +50,6 @@ export async function listDirectory(dir: string, extensions?: string[]): Promise
   }
   entries.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1));
   const parent = dirname(abs);
-  return { dir: abs, parent: parent === abs ? null : parent, entries };
+  const atRoot = parent === abs || (root !== null && (await realpath(abs)) === root);
+  return { dir: abs, parent: atRoot ? null : parent, entries };
 }

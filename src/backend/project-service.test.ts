@@ -2,7 +2,7 @@
 // processes, the real engine, the LeNet fixture and its MNIST splits.
 
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createBackend } from './backend';
@@ -86,13 +86,13 @@ describe('project service', () => {
     expect(files.map((f) => f.slice(out.length + 1))).toEqual(expect.arrayContaining(['model_quant_model.onnx', 'model_config.json', 'model_record.txt']));
     expect(JSON.parse(readFileSync(join(out, 'model_config.json'), 'utf8'))[skip].quant_enable).toBe(false);
     await backend.call('project.update', { dir, patch: { wizard: { step: 'skip' }, ui: { selectedLayer: skip } } });
+    backend.dispose(); // one qtune at a time per project: the first lets go of it
     const again = createBackend({ host: 'browser', launcher: forkLauncher(), settings, version: 'test', sampleDir: '/nowhere', projectsDir: root });
     const reopened = await again.call('project.open', { dir });
     expect(reopened.project.runs.map((r) => r.status)).toEqual(['done', 'done']);
     expect(reopened.project.configs.map((c) => c.note)).toEqual(['generated', `skip ${skip}`]);
     expect(reopened.project.wizard.step).toBe('skip');
     expect(reopened.project.ui.selectedLayer).toBe(skip);
-    backend.dispose();
     again.dispose();
   });
 
@@ -140,5 +140,124 @@ export function finish() { return { value: (100 * even) / total }; }
     const reopened = await again.call('project.startRun', { dir, configId });
     await expect(again.jobs.wait(reopened.jobId)).rejects.toMatchObject({ code: 'custom_metric_untrusted' });
     again.dispose();
+  });
+});
+
+describe('project service against crafted projects', () => {
+  const make = (root: string) => createBackend({ host: 'browser', launcher: forkLauncher(), settings: createMemorySettings(), version: 'test', sampleDir: '/nowhere', projectsDir: root, homeDir: root });
+  async function lenetProject(backend: ReturnType<typeof make>, root: string, extra: { metric?: `custom:${string}` } = {}) {
+    return backend.call('project.create', { dir: root, name: 'p', model: lenet, calibration: join(mnist, 'calib_x.npy'), evaluation: join(mnist, 'eval_x.npy'), labels: join(mnist, 'eval_y.npy'), ...extra });
+  }
+  const projectJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'project.json'), 'utf8')) as Record<string, unknown>;
+
+  it('refuses a string config id instead of writing a config outside the project', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qtune-ids-'));
+    const first = make(root);
+    const { dir } = await lenetProject(first, root);
+    first.dispose();
+    const p = projectJson(dir);
+    writeFileSync(join(dir, 'project.json'), JSON.stringify({ ...p, configs: [{ id: '../../x/cfg', createdAt: '', note: '' }] }));
+    const backend = make(root);
+    await expect(backend.call('project.open', { dir })).rejects.toMatchObject({ code: 'project_damaged', message: expect.stringContaining('$.configs[0].id') });
+    await expect(backend.call('project.saveConfig', { dir, config: {}, note: 'x' })).rejects.toMatchObject({ code: 'project_damaged' });
+    expect(existsSync(join(root, 'x'))).toBe(false);
+    expect(readdirSync(join(dir, 'configs'))).toEqual([]);
+    backend.dispose();
+  });
+
+  it('reads and exports only plain files of the run folder, whatever result.json names', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qtune-artifacts-'));
+    const secret = join(root, 'secret.txt');
+    writeFileSync(secret, 'not for export');
+    const first = make(root);
+    const { dir } = await lenetProject(first, root);
+    first.dispose();
+    const p = projectJson(dir);
+    writeFileSync(join(dir, 'project.json'), JSON.stringify({ ...p, configs: [{ id: 1, createdAt: '', note: '' }], runs: [{ id: 1, configId: 1, createdAt: '', status: 'done' }] }));
+    mkdirSync(join(dir, 'runs', '001'), { recursive: true });
+    const result = (artifacts: Record<string, string>) =>
+      JSON.stringify({ runId: 1, configId: 1, float: { value: 1 }, quant: { value: 1 }, judgement: {}, flips: [], flipCounts: {}, layers: [], artifacts });
+    const names = { quantModel: 'q.onnx', fusedFloatModel: 'f.onnx', record: 'r.txt', config: 'c.json', stats: 's.json' };
+    const backend = make(root);
+    const out = join(root, 'export');
+    for (const bad of ['../../../secret.txt', secret, '/etc/hostname', '..', '']) {
+      writeFileSync(join(dir, 'runs', '001', 'result.json'), result({ ...names, stats: bad }));
+      await expect(backend.call('project.readRun', { dir, runId: 1 })).rejects.toMatchObject({ code: 'run_damaged', message: expect.stringContaining('artifacts.stats') });
+      await expect(backend.call('project.export', { dir, runId: 1, outDir: out })).rejects.toMatchObject({ code: 'run_damaged' });
+    }
+    // A plain name that is a link to a file elsewhere is refused too.
+    for (const [k, v] of Object.entries(names)) writeFileSync(join(dir, 'runs', '001', v), k);
+    symlinkSync(secret, join(dir, 'runs', '001', 'link.json'));
+    writeFileSync(join(dir, 'runs', '001', 'result.json'), result({ ...names, stats: 'link.json' }));
+    await expect(backend.call('project.readRun', { dir, runId: 1 })).rejects.toMatchObject({ code: 'project_link' });
+    await expect(backend.call('project.export', { dir, runId: 1, outDir: out })).rejects.toMatchObject({ code: 'project_link' });
+    expect(existsSync(join(out, 'secret.txt')) || existsSync(join(out, 'hostname')) || existsSync(join(out, 'link.json'))).toBe(false);
+    backend.dispose();
+  });
+
+  it('lets one qtune at a time open a project, with a clear message for the second', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qtune-lock-'));
+    const a = make(root);
+    const { dir } = await lenetProject(a, root);
+    const b = make(root);
+    await expect(b.call('project.open', { dir })).rejects.toMatchObject({ code: 'project_in_use', message: expect.stringContaining('open in another qtune window') });
+    await expect(b.call('project.saveConfig', { dir, config: { from: 'b' }, note: 'b' })).rejects.toMatchObject({ code: 'project_in_use' });
+    const { configId } = await a.call('project.saveConfig', { dir, config: { from: 'a' }, note: 'a' });
+    expect(configId).toBe(1);
+    a.dispose();
+    await expect(b.call('project.open', { dir })).resolves.toMatchObject({ dir });
+    expect((await b.call('project.readConfig', { dir, configId: 1 })).config).toEqual({ from: 'a' });
+    b.dispose();
+    // A lock left by a process that is gone (kill -9) is taken over.
+    writeFileSync(join(dir, '.qtune-lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), instance: 'gone' }));
+    const c = make(root);
+    await expect(c.call('project.open', { dir })).resolves.toMatchObject({ dir });
+    c.dispose();
+  });
+
+  it('refuses a 20,000-level ui patch and rolls back a change whose save failed', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qtune-ui-'));
+    const backend = make(root);
+    const { dir } = await lenetProject(backend, root);
+    const deep: Record<string, unknown> = {};
+    let at = deep;
+    for (let i = 0; i < 20_000; i++) at = at.x = {};
+    await expect(backend.callUnchecked('project.update', { dir, patch: { ui: { selectedLayer: 'a', extra: deep } } })).rejects.toMatchObject({ code: 'rpc_invalid' });
+    await expect(backend.callUnchecked('project.update', { dir, patch: { ui: { heatmapMetric: deep } } })).rejects.toMatchObject({ code: 'rpc_invalid' });
+    await expect(backend.call('project.update', { dir, patch: { ui: { selectedLayer: 'conv1' } } })).resolves.toMatchObject({ ui: { selectedLayer: 'conv1' } });
+    // A save that fails (project.json damaged on disk meanwhile) leaves the project as it was.
+    const good = readFileSync(join(dir, 'project.json'), 'utf8');
+    writeFileSync(join(dir, 'project.json'), '{"damaged');
+    await expect(backend.call('project.update', { dir, patch: { wizard: { step: 'finish' }, ui: { selectedLayer: 'lost' } } })).rejects.toMatchObject({ code: 'project_damaged' });
+    writeFileSync(join(dir, 'project.json'), good);
+    const saved = await backend.call('project.update', { dir, patch: { target: { mode: 'absolute', points: 2 } } });
+    expect(saved.wizard.step).toBe('project');
+    expect(saved.ui.selectedLayer).toBe('conv1');
+    expect(projectJson(dir)).toMatchObject({ wizard: { step: 'project' }, ui: { selectedLayer: 'conv1' }, target: { points: 2 } });
+    backend.dispose();
+  });
+
+  it('resolves a relative custom metric module against the project folder, not the working folder', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qtune-metric-'));
+    const backend = make(root);
+    const { dir } = await lenetProject(backend, root, { metric: 'custom:metric.mjs' });
+    await backend.call('project.update', { dir, patch: { trustEvaluator: true } });
+    const { configId } = await backend.call('project.saveConfig', { dir, config: {}, note: 'x' });
+    const { jobId } = await backend.call('project.startRun', { dir, configId });
+    expect((backend.jobs.get(jobId)?.params as { metric: string }).metric).toBe(`custom:${join(dir, 'metric.mjs')}`);
+    backend.jobs.cancel(jobId);
+    backend.dispose();
+  });
+
+  it('saves a project under a new name without its links or its lock', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qtune-saveas-'));
+    const backend = make(root);
+    const { dir } = await lenetProject(backend, root);
+    await backend.call('project.saveConfig', { dir, config: { a: 1 }, note: 'a' });
+    symlinkSync('/etc/hostname', join(dir, 'configs', 'link.json'));
+    const copy = await backend.call('project.saveAs', { dir, newDir: join(root, 'copy') });
+    expect(copy.project.configs.map((c) => c.id)).toEqual([1]);
+    expect(readdirSync(join(root, 'copy.qtune', 'configs'))).toEqual(['001.json']);
+    backend.dispose();
   });
 });

@@ -4,16 +4,19 @@
 // and analyses are jobs on the project's own queue: one job at a time per
 // project, the next one waits.
 
-import { cp, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, copyFile, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { OpenProject, ProjectFile, RunSummary } from '../shared/project';
 import type { ProjectPatch, RunDetails } from '../shared/api';
 import type { RunResult } from '../shared/run-types';
 import { QtuneError } from '../shared/errors';
 import type { JobManager } from './job-manager';
-import { addConfig, createProject, loadProject, readConfig, resolveRef, runDir, saveProject, startRun, configPath } from './project-store';
+import { addConfig, cleanUpAfterCrash, createProject, loadProject, readConfig, resolveRef, runDir, saveProject, startRun, configPath } from './project-store';
 import { writeFileAtomic } from './atomic-file';
+import { LOCK_FILE, ProjectLocks } from './project-lock';
+import { isValidUi } from './project-schema';
+import { assertNoLinks, isPlainFileName, readProjectFile } from './safe-paths';
 
 /** The bundled sample's manifest (resources/sample/sample.json). */
 interface SampleManifest {
@@ -32,6 +35,8 @@ export class ProjectService {
   private readonly trusted = new Set<string>();
   /** runs started by this backend whose result is not recorded yet (`dir\0runId`) */
   private readonly inFlight = new Set<string>();
+  /** the `.qtune-lock` of every project this backend opened */
+  private readonly folderLocks = new ProjectLocks();
 
   constructor(
     private readonly jobs: JobManager,
@@ -40,23 +45,50 @@ export class ProjectService {
 
   /** Run `fn` after every earlier change to the same project finished. */
   private withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(dir) ?? Promise.resolve();
+    const key = resolve(dir);
+    const prev = this.locks.get(key) ?? Promise.resolve();
     const next = prev.catch(() => undefined).then(fn);
-    this.locks.set(dir, next);
+    this.locks.set(key, next);
     return next;
+  }
+
+  /**
+   * Change the project in memory and save it, after earlier changes. A change
+   * whose save fails is rolled back, so one bad change cannot break every
+   * later save.
+   */
+  private change<T>(dir: string, fn: (p: ProjectFile) => Promise<T>): Promise<T> {
+    const key = resolve(dir);
+    return this.withLock(key, async () => {
+      const p = await this.current(key);
+      const before = structuredClone(p);
+      try {
+        return await fn(p);
+      } catch (err) {
+        this.open.set(key, before);
+        throw err;
+      }
+    });
   }
 
   private async current(dir: string): Promise<ProjectFile> {
     const key = resolve(dir);
     const cached = this.open.get(key);
     if (cached) return cached;
+    this.folderLocks.acquire(key);
     const { project } = await loadProject(key);
     this.open.set(key, project);
     return project;
   }
 
+  /** Let go of every project folder (the app or the server is closing). */
+  close(): void {
+    this.folderLocks.releaseAll();
+  }
+
   async create(init: Parameters<typeof createProject>[0]): Promise<OpenProject> {
     const opened = await createProject(init);
+    this.folderLocks.acquire(opened.dir);
     this.open.set(opened.dir, opened.project);
     this.opts.onOpened?.(opened.dir);
     return opened;
@@ -65,7 +97,10 @@ export class ProjectService {
   async openProject(dir: string): Promise<OpenProject> {
     // Wait for pending writes to this project (a run being recorded) before reading it.
     await (this.locks.get(resolve(dir)) ?? Promise.resolve()).catch(() => undefined);
+    this.folderLocks.acquire(resolve(dir));
     const opened = await loadProject(dir);
+    // Only the holder of the folder's lock gets here: what a crash left is safe to remove.
+    await cleanUpAfterCrash(opened.dir);
     // A run that was still going when the app stopped did not finish.
     let changed = false;
     for (const run of opened.project.runs) {
@@ -114,10 +149,13 @@ export class ProjectService {
   }
 
   update(dir: string, patch: ProjectPatch): Promise<ProjectFile> {
-    return this.withLock(dir, async () => {
-      const p = await this.current(dir);
+    return this.change(dir, async (p) => {
       if (patch.wizard) p.wizard = { ...p.wizard, ...patch.wizard };
-      if (patch.ui) p.ui = { ...p.ui, ...patch.ui };
+      if (patch.ui) {
+        const ui = { ...p.ui, ...patch.ui };
+        if (!isValidUi(ui)) throw new QtuneError('rpc_invalid', 'Invalid view state for the project (ui)');
+        p.ui = ui;
+      }
       if (patch.target) p.target = patch.target;
       if (patch.evaluation) p.evaluation = { ...p.evaluation, ...patch.evaluation };
       if (patch.calibration) p.calibration = { ...p.calibration, ...patch.calibration };
@@ -127,25 +165,28 @@ export class ProjectService {
   }
 
   saveConfig(dir: string, config: unknown, note: string, parent?: number): Promise<{ configId: number; project: ProjectFile }> {
-    return this.withLock(dir, async () => {
-      const p = await this.current(dir);
+    return this.change(dir, async (p) => {
       const configId = await addConfig(resolve(dir), p, config, note, parent);
       return { configId, project: p };
     });
   }
 
   async readConfig(dir: string, configId: number): Promise<{ config: unknown }> {
-    return { config: await readConfig(resolve(dir), configId) };
+    const key = resolve(dir);
+    const p = await this.current(key);
+    if (!p.configs.some((c) => c.id === configId)) throw new QtuneError('config_unknown', `The project has no config ${configId}`);
+    return { config: await readConfig(key, configId) };
   }
 
   async startRun(dir: string, configId: number): Promise<{ jobId: string; runId: number }> {
     const key = resolve(dir);
-    const { run, project } = await this.withLock(key, async () => {
-      const project = await this.current(key);
+    const { run, project } = await this.change(key, async (project) => {
       if (!project.configs.some((c) => c.id === configId)) throw new QtuneError('config_unknown', `The project has no config ${configId}`);
+      await assertNoLinks(key, configPath(key, configId));
       return { run: await startRun(key, project, configId), project };
     });
     const metric = project.evaluation.metric;
+    const trustedEvaluator = this.trusted.has(`${key}\0${metric}`);
     const jobId = this.jobs.start(
       'run.quantize',
       {
@@ -156,8 +197,8 @@ export class ProjectService {
         calibrationData: resolveRef(key, project.calibration),
         evaluationData: resolveRef(key, project.evaluation),
         labels: project.evaluation.labels ? resolveRef(key, project.evaluation.labels) : undefined,
-        metric,
-        trustedEvaluator: this.trusted.has(`${key}\0${metric}`),
+        metric: metricInProject(key, metric),
+        trustedEvaluator,
         calibrationBatchSize: project.calibration.batchSize,
         evaluationBatchSize: project.evaluation.batchSize,
         target: project.target,
@@ -178,8 +219,7 @@ export class ProjectService {
   }
 
   private finishRun(dir: string, runId: number, result?: RunResult, status: RunSummary['status'] = 'done', error?: string): Promise<void> {
-    return this.withLock(dir, async () => {
-      const p = await this.current(dir);
+    return this.change(dir, async (p) => {
       const run = p.runs.find((r) => r.id === runId);
       if (!run) return;
       // The result file first: a run marked done always has its result on disk.
@@ -203,8 +243,17 @@ export class ProjectService {
     const summary = p.runs.find((r) => r.id === runId);
     if (!summary) throw new QtuneError('run_unknown', `The project has no run ${runId}`);
     const folder = runDir(key, runId);
-    const readJson = async (file: string) => (existsSync(file) ? JSON.parse(await readFile(file, 'utf8')) : undefined);
-    const result = (await readJson(join(folder, 'result.json'))) as RunResult | undefined;
+    const readJson = async (file: string): Promise<unknown> => {
+      if (!existsSync(file)) return undefined;
+      const text = (await readProjectFile(key, file)).toString('utf8');
+      try {
+        return JSON.parse(text);
+      } catch (err) {
+        throw new QtuneError('run_damaged', `${file} is damaged (${(err as Error).message})`, { file });
+      }
+    };
+    const raw = await readJson(join(folder, 'result.json'));
+    const result = raw === undefined ? undefined : checkRunResult(raw, join(folder, 'result.json'));
     const analysis = await readJson(join(folder, 'analysis', 'analysis.json'));
     const stats = result ? await readJson(join(folder, result.artifacts.stats)) : undefined;
     return { summary, result, analysis, stats };
@@ -216,6 +265,7 @@ export class ProjectService {
     const { result } = await this.readRun(key, runId);
     if (!result) throw new QtuneError('run_unfinished', `Run ${runId} has no result to analyse yet`);
     const folder = runDir(key, runId);
+    await assertNoLinksBelow(key, join(folder, 'analysis'));
     const jobId = this.jobs.start(
       'run.analyze',
       {
@@ -231,10 +281,21 @@ export class ProjectService {
     this.jobs
       .wait(jobId)
       .then(() =>
-        this.withLock(key, async () => {
-          const proj = await this.current(key);
+        this.change(key, async (proj) => {
           const run = proj.runs.find((r) => r.id === runId);
-          if (run) run.analyzed = true;
+          if (run) {
+            run.analyzed = true;
+            delete run.analysisError;
+          }
+          await saveProject(key, proj);
+        }),
+      )
+      .catch((error: { code?: string; message?: string }) =>
+        // A failed or cancelled analysis leaves the run as it was, with the reason beside it.
+        this.change(key, async (proj) => {
+          const run = proj.runs.find((r) => r.id === runId);
+          if (!run) return;
+          run.analysisError = error.code === 'cancelled' ? 'the analysis was cancelled' : (error.message ?? 'the analysis failed');
           await saveProject(key, proj);
         }),
       )
@@ -254,6 +315,8 @@ export class ProjectService {
     if (existsSync(report)) sources.push(report);
     const files: string[] = [];
     for (const src of sources) {
+      // Only plain files of the run itself leave the project.
+      await assertNoLinks(key, src);
       const dest = join(outDir, basename(src));
       await copyFile(src, dest);
       files.push(dest);
@@ -268,8 +331,45 @@ export class ProjectService {
     const target = resolve(newDir.endsWith('.qtune') ? newDir : `${newDir}.qtune`);
     if (existsSync(target)) throw new QtuneError('project_exists', `${target} already exists; choose another folder`, { file: target });
     await this.withLock(key, async () => {
-      await cp(key, target, { recursive: true });
+      // Links, the folder lock and crash leftovers stay behind.
+      await cp(key, target, {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: async (src) => src === key || (basename(src) !== LOCK_FILE && !(await lstat(src)).isSymbolicLink()),
+      });
     });
     return this.openProject(target);
+  }
+}
+
+/** A relative custom metric module is the project's own file: resolve it against the project folder, never the working directory. */
+function metricInProject(dir: string, metric: ProjectFile['evaluation']['metric']): ProjectFile['evaluation']['metric'] {
+  if (!metric.startsWith('custom:')) return metric;
+  const file = metric.slice('custom:'.length);
+  return isAbsolute(file) ? metric : `custom:${resolve(dir, file)}`;
+}
+
+/** Check what a run folder's result.json says before any of it is used: artifacts are plain file names in the run folder. */
+function checkRunResult(raw: unknown, file: string): RunResult {
+  const r = raw as Partial<RunResult> | null;
+  const bad = (what: string) => new QtuneError('run_damaged', `${file} is damaged: ${what}`, { file });
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw bad('it does not hold a run result');
+  if (typeof r.float?.value !== 'number' || typeof r.quant?.value !== 'number') throw bad('float.value and quant.value must be numbers');
+  if (!r.judgement || typeof r.judgement !== 'object') throw bad('judgement is missing');
+  if (!Array.isArray(r.layers)) throw bad('layers must be a list');
+  const a = r.artifacts as unknown as Record<string, unknown> | undefined;
+  if (!a || typeof a !== 'object') throw bad('artifacts is missing');
+  for (const key of ['quantModel', 'fusedFloatModel', 'record', 'config', 'stats']) {
+    if (!isPlainFileName(a[key])) throw bad(`artifacts.${key} must be a file name inside the run folder, not ${JSON.stringify(a[key])}`);
+  }
+  return r as RunResult;
+}
+
+/** Refuse a folder that holds a link anywhere below it (the analysis is written there). */
+async function assertNoLinksBelow(dir: string, folder: string): Promise<void> {
+  await assertNoLinks(dir, folder);
+  const entries = await readdir(folder, { withFileTypes: true, recursive: true }).catch(() => []);
+  for (const e of entries) {
+    if (e.isSymbolicLink()) await assertNoLinks(dir, join(e.parentPath, e.name));
   }
 }

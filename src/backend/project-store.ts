@@ -5,7 +5,7 @@
 // clear message and never overwritten.
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { QtuneError } from '../shared/errors';
 import {
@@ -18,8 +18,10 @@ import {
   type ProjectInit,
   type RunSummary,
 } from '../shared/project';
-import { writeFileAtomic } from './atomic-file';
+import { removeStaleTempFiles, writeFileAtomic } from './atomic-file';
 import { contentHash } from './content-hash';
+import { checkProjectShape } from './project-schema';
+import { assertNoLinks, checkId, entryExists, readProjectFile } from './safe-paths';
 
 const pad = (n: number) => String(n).padStart(3, '0');
 
@@ -96,8 +98,14 @@ function migrate(raw: Record<string, unknown>, file: string): ProjectFile {
   // Schema 0 (the sample manifest era) had no wizard/ui/runs blocks.
   const p = raw as unknown as ProjectFile;
   p.wizard ??= { step: 'project', configId: null, runId: null };
-  if (!WIZARD_STEPS.includes(p.wizard.step)) p.wizard.step = 'project';
+  if (typeof p.wizard === 'object' && p.wizard && !WIZARD_STEPS.includes(p.wizard.step)) p.wizard.step = 'project';
   p.ui ??= {};
+  // Early files left the batch sizes and the metric to their defaults.
+  if (p.calibration && typeof p.calibration === 'object') p.calibration.batchSize ??= 32;
+  if (p.evaluation && typeof p.evaluation === 'object') {
+    p.evaluation.batchSize ??= 100;
+    p.evaluation.metric ??= p.evaluation.labels ? 'classification' : 'fidelity';
+  }
   p.configs ??= [];
   p.runs ??= [];
   p.target ??= { mode: 'absolute', points: 1 };
@@ -105,6 +113,7 @@ function migrate(raw: Record<string, unknown>, file: string): ProjectFile {
   for (const key of ['name', 'model', 'calibration', 'evaluation'] as const) {
     if (!p[key]) throw new QtuneError('project_damaged', `${file} is missing "${key}"`, { file, path: `$.${key}` });
   }
+  checkProjectShape(p, file);
   return p;
 }
 
@@ -113,8 +122,9 @@ export async function loadProject(dirOrFile: string): Promise<OpenProject> {
   const file = join(dir, PROJECT_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
+    text = (await readProjectFile(dir, file)).toString('utf8');
+  } catch (err) {
+    if (err instanceof QtuneError) throw err;
     throw new QtuneError('project_not_found', `No qtune project at ${dir} (${PROJECT_FILE} is missing)`, { file });
   }
   let raw: unknown;
@@ -146,31 +156,55 @@ export async function loadProject(dirOrFile: string): Promise<OpenProject> {
 export async function saveProject(dir: string, project: ProjectFile): Promise<ProjectFile> {
   const file = join(dir, PROJECT_FILE);
   // Keep the last good copy: if the one on disk parses, it becomes the backup.
-  if (existsSync(file)) {
+  // Both are written whole (temp file + rename): a link planted at either name
+  // is replaced, never written through, and a crash leaves no empty backup.
+  if (await entryExists(file)) {
+    let previous: string;
     try {
-      JSON.parse(await readFile(file, 'utf8'));
-      await copyFile(file, `${file}.bak`);
-    } catch {
+      previous = (await readProjectFile(dir, file)).toString('utf8');
+      JSON.parse(previous);
+    } catch (err) {
+      if (err instanceof QtuneError && err.code === 'project_link') throw err;
       throw new QtuneError('project_damaged', `${file} on disk is damaged; qtune will not overwrite it. Move it aside to save again.`, { file });
     }
+    await writeFileAtomic(`${file}.bak`, previous);
   }
-  project.updatedAt = new Date().toISOString();
-  await writeFileAtomic(file, JSON.stringify(project, null, 2) + '\n');
+  const updatedAt = new Date().toISOString();
+  await writeFileAtomic(file, JSON.stringify({ ...project, updatedAt }, null, 2) + '\n');
+  project.updatedAt = updatedAt;
   return project;
 }
 
+/** Remove what a crash can leave behind: temp files of interrupted atomic writes. */
+export async function cleanUpAfterCrash(dir: string): Promise<void> {
+  await removeStaleTempFiles(dir);
+  for (const sub of ['configs', 'runs']) {
+    const at = join(dir, sub);
+    const info = await lstat(at).catch(() => null);
+    if (info?.isDirectory()) await removeStaleTempFiles(at);
+  }
+}
+
 export function configPath(dir: string, id: number): string {
-  return join(dir, 'configs', `${pad(id)}.json`);
+  return join(dir, 'configs', `${pad(checkId(id, 'config id'))}.json`);
 }
 
 export function runDir(dir: string, id: number): string {
-  return join(dir, 'runs', pad(id));
+  return join(dir, 'runs', pad(checkId(id, 'run id')));
+}
+
+/** The next id above every listed one whose file or folder does not exist yet: an unlisted file is never overwritten. */
+async function freshId(listed: readonly { id: number }[], pathOf: (id: number) => string): Promise<number> {
+  let id = listed.reduce((max, item) => Math.max(max, item.id), 0) + 1;
+  while (await entryExists(pathOf(id))) id++;
+  return id;
 }
 
 /** Store a config tried (its file text as the user would see it) and list it in the project. */
 export async function addConfig(dir: string, project: ProjectFile, configJson: unknown, note: string, parent?: number): Promise<number> {
-  const id = (project.configs.at(-1)?.id ?? 0) + 1;
+  await assertNoLinks(dir, join(dir, 'configs'));
   await mkdir(join(dir, 'configs'), { recursive: true });
+  const id = await freshId(project.configs, (n) => configPath(dir, n));
   await writeFileAtomic(configPath(dir, id), JSON.stringify(configJson, null, 2) + '\n');
   project.configs.push({ id, createdAt: new Date().toISOString(), note, parent });
   project.wizard.configId = id;
@@ -181,16 +215,19 @@ export async function addConfig(dir: string, project: ProjectFile, configJson: u
 export async function readConfig(dir: string, id: number): Promise<unknown> {
   const file = configPath(dir, id);
   try {
-    return JSON.parse(await readFile(file, 'utf8'));
+    return JSON.parse((await readProjectFile(dir, file)).toString('utf8'));
   } catch (err) {
+    if (err instanceof QtuneError) throw err;
     throw new QtuneError('config_unreadable', `Cannot read config ${id} of the project (${file}): ${(err as Error).message}`, { file });
   }
 }
 
 /** Reserve the next run id and its folder. */
 export async function startRun(dir: string, project: ProjectFile, configId: number): Promise<RunSummary> {
-  const id = (project.runs.at(-1)?.id ?? 0) + 1;
-  await mkdir(runDir(dir, id), { recursive: true });
+  await assertNoLinks(dir, join(dir, 'runs'));
+  await mkdir(join(dir, 'runs'), { recursive: true });
+  const id = await freshId(project.runs, (n) => runDir(dir, n));
+  await mkdir(runDir(dir, id)); // fails rather than reuse a folder that appeared meanwhile
   const run: RunSummary = { id, configId, createdAt: new Date().toISOString(), status: 'running' };
   project.runs.push(run);
   project.wizard.runId = id;

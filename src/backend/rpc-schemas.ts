@@ -5,25 +5,24 @@ import Ajv from 'ajv';
 import type { RpcMethod } from '../shared/api';
 import { CLIENT_JOB_KINDS } from '../shared/jobs';
 import { QtuneError } from '../shared/errors';
+import { TARGET_SCHEMA, UI_SCHEMA } from './project-schema';
 
 const empty = { type: 'object', additionalProperties: false } as const;
 const str = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 
 const id = { type: 'integer', minimum: 1 } as const;
 const dir = { type: 'object', additionalProperties: false, required: ['dir'], properties: { dir: str } } as const;
-const target = {
-  oneOf: [
-    { type: 'object', additionalProperties: false, required: ['mode', 'points'], properties: { mode: { const: 'absolute' }, points: { type: 'number', minimum: 0 } } },
-    { type: 'object', additionalProperties: false, required: ['mode', 'percent'], properties: { mode: { const: 'relative' }, percent: { type: 'number', minimum: 0 } } },
-  ],
-} as const;
+const target = TARGET_SCHEMA;
+
+/** Deeper than anything the app sends; deeper input could overflow the stack where it is copied or serialised. */
+export const MAX_PARAM_DEPTH = 32;
 
 const schemas: Record<RpcMethod, object> = {
   'app.info': empty,
   'fs.list': {
     type: 'object',
     additionalProperties: false,
-    properties: { dir: str, extensions: { type: 'array', items: { type: 'string', maxLength: 16 }, maxItems: 32 } },
+    properties: { dir: str, extensions: { type: 'array', items: { type: 'string', maxLength: 16 }, maxItems: 32 }, showHidden: { type: 'boolean' } },
   },
   'job.start': {
     type: 'object',
@@ -40,7 +39,18 @@ const schemas: Record<RpcMethod, object> = {
       recentProjects: { type: 'array', items: str, maxItems: 10 },
       recentModels: { type: 'array', items: str, maxItems: 10 },
       theme: { enum: ['system', 'light', 'dark'] },
-      windowBounds: { type: 'object' },
+      windowBounds: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['width', 'height'],
+        properties: {
+          x: { type: 'integer' },
+          y: { type: 'integer' },
+          width: { type: 'integer', minimum: 400, maximum: 100000 },
+          height: { type: 'integer', minimum: 300, maximum: 100000 },
+          maximized: { type: 'boolean' },
+        },
+      },
     },
   },
   'project.create': {
@@ -76,11 +86,11 @@ const schemas: Record<RpcMethod, object> = {
             additionalProperties: false,
             properties: {
               step: { enum: ['project', 'config', 'quantize', 'skip', 'tune', 'finish'] },
-              configId: { type: ['integer', 'null'] },
-              runId: { type: ['integer', 'null'] },
+              configId: { anyOf: [id, { type: 'null' }] },
+              runId: { anyOf: [id, { type: 'null' }] },
             },
           },
-          ui: { type: 'object' },
+          ui: UI_SCHEMA,
           target,
           evaluation: {
             type: 'object',
@@ -119,8 +129,25 @@ export function isRpcMethod(method: unknown): method is RpcMethod {
   return typeof method === 'string' && Object.hasOwn(validators, method);
 }
 
+/** How deeply `value` nests, counted without recursion (so a hostile depth cannot overflow the stack here). */
+export function nestingDepth(value: unknown, stopAt = Infinity): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > stopAt) return deepest;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 export function checkRpcParams(method: string, params: unknown): void {
   if (!isRpcMethod(method)) throw new QtuneError('rpc_unknown', `Unknown request "${String(method)}"`);
+  if (nestingDepth(params, MAX_PARAM_DEPTH) > MAX_PARAM_DEPTH) {
+    throw new QtuneError('rpc_invalid', `Invalid parameters for ${method}: nested more than ${MAX_PARAM_DEPTH} levels deep`);
+  }
   const validate = validators[method];
   if (!validate(params ?? {})) {
     const e = validate.errors?.[0];

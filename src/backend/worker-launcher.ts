@@ -4,8 +4,9 @@
 
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FromWorker, ToWorker } from '../shared/worker-protocol';
 
 export interface WorkerChannel {
@@ -15,6 +16,8 @@ export interface WorkerChannel {
   /** stderr text collected so far, to explain a crash */
   stderrTail(): string;
   kill(): void;
+  /** the worker's process id, where the host knows it */
+  readonly pid?: number;
 }
 
 export type WorkerLauncher = () => WorkerChannel;
@@ -33,7 +36,7 @@ export interface WorkerEntry {
 export function defaultWorkerEntry(): WorkerEntry {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.ts')) {
-    return { file: join(dirname(here), '..', 'worker', 'index.ts'), execArgv: ['--import', 'tsx'] };
+    return { file: join(dirname(here), '..', 'worker', 'index.ts'), execArgv: ['--import', tsxLoaderUrl()] };
   }
   // Bundled: this code may sit in a shared chunk one folder below the entries.
   for (const dir of [dirname(here), join(dirname(here), '..')]) {
@@ -41,6 +44,15 @@ export function defaultWorkerEntry(): WorkerEntry {
     if (existsSync(file)) return { file, execArgv: [] };
   }
   throw new Error(`qtune worker bundle not found near ${here}; run "npm run build"`);
+}
+
+/**
+ * tsx from qtune's own installation, as an absolute file URL. A bare "tsx"
+ * would be looked up from the folder qtune was started in, where a planted
+ * node_modules/tsx would run as the worker (or none would be found at all).
+ */
+export function tsxLoaderUrl(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }
 
 export function forkLauncher(entry: WorkerEntry = defaultWorkerEntry()): WorkerLauncher {
@@ -65,6 +77,7 @@ export function forkLauncher(entry: WorkerEntry = defaultWorkerEntry()): WorkerL
       kill: () => {
         child.kill('SIGKILL');
       },
+      pid: child.pid,
     };
   };
 }

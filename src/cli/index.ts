@@ -9,6 +9,7 @@ import { registerCalibrate } from './commands/calibrate';
 import { registerEvaluate } from './commands/evaluate';
 import { registerUpgrade } from './commands/upgrade';
 import { registerAnalyze } from './commands/analyze';
+import { addRuntimeOptions } from './runtime-options';
 
 // Output piped into `head` and closed early is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -24,6 +25,7 @@ program
   // A mistake on the command line is one line naming it, like every other error (the help is one --help away).
   .configureOutput({ outputError: (str, write) => write(`qtune: ${str.trim().split('\n')[0]} (see --help)\n`) });
 
+addRuntimeOptions(program);
 registerSummary(program);
 registerCreateConfig(program);
 registerCalibrate(program);

@@ -1,20 +1,26 @@
 // IPC between the window and the backend. Arguments are untrusted: the
-// backend checks method and parameters before any handler runs.
+// backend checks method and parameters before any handler runs, and only the
+// main frame of qtune's own page may call at all (not an iframe, not a page
+// the window was somehow navigated to).
 
-import { BrowserWindow, dialog, ipcMain } from 'electron';
+import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import type { Backend } from '../backend/backend';
 import type { PickFileOptions, WireResponse } from '../shared/api';
-import { serializeError } from '../shared/errors';
+import { QtuneError, serializeError } from '../shared/errors';
+import { trustedSender } from './guards';
 
-export function connectIpc(backend: Backend): void {
-  ipcMain.handle('qtune:call', async (_event, method: unknown, params: unknown): Promise<WireResponse> => {
+export function connectIpc(backend: Backend, page: { index: string; devUrl?: string }): void {
+  const trusted = (event: IpcMainInvokeEvent) => trustedSender(event.senderFrame, page.index, page.devUrl);
+  ipcMain.handle('qtune:call', async (event, method: unknown, params: unknown): Promise<WireResponse> => {
     try {
+      if (!trusted(event)) throw new QtuneError('ipc_refused', 'Only qtune\'s own page may call the backend');
       return { id: 0, ok: true, result: await backend.callUnchecked(String(method), params) };
     } catch (err) {
       return { id: 0, ok: false, error: serializeError(err) };
     }
   });
   ipcMain.handle('qtune:pick-file', async (event, raw: unknown) => {
+    if (!trusted(event)) return null;
     const options = (raw && typeof raw === 'object' ? raw : {}) as PickFileOptions;
     const win = BrowserWindow.fromWebContents(event.sender);
     const filters = Array.isArray(options.extensions)

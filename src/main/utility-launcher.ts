@@ -20,6 +20,9 @@ export function utilityLauncher(entry: string): WorkerLauncher {
       kill: () => {
         child.kill();
       },
+      get pid() {
+        return child.pid;
+      },
     };
   };
 }

@@ -1,4 +1,5 @@
-// Serves the built renderer. Only files inside the renderer folder, only GET.
+// Serves the built renderer. Only files inside the renderer folder, only GET;
+// a malformed path is a 400, never an exception.
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -16,12 +17,22 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** The same policy as the Electron window, plus the WebSocket back to this server. */
+/** The same policy as the Electron window: 'self' covers the WebSocket back to this same host and port. */
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export async function serveStatic(rootDir: string, urlPath: string, res: ServerResponse): Promise<void> {
-  const rel = decodeURIComponent(urlPath === '/' ? '/index.html' : urlPath);
+  let rel: string;
+  try {
+    rel = decodeURIComponent(urlPath === '/' ? '/index.html' : urlPath);
+  } catch {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request: malformed path');
+    return;
+  }
+  if (rel.includes('\0')) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request: malformed path');
+    return;
+  }
   const file = normalize(join(rootDir, rel));
   if (!file.startsWith(rootDir + sep)) {
     res.writeHead(403).end('Forbidden');
@@ -37,7 +48,11 @@ export async function serveStatic(rootDir: string, urlPath: string, res: ServerR
     'content-length': info.size,
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
+    // The page URL carries the token: never send it on as a Referer.
+    'referrer-policy': 'no-referrer',
     'cache-control': 'no-cache',
   });
-  createReadStream(file).pipe(res);
+  createReadStream(file)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }

@@ -57,7 +57,8 @@ export interface DirListing {
 /** Every RPC method: its parameters and its result. */
 export interface RpcMethods {
   'app.info': { params: Record<string, never>; result: AppInfo };
-  'fs.list': { params: { dir?: string; extensions?: string[] }; result: DirListing };
+  /** list a folder under the browse root; dotfiles only with showHidden */
+  'fs.list': { params: { dir?: string; extensions?: string[]; showHidden?: boolean }; result: DirListing };
   'job.start': { params: JobStartParams; result: { jobId: string } };
   'job.cancel': { params: { jobId: string }; result: { cancelled: boolean } };
   'settings.get': { params: Record<string, never>; result: AppSettings };

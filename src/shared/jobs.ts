@@ -48,8 +48,6 @@ export interface JobTypes {
   'run.quantize': { params: RunQuantizeParams; result: RunResult };
   /** result: the analyzer's report (src/shared/analysis-types.ts) */
   'run.analyze': { params: RunAnalyzeParams; result: unknown };
-  /** test hook: a job that sleeps in steps (cancellation) or crashes its worker */
-  'debug.sleep': { params: { steps: number; stepMs: number; crash?: boolean; resultBytes?: number }; result: { steps: number; padding?: string } };
 }
 
 export type JobKind = keyof JobTypes;
@@ -63,8 +61,7 @@ export const JOB_KINDS: readonly JobKind[] = [
   'data.preview',
   'run.quantize',
   'run.analyze',
-  'debug.sleep',
 ];
 
 /** Jobs the renderer may start directly; run.* jobs start through project.* methods, which record their results. */
-export const CLIENT_JOB_KINDS: readonly JobKind[] = ['model.io', 'model.summary', 'model.graph', 'config.create', 'data.preview', 'debug.sleep'];
+export const CLIENT_JOB_KINDS: readonly JobKind[] = ['model.io', 'model.summary', 'model.graph', 'config.create', 'data.preview'];

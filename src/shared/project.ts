@@ -39,6 +39,8 @@ export interface RunSummary {
   quantizedLayers?: number;
   skippedLayers?: number;
   analyzed?: boolean;
+  /** why the last analysis of this run did not finish */
+  analysisError?: string;
 }
 
 export interface ProjectUiState {

@@ -1,11 +1,20 @@
 // App settings: one schema for electron-store (Electron) and conf (elsewhere),
 // which are the same library underneath.
 
+/** Where the window was: only these keys ever reach the window's options. */
+export interface WindowBounds {
+  x?: number;
+  y?: number;
+  width: number;
+  height: number;
+  maximized?: boolean;
+}
+
 export interface AppSettings {
   recentProjects: string[];
   recentModels: string[];
   theme: 'system' | 'light' | 'dark';
-  windowBounds: { x?: number; y?: number; width: number; height: number };
+  windowBounds: WindowBounds;
 }
 
 export const DEFAULT_SETTINGS: AppSettings = {
@@ -23,12 +32,14 @@ export const SETTINGS_SCHEMA = {
   recentModels: { type: 'array', items: { type: 'string' }, maxItems: MAX_RECENT, default: [] },
   theme: { type: 'string', enum: ['system', 'light', 'dark'], default: 'system' },
   windowBounds: {
+    // Extra keys in an old file are ignored (pickWindowBounds), not fatal at startup.
     type: 'object',
     properties: {
       x: { type: 'number' },
       y: { type: 'number' },
       width: { type: 'number', minimum: 400 },
       height: { type: 'number', minimum: 300 },
+      maximized: { type: 'boolean' },
     },
     required: ['width', 'height'],
     default: { width: 1280, height: 860 },
@@ -38,4 +49,19 @@ export const SETTINGS_SCHEMA = {
 /** Put `item` first in a recent list, without duplicates, capped at MAX_RECENT. */
 export function pushRecent(list: readonly string[], item: string): string[] {
   return [item, ...list.filter((x) => x !== item)].slice(0, MAX_RECENT);
+}
+
+/** Only the keys a window position has: a settings file or a client cannot slip other window options in. */
+export function pickWindowBounds(b: Partial<WindowBounds> | undefined): WindowBounds {
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : undefined);
+  const out: WindowBounds = {
+    width: Math.max(400, num(b?.width) ?? DEFAULT_SETTINGS.windowBounds.width),
+    height: Math.max(300, num(b?.height) ?? DEFAULT_SETTINGS.windowBounds.height),
+  };
+  if (num(b?.x) !== undefined && num(b?.y) !== undefined) {
+    out.x = num(b?.x);
+    out.y = num(b?.y);
+  }
+  if (b?.maximized === true) out.maximized = true;
+  return out;
 }

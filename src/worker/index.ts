@@ -2,6 +2,7 @@
 // It runs under child_process.fork (plain Node) or Electron's utilityProcess;
 // the two differ only in how messages travel, hidden behind `channel`.
 
+import { setRuntimeDefaults } from '../engine/onnx';
 import { createJobContext } from './job-context';
 import { JOB_HANDLERS, type JobHandler } from './jobs/index';
 import { QtuneError, serializeError } from '../shared/errors';
@@ -30,6 +31,15 @@ function openChannel(): Channel {
   throw new Error('qtune worker started without a parent channel');
 }
 
+// Threads and execution provider from the app's settings, passed in the environment by the backend.
+let runtimeError: unknown;
+try {
+  const threads = process.env.QTUNE_THREADS;
+  setRuntimeDefaults({ threads: threads ? Number(threads) : undefined, executionProvider: process.env.QTUNE_EP || undefined });
+} catch (err) {
+  runtimeError = err; // every job fails with it: the user sees which setting is wrong
+}
+
 const channel = openChannel();
 const abort = new AbortController();
 let running = false;
@@ -39,6 +49,7 @@ async function run(kind: JobKind, params: unknown): Promise<void> {
   try {
     const handler = (JOB_HANDLERS as Partial<Record<string, JobHandler<JobKind>>>)[kind];
     if (!handler) throw new QtuneError("job_unsupported", `This qtune cannot run "${kind}" jobs`);
+    if (runtimeError) throw runtimeError;
     const result = await handler(params as never, ctx);
     channel.send({ type: 'result', result });
   } catch (err) {

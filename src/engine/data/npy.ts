@@ -58,7 +58,9 @@ export function dtypeByteSize(dtype: NdDtype): number {
 
 function fail(file: string | undefined, message: string, hint?: string): never {
   const where = file ? `${file}: ` : '';
-  throw new QtuneError('npy_invalid', `${where}${message}`, { file, hint });
+  // Header text from a damaged file can hold any byte: keep the message on one readable line.
+  const printable = message.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  throw new QtuneError('npy_invalid', `${where}${printable}`, { file, hint });
 }
 
 interface NpyHeader {

@@ -12,5 +12,6 @@ export * from './summary';
 export * from './display';
 export * from './synthetic';
 export * from './ort';
+export * from './reductions';
 export * from './shapes';
 export * from './upgrade';

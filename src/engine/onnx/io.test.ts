@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -119,6 +119,20 @@ describe('bad input gives one clear QtuneError naming the file', () => {
     const p = join(tmp, 'ext-missing.onnx');
     copyFileSync(join(FIXTURES, 'external.onnx'), p);
     expectError(p, /external data file 'external\.onnx\.data' not found.*w_conv|external data file 'external\.onnx\.data' not found/);
+  });
+  it('external data through a link to a file outside the model folder (like onnxruntime, refused)', () => {
+    const dir = mkdtempSync(join(tmp, 'ext-link-'));
+    const p = join(dir, 'external.onnx');
+    copyFileSync(join(FIXTURES, 'external.onnx'), p);
+    const secret = join(tmp, 'outside-secret.bin');
+    writeFileSync(secret, Buffer.alloc(statSync(join(FIXTURES, 'external.onnx.data')).size, 7));
+    symlinkSync(secret, join(dir, 'external.onnx.data'));
+    expectError(p, /external data file 'external\.onnx\.data' is a link to .*outside the model's folder/);
+    // A link that stays inside the folder is fine.
+    rmSync(join(dir, 'external.onnx.data'));
+    copyFileSync(join(FIXTURES, 'external.onnx.data'), join(dir, 'real.data'));
+    symlinkSync(join(dir, 'real.data'), join(dir, 'external.onnx.data'));
+    expect(() => loadModel(p)).not.toThrow();
   });
   it('unknown op domain', () => {
     const m = loadModel(join(FIXTURES, 'layers.onnx'), { assignNames: false });

@@ -2,8 +2,8 @@
 // every raw_data becomes a view into it (no copy of weights). External data
 // (tensors whose bytes live in a file beside the model) is resolved at load
 // time the same way: one read per external file, views into it.
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { QtuneError } from '../../shared/errors';
 import { subgraphsOf } from './attrs';
 import { OnnxModel } from './model';
@@ -133,7 +133,14 @@ function resolveExternalData(proto: ModelProto, file: string, baseDir: string): 
     let data = cache.get(full);
     if (!data) {
       if (!existsSync(full)) throw loadError(file, `external data file '${location}' not found (needed by tensor '${t.name}', looked in ${baseDir})`, 'onnx-external-data');
-      data = readFileSync(full);
+      // Like onnxruntime: a link in the model's folder must not pull in a file from elsewhere.
+      const real = realpathSync(full);
+      const rel = relative(realpathSync(baseDir), real);
+      if (!rel || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+        throw loadError(file, `tensor '${t.name}': external data file '${location}' is a link to ${real}, outside the model's folder`, 'onnx-external-data');
+      }
+      if (!statSync(real).isFile()) throw loadError(file, `tensor '${t.name}': external data '${location}' is not a file`, 'onnx-external-data');
+      data = readFileSync(real);
       cache.set(full, data);
     }
     const offset = Number(externalEntry(t, 'offset') ?? 0);

@@ -15,6 +15,46 @@ export interface SessionOptions {
    */
   forComparison?: boolean;
   intraOpNumThreads?: number;
+  /** execution provider ("cpu", "cuda", …); default: the runtime default (see setRuntimeDefaults) */
+  executionProvider?: string;
+}
+
+/** What every session gets unless its caller says otherwise: set once by the CLI or the worker from the user's settings. */
+export interface RuntimeDefaults {
+  /** ORT intra-op threads (0 or absent: ORT's choice, one per core) */
+  threads?: number;
+  executionProvider?: string;
+}
+
+let runtimeDefaults: RuntimeDefaults = {};
+
+/** The execution providers this onnxruntime build can use here (CPU always). */
+export function availableExecutionProviders(): string[] {
+  return ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
+}
+
+/** Check and set the defaults; an unknown provider is refused with the list of those available. */
+export function setRuntimeDefaults(d: RuntimeDefaults): void {
+  if (d.threads !== undefined && !(Number.isInteger(d.threads) && d.threads >= 0)) {
+    throw new QtuneError('runtime_threads_invalid', `threads must be a whole number ≥ 0 (0: one per core), got ${d.threads}`, { path: 'threads' });
+  }
+  const ep = d.executionProvider?.toLowerCase();
+  if (ep) {
+    const available = availableExecutionProviders();
+    if (!available.includes(ep)) {
+      const missing = ort.listSupportedBackends().filter((b) => !b.bundled).map((b) => b.name);
+      throw new QtuneError(
+        'execution_provider_unavailable',
+        `execution provider '${d.executionProvider}' is not available in this onnxruntime build; available: ${available.join(', ')}${missing.length ? ` (${missing.join(', ')} need onnxruntime's GPU libraries, which are not installed)` : ''}`,
+        { path: 'ep' },
+      );
+    }
+  }
+  runtimeDefaults = { threads: d.threads || undefined, executionProvider: ep };
+}
+
+export function getRuntimeDefaults(): RuntimeDefaults {
+  return { ...runtimeDefaults };
 }
 
 /** An ORT session over the model's current in-memory state. */
@@ -23,7 +63,10 @@ export async function createSession(model: OnnxModel | Uint8Array, opts: Session
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opts.forComparison === false ? 'all' : 'disabled',
   };
-  if (opts.intraOpNumThreads) options.intraOpNumThreads = opts.intraOpNumThreads;
+  const threads = opts.intraOpNumThreads ?? runtimeDefaults.threads;
+  if (threads) options.intraOpNumThreads = threads;
+  const ep = opts.executionProvider ?? runtimeDefaults.executionProvider;
+  if (ep && ep !== 'cpu') options.executionProviders = [ep, 'cpu'];
   try {
     return await ort.InferenceSession.create(bytes, options);
   } catch (e) {

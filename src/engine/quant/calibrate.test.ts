@@ -53,13 +53,13 @@ describe('calibrate', () => {
     expect(ifmr.every((e) => e.total === 7 && e.layer)).toBe(true);
   });
 
-  it('splits layers into several passes under a small budget, and falls back to the histogram for an oversized layer', async () => {
+  it('held method: splits layers into several passes under a small budget, and falls back to the histogram for an oversized layer', async () => {
     const { model, config } = lenetConfig(2);
-    const full = await calibrate(model, await openCalibrationData(model, { data: CALIB }), config, { batchSize: 4 });
+    const full = await calibrate(model, await openCalibrationData(model, { data: CALIB }), config, { batchSize: 4, method: 'held' });
     // the input (784 floats × 8 samples × 4 bytes = 25 KiB) exceeds 20 KB alone; the others fit in groups
     const events: QuantizeProgress[] = [];
     const small = await calibrate(model, await openCalibrationData(model, { data: CALIB }), config, {
-      batchSize: 4, memoryBudgetBytes: 20000, onProgress: (p) => events.push(p),
+      batchSize: 4, memoryBudgetBytes: 20000, method: 'held', onProgress: (p) => events.push(p),
     });
     expect(small.passes).toBeGreaterThan(2);
     expect(Math.max(...events.filter((e) => e.stage === 'calibrate').map((e) => e.pass ?? 0))).toBe(small.passes);
@@ -100,6 +100,40 @@ describe('calibrate', () => {
     await writeNpy(wrong, { dtype: 'float32', shape: [8, 1, 14, 14], data: new Float32Array(8 * 196) });
     await expect(openCalibrationData(model, { data: wrong })).rejects.toThrow(/\[8, 1, 14, 14\]|\[1, 14, 14\]/);
   });
+
+  it('streams: the same choice as the held (sort-based) method on every fixture, sym/asym, with near-ties measured exactly', async () => {
+    const cases = [
+      { model: 'lenet_mnist.onnx', data: 'mnist', batchNum: 2, tweak: {} },
+      { model: 'mobilenetv2_fmnist.onnx', data: 'fmnist', batchNum: 2, tweak: { asymmetric: true } },
+      { model: 'sensitive_fmnist.onnx', data: 'fmnist', batchNum: 1, tweak: { asymmetric: false, max_percentile: 0.9999 } },
+      // candidates 0.0002 apart: neighbours nearly tie, so the streaming method needs its exact second pass
+      { model: 'sensitive_fmnist.onnx', data: 'fmnist', batchNum: 1, tweak: { search_range: [0.98, 1.02], search_step: 0.0002 } },
+    ];
+    let secondPasses = 0;
+    for (const c of cases) {
+      const model = loadModel(join(process.cwd(), 'test/fixtures/models', c.model));
+      const layers = findQuantizableLayers(model).filter((l) => l.quantizable);
+      const config = createQuantConfig(layers, { batchNum: c.batchNum });
+      for (const l of Object.values(config.layers)) Object.assign(l.activation_quant_params ?? {}, c.tweak);
+      const data = join(process.cwd(), 'test/fixtures/data', c.data, 'calib_x.npy');
+      const opts = { batchSize: 32, optimize: false } as const;
+      const held = await calibrate(model, await openCalibrationData(model, { data }), config, { ...opts, method: 'held' });
+      const streamed = await calibrate(model, await openCalibrationData(model, { data }), config, opts);
+      secondPasses += streamed.passes - 1;
+      expect(streamed.layers.map((l) => l.name)).toEqual(held.layers.map((l) => l.name));
+      streamed.layers.forEach((s, i) => {
+        const h = held.layers[i];
+        expect({ layer: s.name, best: s.ifmr.bestIndex, maxInit: s.ifmr.maxInit, minInit: s.ifmr.minInit, offset: s.ifmr.offset })
+          .toEqual({ layer: h.name, best: h.ifmr.bestIndex, maxInit: h.ifmr.maxInit, minInit: h.ifmr.minInit, offset: h.ifmr.offset });
+        expect(Math.abs(s.ifmr.scale - h.ifmr.scale) / h.ifmr.scale).toBeLessThan(1e-12);
+        expect(s.ifmr.approximate).toBe(false);
+        expect(s.stats.count).toBe(h.stats.count);
+        expect([s.stats.min, s.stats.max]).toEqual([h.stats.min, h.stats.max]);
+        expect(s.stats.histogram.counts.reduce((a, b) => a + b, 0)).toBe(h.stats.count);
+      });
+    }
+    expect(secondPasses).toBeGreaterThan(0);
+  }, 120_000);
 
   it('planGroups packs tensors under the budget and sets the oversized apart', () => {
     const p = planGroups(new Map([['a', 60], ['b', 50], ['c', 40], ['d', 200]]), 100);

@@ -1,20 +1,32 @@
-// Calibration: run the (fused) float model over batch_num batches with every
-// enabled layer's input exposed, gather each input, and run IFMR per layer.
+// Calibration: run the (fused) float model over batch_num batches and find
+// every enabled layer's activation scale with IFMR.
 //
-// Memory stays within a budget: the first batch tells how large each input is;
-// when everything fits it is all held in one pass, otherwise the inputs are
-// split into groups that fit and the data is run once per group. An input too
-// large to hold alone is reduced to a fine histogram over two passes (range,
-// then bins) and searched in IFMR's approximate mode, flagged as such.
+// The default method streams: ONNX Runtime reduces each layer input inside the
+// graph (engine/onnx/reductions.ts) and only batch summaries reach JavaScript,
+// so memory does not grow with the number of samples and nothing large is
+// copied out; the IFMR choice is still the exact one (streaming-ifmr.ts), with
+// one more pass over the data for the few layers whose best candidate the
+// summaries cannot prove.
+//
+// The "held" method gathers each input whole and searches the sorted values:
+// the reference the streaming result must equal, and the fallback for the rare
+// settings the summaries cannot serve (very low percentiles, models that ORT
+// cannot run with the reduction nodes). Its memory stays within a budget: the
+// first batch tells how large each input is; when everything fits it is all
+// held in one pass, otherwise the inputs are split into groups that fit and the
+// data is run once per group. An input too large to hold alone is reduced to a
+// fine histogram over two passes (range, then bins) and searched in IFMR's
+// approximate mode, flagged as such.
 import { QtuneError } from '../../shared/errors';
 import type { QuantConfig, ResolvedLayerConfig } from '../../shared/config-types';
 import type { QuantizeProgress } from '../../shared/quant-types';
 import { openDataset, type Batch, type Dataset, type ModelInputSpec } from '../data/dataset';
 import { datasetFromShortForm, type ShortForm } from '../data/manifest';
-import { createSession, exposeTensors, findQuantizableLayers, ort, shapeOf, typeName, type OnnxModel } from '../onnx';
+import { createSession, exposeTensors, findQuantizableLayers, ort, ReductionBuilder, shapeOf, typeName, type ExtremeOutputs, type OnnxModel } from '../onnx';
 import { StreamingIfmrHistogram, summarizeActivation, summarizeFromIfmrHistogram, type ActivationSummary } from './activation-stats';
 import { effectiveLayerConfig } from './config';
-import { ifmrSearch, ifmrSearchHistogram, type IfmrResult } from './ifmr';
+import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from './ifmr';
+import { ExtremeKeeper, finishIfmr, MergedHistogram, planIfmr, type IfmrPlan, type TensorSummary } from './streaming-ifmr';
 
 export const DEFAULT_MEMORY_BUDGET = 2 * 1024 ** 3;
 
@@ -27,6 +39,10 @@ export interface CalibrateOptions {
   memoryBudgetBytes?: number;
   /** ORT intra-op threads (default: ORT's choice) */
   intraOpNumThreads?: number;
+  /** "stream" (default): in-graph summaries, flat memory; "held": gather whole inputs (the reference) */
+  method?: 'stream' | 'held';
+  /** ORT graph optimisations for the calibration runs (default true; tests compare methods with them off) */
+  optimize?: boolean;
 }
 
 export interface EnabledLayer {
@@ -118,8 +134,6 @@ export function planGroups(bytes: Map<string, number>, budget: number): { groups
  * already be fused; it is not changed.
  */
 export async function calibrate(model: OnnxModel, dataset: Dataset, config: QuantConfig, opts: CalibrateOptions): Promise<CalibrationResult> {
-  const { signal, onProgress } = opts;
-  const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
   const layers = enabledLayers(model, config);
   const batchNum = config.batch_num;
   const batchSize = dataset.effectiveBatchSize(opts.batchSize);
@@ -132,7 +146,249 @@ export async function calibrate(model: OnnxModel, dataset: Dataset, config: Quan
     );
   }
   if (layers.length === 0) return { layers: [], batches: 0, batchSize, samples: 0, passes: 0 };
-  checkAborted(signal);
+  checkAborted(opts.signal);
+  if (opts.method !== 'held') {
+    const streamed = await calibrateStreaming(model, dataset, layers, { ...opts, batchSize, batchNum });
+    if (streamed) return streamed;
+  }
+  return calibrateHeld(model, dataset, layers, { ...opts, batchSize, batchNum });
+}
+
+interface PassOptions extends CalibrateOptions {
+  batchNum: number;
+}
+
+/** Bytes of activations one streaming run hands to JavaScript; sets how many samples each inference takes. */
+export const STREAM_BYTES_PER_RUN = 128 * 1024 ** 2;
+/** Extremes kept per tensor and side unless the percentiles need more; beyond STREAM_MAX_K the held method runs. */
+const STREAM_INITIAL_K = 1024;
+const STREAM_MAX_K = 1 << 20;
+
+function runFailure(batch: Batch, err: unknown): QtuneError {
+  const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  return new QtuneError('inference_failed', `calibration inference failed on samples ${batch.indices[0]}…${batch.indices.at(-1)}: ${reason}`);
+}
+
+/** Extremes each tensor needs for its layers' percentiles over `n` values. */
+function extremesNeeded(layers: EnabledLayer[], n: number): number {
+  let k = 1;
+  for (const l of layers) {
+    k = Math.max(k, percentileRank(l.config.activation.maxPercentile, n), percentileRank(l.config.activation.minPercentile, n));
+  }
+  return k;
+}
+
+/** The values beyond tau among whole rows (see ReductionBuilder.addExtremes). */
+function beyond(rows: Float32Array, tau: number, largest: boolean): Float32Array {
+  if (!Number.isFinite(tau)) return rows;
+  return rows.filter((v) => (largest ? v > tau : v < tau));
+}
+
+/**
+ * The streaming method. Returns null when it cannot serve this model or
+ * these settings (the caller then runs the held method); errors that concern
+ * the user's data or a cancellation are thrown as usual.
+ */
+async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: EnabledLayer[], opts: PassOptions): Promise<CalibrationResult | null> {
+  const { signal, onProgress, batchSize, batchNum } = opts;
+  const need = batchNum * batchSize;
+  const tensors = [...new Set(layers.map((l) => l.inputTensor))];
+  const layersOf = (t: string) => layers.filter((l) => l.inputTensor === t);
+  const sessionOptions = { forComparison: opts.optimize === false, intraOpNumThreads: opts.intraOpNumThreads };
+  let passes = 1;
+  let runsPerPass = 1;
+
+  const open = async (builder: ReductionBuilder): Promise<ort.InferenceSession | null> => {
+    try {
+      return await createSession(builder.model, sessionOptions);
+    } catch {
+      return null;
+    }
+  };
+
+  /**
+   * One pass over the calibration samples, `inferenceBatch` at a time. While
+   * ORT runs one batch (on its own threads), JavaScript folds the previous
+   * batch's results in `take`.
+   */
+  const runPass = async (
+    session: ort.InferenceSession, outputs: string[], inferenceBatch: number, pass: number,
+    take: (r: Record<string, ort.Tensor>, feeds: Record<string, ort.Tensor>, run: number) => boolean | void,
+    limit = need,
+  ): Promise<boolean> => {
+    if (limit === need) runsPerPass = Math.ceil(need / inferenceBatch);
+    let pending: { batch: Batch; feeds: Record<string, ort.Tensor>; result: Promise<Record<string, ort.Tensor>> } | undefined;
+    let run = 0;
+    const drain = async () => {
+      // never leave a run in flight: the session is released right after
+      await pending?.result.catch(() => undefined);
+      return false;
+    };
+    for await (const batch of dataset.batches({ batchSize: inferenceBatch, limit })) {
+      if (signal?.aborted) await drain();
+      checkAborted(signal);
+      let previous: { result: Record<string, ort.Tensor>; feeds: Record<string, ort.Tensor> } | undefined;
+      if (pending) {
+        const p = pending;
+        try {
+          previous = { result: await p.result, feeds: p.feeds };
+        } catch (err) {
+          throw runFailure(p.batch, err);
+        }
+      }
+      const feeds = toOrtFeeds(batch);
+      pending = { batch, feeds, result: session.run(feeds, outputs) as Promise<Record<string, ort.Tensor>> };
+      pending.result.catch(() => undefined); // surfaced when awaited
+      if (previous) {
+        run++;
+        let keepGoing: boolean | void;
+        try {
+          keepGoing = take(previous.result, previous.feeds, run);
+        } catch (err) {
+          await drain();
+          throw err;
+        }
+        if (keepGoing === false) return drain();
+        onProgress?.({ stage: 'calibrate', done: (pass - 1) * runsPerPass + run, total: passes * runsPerPass, pass, passes });
+      }
+    }
+    if (pending) {
+      const p = pending;
+      let result: Record<string, ort.Tensor>;
+      try {
+        result = await p.result;
+      } catch (err) {
+        throw runFailure(p.batch, err);
+      }
+      run++;
+      if (take(result, p.feeds, run) === false) return false;
+      onProgress?.({ stage: 'calibrate', done: (pass - 1) * runsPerPass + run, total: passes * runsPerPass, pass, passes });
+    }
+    return true;
+  };
+
+  // Pass 1: extremes from ORT, values folded into histograms here. How many extremes to keep depends on the
+  // number of values, and how many samples one run takes on the activation bytes per sample: a probe run on
+  // the first sample tells both.
+  let k = STREAM_INITIAL_K;
+  let summaries: Map<string, TensorSummary> | undefined;
+  let runBatch = 1;
+  for (;;) {
+    let builder: ReductionBuilder;
+    let outputs: Map<string, { extremes: ExtremeOutputs; raw?: string }>;
+    try {
+      builder = new ReductionBuilder(model);
+      outputs = new Map(tensors.map((t) => [t, { extremes: builder.addExtremes(t, k), raw: builder.expose(t) }]));
+    } catch {
+      return null;
+    }
+    const session = await open(builder);
+    if (!session) return null;
+    try {
+      let bytesPerSample = 0;
+      let probeSamples = 1;
+      const probeBatch = dataset.effectiveBatchSize(1);
+      await runPass(session, builder.outputs, probeBatch, 1, (r, feeds) => {
+        probeSamples = Object.values(feeds)[0]?.dims[0] ?? 1;
+        for (const t of tensors) bytesPerSample += (r[t] ?? feeds[t]).data.length * 4;
+        return false;
+      }, probeBatch);
+      bytesPerSample /= probeSamples;
+      const inferenceBatch = dataset.effectiveBatchSize(Math.max(1, Math.min(batchSize, Math.floor(STREAM_BYTES_PER_RUN / Math.max(1, bytesPerSample)))));
+      const acc = new Map<string, TensorSummary>(tensors.map((t) => [t, {
+        count: 0, min: Infinity, max: -Infinity, top: new ExtremeKeeper(k, true), bottom: new ExtremeKeeper(k, false), histogram: new MergedHistogram(),
+      }]));
+      let wantK = 0;
+      let unusable = false;
+      const done = await runPass(session, builder.outputs, inferenceBatch, 1, (r, feeds, run) => {
+        for (const t of tensors) {
+          checkAborted(signal);
+          const o = outputs.get(t)!;
+          const s = acc.get(t)!;
+          const min = Number(r[o.extremes.min].data[0]);
+          const max = Number(r[o.extremes.max].data[0]);
+          const values = (o.raw ? r[o.raw] : feeds[t]).data;
+          if (!Number.isFinite(min) || !Number.isFinite(max) || !(values instanceof Float32Array)) {
+            unusable = true; // NaN, infinity or not float32: the held method reports it with the layer's name
+            return false;
+          }
+          s.min = Math.min(s.min, min);
+          s.max = Math.max(s.max, max);
+          s.top.add(beyond(r[o.extremes.topRows].data as Float32Array, Number(r[o.extremes.topTau].data[0]), true), Number(r[o.extremes.topTau].data[0]));
+          s.bottom.add(beyond(r[o.extremes.bottomRows].data as Float32Array, Number(r[o.extremes.bottomTau].data[0]), false), Number(r[o.extremes.bottomTau].data[0]));
+          s.histogram.add(values, min, max);
+          const added = s.histogram.count - s.count;
+          s.count = s.histogram.count;
+          if (run === 1) wantK = Math.max(wantK, extremesNeeded(layersOf(t), Math.ceil((added * need) / inferenceBatch)));
+        }
+        return wantK <= k;
+      });
+      if (unusable) return null;
+      if (done) {
+        for (const [t, s] of acc) {
+          if (!Number.isFinite(s.histogram.sum.reduce((a, b) => a + b, 0))) return null; // a NaN the extremes missed
+          wantK = Math.max(wantK, extremesNeeded(layersOf(t), s.count));
+        }
+        if (wantK <= k) {
+          summaries = acc;
+          runBatch = inferenceBatch;
+          break;
+        }
+      }
+      if (wantK > STREAM_MAX_K) return null;
+      k = Math.max(2 * k, wantK);
+    } finally {
+      await session.release();
+    }
+  }
+
+  // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass.
+  const plans = new Map<string, IfmrPlan>();
+  for (const l of layers) {
+    checkAborted(signal);
+    plans.set(l.name, planIfmr(summaries.get(l.inputTensor)!, l.config.activation));
+  }
+  const exact = new Map<string, Map<number, number>>();
+  const undecided = layers.filter((l) => plans.get(l.name)!.undecided.length > 0);
+  if (undecided.length > 0) {
+    passes = 2;
+    const builder = new ReductionBuilder(model);
+    const wanted = undecided.map((l) => {
+      const plan = plans.get(l.name)!;
+      return { layer: l.name, indices: plan.undecided, outputs: builder.addExactLosses(l.inputTensor, plan.undecided.map((i) => plan.quantizers[i])) };
+    });
+    builder.pruneToOutputs();
+    for (const w of wanted) exact.set(w.layer, new Map(w.indices.map((i) => [i, 0])));
+    const session = await open(builder);
+    if (!session) return null;
+    try {
+      await runPass(session, builder.outputs, runBatch, 2, (r) => {
+        for (const w of wanted) {
+          const sums = exact.get(w.layer)!;
+          w.indices.forEach((i, j) => sums.set(i, sums.get(i)! + Number(r[w.outputs[j]].data[0])));
+        }
+      });
+    } finally {
+      await session.release();
+    }
+  }
+
+  const results: LayerCalibration[] = [];
+  layers.forEach((l, i) => {
+    onProgress?.({ stage: 'ifmr', done: i, total: layers.length, layer: l.name });
+    const s = summaries.get(l.inputTensor)!;
+    const ifmr = finishIfmr(plans.get(l.name)!, s.count, exact.get(l.name));
+    results.push({ ...l, ifmr, stats: s.histogram.summary(s.min, s.max) });
+    onProgress?.({ stage: 'ifmr', done: i + 1, total: layers.length, layer: l.name });
+  });
+  return { layers: results, batches: batchNum, batchSize, samples: need, passes };
+}
+
+/** The held method: every input gathered whole (within the memory budget) and searched exactly. */
+async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: EnabledLayer[], opts: PassOptions): Promise<CalibrationResult> {
+  const { signal, onProgress, batchSize, batchNum } = opts;
+  const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
+  const need = batchNum * batchSize;
 
   const graphInputs = new Set(model.graph.feedInputs.map((v) => v.name ?? ''));
   const tensors = [...new Set(layers.map((l) => l.inputTensor))];
@@ -146,7 +402,7 @@ export async function calibrate(model: OnnxModel, dataset: Dataset, config: Quan
     take: (i: number, values: Map<string, Float32Array>) => boolean,
   ): Promise<boolean> => {
     const outputs = exposed.filter((t) => !graphInputs.has(t));
-    const session = await createSession(exposeTensors(model, outputs), { forComparison: false, intraOpNumThreads: opts.intraOpNumThreads });
+    const session = await createSession(exposeTensors(model, outputs), { forComparison: opts.optimize === false, intraOpNumThreads: opts.intraOpNumThreads });
     try {
       let i = 0;
       for await (const batch of dataset.batches({ batchSize, limit: need })) {
@@ -156,8 +412,7 @@ export async function calibrate(model: OnnxModel, dataset: Dataset, config: Quan
         try {
           result = (await session.run(feeds, outputs)) as Record<string, ort.Tensor>;
         } catch (err) {
-          const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-          throw new QtuneError('inference_failed', `calibration inference failed on samples ${batch.indices[0]}…${batch.indices.at(-1)}: ${reason}`);
+          throw runFailure(batch, err);
         }
         const values = new Map<string, Float32Array>();
         for (const t of exposed) values.set(t, asFloat32(graphInputs.has(t) ? feeds[t] : result[t], t));

@@ -70,13 +70,13 @@ export function percentileRank(p: number, n: number): number {
 }
 
 /** Per-candidate quantizer: clip range and step, and the first/best pick rule shared by both modes. */
-interface Quantizer {
+export interface Quantizer {
   lo: number;
   hi: number;
   s: number;
 }
 
-function quantizerFor(ratio: number, maxInit: number, minInit: number, p: IfmrParams): Quantizer {
+export function quantizerFor(ratio: number, maxInit: number, minInit: number, p: IfmrParams): Quantizer {
   if (p.asymmetric) {
     const cand = ratio * maxInit;
     return { lo: minInit, hi: cand, s: (cand - minInit) / 255 };
@@ -88,7 +88,7 @@ function quantizerFor(ratio: number, maxInit: number, minInit: number, p: IfmrPa
 }
 
 /** Bin index of x: round(clamp(x, lo, hi) / s). A zero step maps everything to 0. */
-function binOf(x: number, q: Quantizer): number {
+export function binOf(x: number, q: Quantizer): number {
   if (q.s === 0) return 0;
   const c = x < q.lo ? q.lo : x > q.hi ? q.hi : x;
   return roundHalfEven(c / q.s);
@@ -129,13 +129,13 @@ function concatChunks(data: Float32Array | Float32Array[], layer: string | undef
  * tolerance would look kinder to float noise, but on small inputs this search
  * sums the very same terms as a plain loop, and only a strict pick agrees there.)
  */
-function firstMinimum(losses: number[]): number {
+export function firstMinimum(losses: number[]): number {
   let best = 0;
   for (let i = 1; i < losses.length; i++) if (losses[i] < losses[best]) best = i;
   return best;
 }
 
-function finish(
+export function finish(
   p: IfmrParams,
   maxInit: number,
   minInit: number,

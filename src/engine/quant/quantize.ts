@@ -45,6 +45,8 @@ export interface QuantizeOptions {
   memoryBudgetBytes?: number;
   /** replaces the config's batch_num (the CLI's --batch_num) */
   batchNum?: number;
+  /** "stream" (default) or "held" (see calibrate) */
+  calibrationMethod?: 'stream' | 'held';
 }
 
 export function outputFiles(outDir: string, name: string) {
@@ -128,7 +130,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
 
   const dataset = isDataset(opts.dataset) ? opts.dataset : await openCalibrationData(work, opts.dataset);
   notes.push(...dataset.notes);
-  const cal = await calibrate(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes });
+  const cal = await calibrate(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod });
   checkAborted(signal);
 
   onProgress?.({ stage: 'export', done: 0, total: 1 });

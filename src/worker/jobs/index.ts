@@ -10,7 +10,6 @@ import { dataPreviewJob } from './data-preview';
 import { configCreateJob } from './config-create';
 import { runQuantizeJob } from './run-quantize';
 import { runAnalyzeJob } from './run-analyze';
-import { debugSleepJob } from './debug-sleep';
 
 export type JobHandler<K extends JobKind> = (params: JobParams<K>, ctx: JobContext) => Promise<JobResult<K>>;
 
@@ -22,5 +21,4 @@ export const JOB_HANDLERS: { [K in JobKind]: JobHandler<K> } = {
   'config.create': configCreateJob,
   'run.quantize': runQuantizeJob,
   'run.analyze': runAnalyzeJob,
-  'debug.sleep': debugSleepJob,
 };

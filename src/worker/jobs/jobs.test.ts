@@ -15,6 +15,10 @@ function ctx() {
 }
 
 describe('job handlers', () => {
+  it('holds only the app\'s real jobs (no test hook a client could start)', () => {
+    expect(Object.keys(JOB_HANDLERS).sort()).toEqual(['config.create', 'data.preview', 'model.graph', 'model.io', 'model.summary', 'run.analyze', 'run.quantize']);
+  });
+
   it('model.summary lists the quantizable layers', async () => {
     const { ctx: c } = ctx();
     const s = await JOB_HANDLERS['model.summary']({ path: lenet }, c);
