@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -76,5 +76,74 @@ describe('qtune evaluate', () => {
     const r = qtune('evaluate', '--model', lenet, '--data', join(mnist, 'eval_x.npy'), '--labels', join(mnist, 'calib_y.npy'));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('calib_y.npy has 256 labels but the data has 2000 samples');
+  });
+});
+
+describe('every error is one line naming what is wrong', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qtune-cli-errors-'));
+  const evalX = join(mnist, 'eval_x.npy');
+  /** The whole of stderr is the one error line (no help text, no progress). */
+  const oneError = (r: { code: number | null; stderr: string }) => {
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^qtune: error: /);
+    return lines[0];
+  };
+
+  it('a missing required option: the error alone, not the whole help', () => {
+    const line = oneError(qtune('create-config', lenet));
+    expect(line).toContain("'-o, --output <config.json>'");
+    expect(line).not.toMatch(/Usage|Options/);
+  });
+
+  it('manifest sources name the field they are missing', () => {
+    const npz = join(dir, 'npz.json');
+    writeFileSync(npz, JSON.stringify({ inputs: { input: { npz: 'x.npz' } } }));
+    expect(oneError(qtune('evaluate', '--model', lenet, '--data', npz))).toMatch(/inputs\.input: missing field 'key'/);
+    const bin = join(dir, 'bin.json');
+    writeFileSync(bin, JSON.stringify({ inputs: { input: { bin: 'bins/', dtype: 'float32' } } }));
+    expect(oneError(qtune('evaluate', '--model', lenet, '--data', bin))).toMatch(/inputs\.input: missing field 'shape'/);
+    writeFileSync(bin, JSON.stringify({ inputs: { input: { bin: 'bins/', shape: [1, 1, 28, 28] } } }));
+    expect(oneError(qtune('evaluate', '--model', lenet, '--data', bin))).toMatch(/inputs\.input: missing field 'dtype'/);
+  });
+
+  it('--std 0 is refused (pixels are divided by it)', () => {
+    const pngs = resolve('test/fixtures/data/fmnist/eval_png');
+    expect(oneError(qtune('evaluate', '--model', lenet, '--data', pngs, '--color', 'gray', '--std', '0'))).toMatch(/--std values must be greater than 0 .*"0"/);
+  });
+
+  it('--input_shape naming an input the model does not have', () => {
+    const bins = join(dir, 'bins');
+    mkdirSync(bins);
+    writeFileSync(join(bins, 'b0.bin'), new Uint8Array(4 * 784 * 4));
+    const line = oneError(qtune('calibrate', '--model', lenet, '--data_dir', bins, '--input_shape', 'wrong:4,1,28,28', '--save-path', join(dir, 'out/m')));
+    expect(line).toMatch(/'wrong'.*'input'/);
+  });
+
+  it('image flags on array data are refused, naming the file and the flags', () => {
+    expect(oneError(qtune('evaluate', '--model', lenet, '--data', evalX, '--scale', '0.5'))).toMatch(/image preprocessing \(scale\) applies only to image folders, but .*eval_x\.npy is a \.npy array/);
+  });
+
+  it('--resize says both forms it takes; a crop larger than the resize is named', () => {
+    expect(oneError(qtune('evaluate', '--model', lenet, '--data', evalX, '--resize', 'abc'))).toMatch(/--resize wants N \(the shorter side, e\.g\. 256\) or WxH/);
+    const pngs = resolve('test/fixtures/data/fmnist/eval_png');
+    expect(oneError(qtune('evaluate', '--model', lenet, '--data', pngs, '--color', 'gray', '--resize', '28x28', '--crop', '32x32'))).toMatch(
+      /centre crop 32×32 \(h×w\) is larger than the resized image, 28×28/,
+    );
+    expect(oneError(qtune('evaluate', '--model', lenet, '--data', pngs, '--color', 'gray', '--resize', '24', '--crop', '28x28'))).toMatch(
+      /centre crop 28×28 .* a shorter side of 24/,
+    );
+  });
+});
+
+describe('progress on a terminal', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it.skipIf(!hasScript)('shows stage, done/total and an ETA', () => {
+    // `script` runs the command on a pseudo-terminal, as a user's shell would
+    const cmd = [process.execPath, bin, 'evaluate', '--model', lenet, '--data', join(mnist, 'eval_x.npy'), '--labels', join(mnist, 'eval_y.npy'), '--batch-size', '8'].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\revaluate \[[#.]{24}\] \d+\/2000 ETA \d+s/);
   });
 });

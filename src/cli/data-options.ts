@@ -2,7 +2,8 @@
 // are, their labels, and how images are preprocessed.
 
 import { Option, type Command } from 'commander';
-import type { ImagePreprocess } from '../shared/dataset-schema';
+import type { ShortForm } from '../engine/data/manifest';
+import type { ImagePreprocess, SampleDtype } from '../shared/dataset-schema';
 import { QtuneError } from '../shared/errors';
 
 export interface DataFlags {
@@ -16,6 +17,9 @@ export interface DataFlags {
   std?: string;
   layout?: 'NCHW' | 'NHWC';
   skipBadImages?: boolean;
+  // AMCT spellings, for folders of raw .bin batches
+  input_shape?: string;
+  data_types?: string;
 }
 
 export function addDataOptions(cmd: Command, what = 'data', opts: { dataRequired?: boolean; labels?: boolean } = {}): Command {
@@ -38,7 +42,37 @@ export function addPreprocessOptions(cmd: Command): Command {
     .option('--mean <m,m,m>', 'images: per-channel mean subtracted after scaling')
     .option('--std <s,s,s>', 'images: per-channel std divided after the mean')
     .addOption(new Option('--layout <layout>', 'images: tensor layout').choices(['NCHW', 'NHWC']))
-    .option('--skip-bad-images', 'skip images that cannot be decoded (they are counted and listed) instead of stopping');
+    .option('--skip-bad-images', 'skip images that cannot be decoded (they are counted and listed) instead of stopping')
+    .option('--input_shape <name:dims>', '.bin batches (AMCT): the shape of one batch file, e.g. "input:1,3,224,224"')
+    .option('--data_types <type>', `.bin batches (AMCT): element type, one of ${DTYPES.join(', ')} (default float32)`);
+}
+
+const DTYPES: SampleDtype[] = ['float32', 'float16', 'float64', 'uint8', 'int8', 'int32', 'int64', 'bool'];
+
+/** AMCT's --input_shape "name:1,3,224,224" (one input; the name is optional). */
+export function parseInputShape(v: string): { name?: string; dims: number[] } {
+  if (v.includes(';')) throw new QtuneError('cli_invalid', `--input_shape: only one input is supported, got "${v}"`);
+  const m = /^(?:(.+):)?([\d,\s]+)$/.exec(v.trim());
+  const dims = m ? m[2].split(',').map((d) => Number(d.trim())) : [];
+  if (!m || dims.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new QtuneError('cli_invalid', `--input_shape wants "name:d0,d1,..." (e.g. "input:1,3,224,224"), got "${v}"`);
+  }
+  return { name: m[1]?.trim(), dims };
+}
+
+/** The short-form data description from the shared data flags (the model input is filled in by the caller). */
+export function shortFormFromFlags(f: DataFlags): Omit<ShortForm, 'inputName'> {
+  const form: Omit<ShortForm, 'inputName'> = { data: f.data, labels: f.labels, preprocess: preprocessFromFlags(f) };
+  if (f.input_shape) {
+    const { name, dims } = parseInputShape(f.input_shape);
+    form.inputShape = dims;
+    if (name) form.inputShapeFor = name;
+  }
+  if (f.data_types) {
+    if (!DTYPES.includes(f.data_types as SampleDtype)) throw new QtuneError('cli_invalid', `--data_types must be one of ${DTYPES.join(', ')}, got "${f.data_types}"`);
+    form.dataTypes = f.data_types as SampleDtype;
+  }
+  return form;
 }
 
 function numbers(flag: string, value: string): number[] {
@@ -47,9 +81,9 @@ function numbers(flag: string, value: string): number[] {
   return out;
 }
 
-function pair(flag: string, value: string): [number, number] {
+function pair(flag: string, value: string, wants: string): [number, number] {
   const m = /^(\d+)x(\d+)$/i.exec(value.trim());
-  if (!m) throw new QtuneError('cli_invalid', `--${flag} wants AxB (e.g. 224x224), got "${value}"`);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new QtuneError('cli_invalid', `--${flag} wants ${wants}, got "${value}"`);
   return [Number(m[1]), Number(m[2])];
 }
 
@@ -57,17 +91,24 @@ function pair(flag: string, value: string): [number, number] {
 export function preprocessFromFlags(f: DataFlags): ImagePreprocess | undefined {
   const pp: ImagePreprocess = {};
   if (f.resize) {
-    if (/^\d+$/.test(f.resize.trim())) pp.resize = { shorter: Number(f.resize) };
-    else {
-      const [width, height] = pair('resize', f.resize);
+    const wants = 'N (the shorter side, e.g. 256) or WxH (e.g. 224x224)';
+    if (/^\d+$/.test(f.resize.trim())) {
+      pp.resize = { shorter: Number(f.resize) };
+      if (pp.resize.shorter < 1) throw new QtuneError('cli_invalid', `--resize wants ${wants}, got "${f.resize}"`);
+    } else {
+      const [width, height] = pair('resize', f.resize, wants);
       pp.resize = { width, height };
     }
   }
-  if (f.crop) pp.centerCrop = pair('crop', f.crop);
+  if (f.crop) pp.centerCrop = pair('crop', f.crop, 'HxW (e.g. 224x224)');
   if (f.color) pp.color = f.color;
   if (f.scale) pp.scale = numbers('scale', f.scale)[0];
   if (f.mean) pp.mean = numbers('mean', f.mean);
-  if (f.std) pp.std = numbers('std', f.std);
+  if (f.std) {
+    pp.std = numbers('std', f.std);
+    // values are divided by std: 0 would turn every pixel into Infinity or NaN
+    if (pp.std.some((v) => !(v > 0))) throw new QtuneError('cli_invalid', `--std values must be greater than 0 (pixels are divided by them), got "${f.std}"`);
+  }
   if (f.layout) pp.layout = f.layout;
   return Object.keys(pp).length ? pp : undefined;
 }

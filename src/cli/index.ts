@@ -24,7 +24,8 @@ program
   .name('qtune')
   .description('Quantize ONNX models to int8 and find out why accuracy dropped.')
   .version(findAppPaths().version)
-  .showHelpAfterError();
+  // A mistake on the command line is one line naming it, like every other error (the help is one --help away).
+  .configureOutput({ outputError: (str, write) => write(`qtune: ${str.trim().split('\n')[0]} (see --help)\n`) });
 
 addRuntimeOptions(program);
 registerSummary(program);

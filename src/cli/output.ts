@@ -14,24 +14,59 @@ export function fail(err: unknown): never {
   process.exit(err instanceof QtuneError && err.code === 'cancelled' ? 130 : 1);
 }
 
-/** A one-line progress bar on stderr, redrawn in place on a terminal. */
-export function progressPrinter(stream: NodeJS.WriteStream = process.stderr) {
+export interface ProgressStream {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+/** Seconds left in a stage, from its pace so far; undefined until there is a pace to go by. */
+export function etaSeconds(elapsedMs: number, done: number, total: number): number | undefined {
+  if (!(done > 0 && total > done && elapsedMs >= 200)) return undefined;
+  return ((elapsedMs / done) * (total - done)) / 1000;
+}
+
+function formatEta(s: number): string {
+  const t = Math.ceil(s);
+  if (t < 60) return `${t}s`;
+  const m = Math.floor(t / 60);
+  return m < 60 ? `${m}m${String(t % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * Progress on stderr: stage, done/total and ETA. On a terminal one line is
+ * redrawn in place; in a log (not a terminal) a line is written when a stage
+ * starts and ends, and every few seconds in between.
+ */
+export function progressPrinter(stream: ProgressStream = process.stderr, now: () => number = Date.now, logEveryMs = 5000) {
   let last = '';
+  let stage = '';
+  let stageStart = 0;
+  let lastLogged = 0;
   return {
-    update(stage: string, done: number, total: number, etaSeconds?: number) {
+    update(stageName: string, done: number, total: number) {
+      const t = now();
+      if (stageName !== stage) {
+        stage = stageName;
+        stageStart = t;
+        lastLogged = 0;
+      }
       const pct = total > 0 ? Math.floor((done / total) * 100) : 0;
       const width = 24;
       const filled = Math.round((pct / 100) * width);
-      const eta = etaSeconds !== undefined ? ` ETA ${Math.ceil(etaSeconds)}s` : '';
-      const line = `${stage} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${eta}`;
+      const eta = etaSeconds(t - stageStart, done, total);
+      const line = `${stageName} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${eta !== undefined ? ` ETA ${formatEta(eta)}` : ''}`;
       if (line === last) return;
       last = line;
       if (stream.isTTY) stream.write(`\r${line}\x1b[K`);
-      else if (done === total || done === 0) stream.write(line + '\n');
+      else if (done === 0 || done === total || t - lastLogged >= logEveryMs) {
+        lastLogged = t;
+        stream.write(line + '\n');
+      }
     },
     end() {
       if (stream.isTTY && last) stream.write('\n');
       last = '';
+      stage = '';
     },
   };
 }

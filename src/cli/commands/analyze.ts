@@ -4,10 +4,11 @@ import { analyzeModels, reportToJson, writeReports } from '../../engine/analyze'
 import { openDataset } from '../../engine/data/dataset';
 import { datasetFromShortForm } from '../../engine/data/manifest';
 import { loadModel, shapeOf, typeName } from '../../engine/onnx';
+import { readProvenance } from '../../engine/quant/provenance';
 import type { AnalysisReport, AnalysisThresholds } from '../../shared/analysis-types';
 import { QtuneError } from '../../shared/errors';
 import { cancelOnInterrupt } from '../cancel';
-import { addDataOptions, preprocessFromFlags, type DataFlags } from '../data-options';
+import { addDataOptions, shortFormFromFlags, type DataFlags } from '../data-options';
 import { fail, progressPrinter } from '../output';
 
 interface AnalyzeFlags extends DataFlags {
@@ -73,7 +74,7 @@ export function registerAnalyze(program: Command): void {
     .description('compare a float model with its quantized (QDQ) model layer by layer and suggest layers to keep in float')
     .requiredOption('--float <model.onnx>', 'the float model')
     .requiredOption('--quant <name_quant_model.onnx>', 'the quantized QDQ model')
-    .option('--fused <name_fused_float.onnx>', 'the BN-fused float model of the run (found beside --quant when omitted)')
+    .option('--fused <name_fused_float.onnx>', 'the BN-fused float model of the run (default: rebuilt from --float as the run fused it)')
     .option('--stats <name_stats.json>', 'activation statistics of the run (found beside --quant when omitted)')
     .option('--samples <n>', 'samples to compare', '32')
     .option('--batch-size <n>', 'samples per inference', '8')
@@ -97,18 +98,19 @@ export function registerAnalyze(program: Command): void {
       if (flags.cosine) thresholds.accumulatedCosine = fraction('cosine', flags.cosine);
       if (flags.sensitivity) thresholds.isolatedSensitivity = fraction('sensitivity', flags.sensitivity);
       if (flags.fewParams) thresholds.fewParameters = positive('few-params', flags.fewParams);
-      const fusedPath = flags.fused ?? sibling(flags.quant, '_fused_float.onnx');
+      const quantModel = loadModel(flags.quant);
+      // A model exported by qtune records its float model and fusion: the fused float model is rebuilt from
+      // --float (checked against that record), so a stale file beside --quant cannot be picked up by mistake.
+      const recorded = readProvenance(quantModel) !== undefined;
+      const fusedPath = flags.fused ?? (recorded ? undefined : sibling(flags.quant, '_fused_float.onnx'));
       const statsPath = flags.stats ?? sibling(flags.quant, '_stats.json');
       if (!flags.fused && fusedPath) process.stderr.write(`qtune: comparing against the fused float model ${fusedPath}\n`);
       if (!flags.stats && statsPath) process.stderr.write(`qtune: reading activation statistics from ${statsPath}\n`);
-      const floatModel = loadModel(flags.float);
-      const fusedModel = fusedPath ? loadModel(fusedPath) : undefined;
-      const reference = fusedModel ?? floatModel;
-      const inputs = reference.graph.feedInputs.map((v) => ({ name: v.name ?? '', dims: shapeOf(v.type) ?? [], type: typeName(v.type) }));
-      const desc = await datasetFromShortForm({ data: flags.data, labels: flags.labels, inputName: inputs[0]?.name ?? 'input', preprocess: preprocessFromFlags(flags) });
+      const inputs = quantModel.graph.feedInputs.map((v) => ({ name: v.name ?? '', dims: shapeOf(v.type) ?? [], type: typeName(v.type) }));
+      const desc = await datasetFromShortForm({ ...shortFormFromFlags(flags), inputName: inputs[0]?.name ?? 'input' });
       const dataset = await openDataset(desc, { inputs, skipBadImages: flags.skipBadImages });
       const report = await analyzeModels({
-        floatModel, quantModel: loadModel(flags.quant), fusedFloatModel: fusedModel, dataset, samples, batchSize, statsPath, thresholds,
+        floatModel: flags.float, quantModel, fusedFloatModel: fusedPath, dataset, samples, batchSize, statsPath, thresholds,
         outputSensitivity: flags.outputSensitivity ? { timeBudgetMs: positive('budget', flags.budget ?? '120', false) * 1000 } : false,
         signal,
         onProgress: (p) => bar.update(p.stage, p.done, p.total),

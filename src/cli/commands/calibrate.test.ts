@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,4 +70,29 @@ describe('qtune create-config / calibrate', () => {
     expect(few.code).toBe(1);
     expect(few.stderr).toMatch(/9 × 32 = 288 samples, but the data has 256/);
   }, 60_000);
+
+  it('Ctrl+C mid-calibration: exits within a second with 130, writes nothing, leaves no partial files', async () => {
+    const out = join(tmp, 'ctrlc');
+    const child = spawn(process.execPath, [join(ROOT, 'bin/qtune.js'), 'calibrate', '--model', join(ROOT, 'test/fixtures/models/mobilenetv2_fmnist.onnx'),
+      '--data', join(ROOT, 'test/fixtures/data/fmnist/eval_x.npy'), '--batch_num', '62', '--save-path', join(out, 'sub/m')], { cwd: ROOT });
+    let stderr = '';
+    const exited = new Promise<{ code: number | null; at: number }>((done) => child.on('exit', (code) => done({ code, at: Date.now() })));
+    // wait until calibration runs (its progress line), then interrupt
+    await new Promise<void>((ready, failed) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/calibrate \[/.test(stderr)) ready();
+      });
+      child.on('exit', () => failed(new Error(`calibrate ended before it was interrupted: ${stderr}`)));
+    });
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const { code, at } = await exited;
+    expect(code).toBe(130);
+    expect(at - sent).toBeLessThan(1000);
+    expect(existsSync(out)).toBe(false);
+    // the process doing the work is gone too: nothing appears afterwards
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
 });

@@ -1,12 +1,11 @@
 import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { DataSpec } from '../../engine/quant/calibrate';
-import { quantizeModel } from '../../engine/quant/quantize';
-import type { SampleDtype } from '../../shared/dataset-schema';
+import { outputFiles, quantizeModel } from '../../engine/quant/quantize';
 import { QtuneError } from '../../shared/errors';
 import type { QuantizeProgress } from '../../shared/quant-types';
-import { cancelOnInterrupt } from '../cancel';
-import { addDataOptions, preprocessFromFlags, type DataFlags } from '../data-options';
+import { isEngineChild, runInEngineChild } from '../engine-child';
+import { addDataOptions, shortFormFromFlags, type DataFlags } from '../data-options';
 import { fail, printJson, progressPrinter } from '../output';
 
 interface CalibrateFlags extends Omit<DataFlags, 'data'> {
@@ -16,10 +15,8 @@ interface CalibrateFlags extends Omit<DataFlags, 'data'> {
   savePath: string;
   batchSize?: string;
   json?: boolean;
-  // AMCT spellings
-  input_shape?: string;
+  // AMCT spellings (--input_shape and --data_types are shared data flags)
   data_dir?: string;
-  data_types?: string;
   batch_num?: string;
 }
 
@@ -29,41 +26,18 @@ export function oneLine(err: unknown): unknown {
   return new QtuneError(err.code, err.message.replace(/:?\n\s*/g, (m) => (m.startsWith(':') ? ': ' : '; ')).trim(), err.details);
 }
 
-const DTYPES: SampleDtype[] = ['float32', 'float16', 'float64', 'uint8', 'int8', 'int32', 'int64', 'bool'];
-
 function positiveInt(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new QtuneError('cli_invalid', `--${flag} wants a positive integer, got "${v}"`);
   return n;
 }
 
-/** AMCT's --input_shape "name:1,3,224,224" (one input). */
-function parseInputShape(v: string): { name?: string; dims: number[] } {
-  if (v.includes(';')) throw new QtuneError('cli_invalid', `--input_shape: only one input is supported with --data_dir, got "${v}"`);
-  const m = /^(?:(.+):)?([\d,\s]+)$/.exec(v.trim());
-  const dims = m ? m[2].split(',').map((d) => Number(d.trim())) : [];
-  if (!m || dims.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new QtuneError('cli_invalid', `--input_shape wants "name:d0,d1,..." (e.g. "input:1,3,224,224"), got "${v}"`);
-  }
-  return { name: m[1], dims };
-}
-
 function dataSpec(flags: CalibrateFlags): { spec: DataSpec; batchFromShape?: number } {
   if (flags.data && flags.data_dir) throw new QtuneError('cli_invalid', 'give the calibration data once: --data or --data_dir, not both');
   const data = flags.data ?? flags.data_dir;
   if (!data) throw new QtuneError('cli_invalid', 'no calibration data: give --data <.npy | manifest.json | image folder> (or AMCT\'s --data_dir with --input_shape)');
-  const spec: DataSpec = { data, preprocess: preprocessFromFlags({ ...flags, data }), skipBadImages: flags.skipBadImages };
-  let batchFromShape: number | undefined;
-  if (flags.input_shape) {
-    const { dims } = parseInputShape(flags.input_shape);
-    spec.inputShape = dims;
-    batchFromShape = dims[0];
-  }
-  if (flags.data_types) {
-    if (!DTYPES.includes(flags.data_types as SampleDtype)) throw new QtuneError('cli_invalid', `--data_types must be one of ${DTYPES.join(', ')}, got "${flags.data_types}"`);
-    spec.dataTypes = flags.data_types as SampleDtype;
-  }
-  return { spec, batchFromShape };
+  const spec: DataSpec = { ...shortFormFromFlags({ ...flags, data }), skipBadImages: flags.skipBadImages };
+  return { spec, batchFromShape: spec.inputShape?.[0] };
 }
 
 function stageLabel(p: QuantizeProgress): string {
@@ -82,12 +56,17 @@ export function registerCalibrate(program: Command): void {
     .option('--json', 'print the result as JSON');
   // --data or AMCT's --data_dir: either names the calibration data.
   addDataOptions(cmd, 'calibration data', { dataRequired: false, labels: false })
-    .option('--input_shape <name:dims>', 'AMCT: shape of one .bin batch, e.g. "input:1,3,224,224"')
-    .option('--data_dir <dir>', 'AMCT: folder of .bin files, one batch each, taken in name order')
-    .option('--data_types <type>', 'AMCT: element type of the .bin files (default float32)')
+    .option('--data_dir <dir>', 'AMCT: folder of .bin files, one batch each, taken in name order (the same as --data)')
     .option('--batch_num <n>', 'AMCT: calibration batches (overrides batch_num in the config)')
     .action(async (flags: CalibrateFlags) => {
-      const signal = cancelOnInterrupt();
+      if (!isEngineChild()) {
+        // Calibration blocks the event loop for long stretches; a child does the work so Ctrl+C stops it at once.
+        const outDir = dirname(flags.savePath);
+        const name = basename(flags.savePath);
+        return void (await runInEngineChild({ dir: outDir, files: Object.values(outputFiles(outDir, name)), stagingPrefix: `.${name}.partial-` }).catch(fail));
+      }
+      // Ctrl+C reaches the whole process group: the supervising parent handles it.
+      process.on('SIGINT', () => undefined);
       const bar = progressPrinter();
       try {
         const { spec, batchFromShape } = dataSpec(flags);
@@ -104,7 +83,6 @@ export function registerCalibrate(program: Command): void {
           name,
           batchSize,
           batchNum,
-          signal,
           onProgress: (p) => {
             // the short stages (load, fuse, export, write) take no time worth a bar
             if (p.stage !== 'calibrate' && p.stage !== 'ifmr') return;

@@ -7,7 +7,7 @@ import { judgeTarget } from '../../engine/eval/target';
 import type { EvalResult, MetricSpec } from '../../shared/eval-types';
 import { QtuneError } from '../../shared/errors';
 import { cancelOnInterrupt } from '../cancel';
-import { addDataOptions, preprocessFromFlags, type DataFlags } from '../data-options';
+import { addDataOptions, shortFormFromFlags, type DataFlags } from '../data-options';
 import { fail, printJson, progressPrinter } from '../output';
 
 interface EvaluateFlags extends DataFlags {
@@ -58,7 +58,7 @@ export function registerEvaluate(program: Command): void {
       if (metric === 'fidelity' && !flags.reference) throw new QtuneError('cli_invalid', '--metric fidelity needs --reference <float.onnx>');
       const session = await createSession(flags.model);
       const inputs = modelInputSpecs(session);
-      const desc = await datasetFromShortForm({ data: flags.data, labels: flags.labels, inputName: inputs[0].name, preprocess: preprocessFromFlags(flags) });
+      const desc = await datasetFromShortForm({ ...shortFormFromFlags(flags), inputName: inputs[0].name });
       const dataset = await openDataset(desc, { inputs, skipBadImages: flags.skipBadImages });
       const run = (label: string, ref?: string) =>
         evaluateModel({

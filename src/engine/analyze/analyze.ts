@@ -14,6 +14,7 @@ import { compareAccumulated, matchTensors } from './compare';
 import { isolatedSensitivity } from './isolated';
 import { outputSensitivity } from './output-sensitivity';
 import { readQdqLayers } from './qdq-layers';
+import { resolveFloatReference } from './reference';
 import { collectBatches, throwIfAborted, type SampleBatch } from './samples';
 import { readStatsFile } from './stats';
 import { suggestSkips } from './suggest';
@@ -104,9 +105,11 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
 
   progress('load')(0, 1);
   const floatPath = pathOf(opts.floatModel), quantPath = pathOf(opts.quantModel);
-  const reference = load(opts.fusedFloatModel ?? opts.floatModel);
-  const referencePath = pathOf(opts.fusedFloatModel ?? opts.floatModel);
   const quant = load(opts.quantModel);
+  // checked against the float model the quantized model records; the run's fused float model, rebuilt when not given
+  const resolved = await resolveFloatReference({ floatModel: opts.floatModel, fusedFloatModel: opts.fusedFloatModel, quant, quantPath });
+  const { reference, referencePath } = resolved;
+  warnings.push(...resolved.warnings);
   checkSameInputs(reference, quant, referencePath, quantPath);
   const qdq = readQdqLayers(quant);
   for (const w of qdq.warnings) warnings.push({ code: 'qdq-layer', message: w.message, layer: w.layer });

@@ -270,6 +270,23 @@ describe('dataset manifest and short form', () => {
     expect(() => validateDatasetDescription({})).toThrow(/dataset description is invalid/);
   });
 
+  it('names the missing field of the source kind given, not of the first kind in the schema', () => {
+    expect(() => validateDatasetDescription({ inputs: { x: { npz: 'a.npz' } } })).toThrow(/at inputs\.x: missing field 'key'/);
+    expect(() => validateDatasetDescription({ inputs: { x: { bin: 'b/', dtype: 'uint8' } } })).toThrow(/at inputs\.x: missing field 'shape'/);
+    expect(() => validateDatasetDescription({ inputs: { x: { npy: 'a.npy' } }, labels: { npz: 'l.npz' } })).toThrow(/at labels: missing field 'key'/);
+  });
+
+  it('short form refuses settings its kind of data would ignore, and a shape for another input', async () => {
+    const x = join(tmp, 'x.npy');
+    await expect(datasetFromShortForm({ data: x, inputName: 'in', preprocess: { scale: 0.5 } })).rejects.toThrow(/image preprocessing \(scale\) applies only to image folders/);
+    await expect(datasetFromShortForm({ data: x, inputName: 'in', inputShape: [2, 3] })).rejects.toThrow(/applies only to folders of \.bin batches/);
+    await expect(datasetFromShortForm({ data: join(tmp, 'bins'), inputName: 'in', inputShape: [2, 3], inputShapeFor: 'other' })).rejects.toThrow(
+      /names the input 'other', but the data feeds the model's input 'in'/,
+    );
+    const bin = await datasetFromShortForm({ data: join(tmp, 'bins'), inputName: 'in', inputShape: [2, 3], inputShapeFor: 'in' });
+    expect(bin.inputs.in).toEqual({ bin: join(tmp, 'bins'), shape: [2, 3], dtype: 'float32' });
+  });
+
   it('short form decides by extension and folder contents', async () => {
     expect(await datasetFromShortForm({ data: 'x.npy', labels: 'y.npy', inputName: 'in', baseDir: tmp })).toEqual({
       inputs: { in: { npy: join(tmp, 'x.npy') } },

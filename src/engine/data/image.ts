@@ -38,6 +38,21 @@ export function resizeTarget(width: number, height: number, resize: ImagePreproc
   return { width: resize.width, height: resize.height };
 }
 
+/**
+ * A centre crop that cannot fit the resized image of any input is refused up
+ * front, before a single image is read: an exact resize smaller than the crop,
+ * or a shorter side smaller than both crop sides.
+ */
+export function checkCropFitsResize(pp: ImagePreprocess): void {
+  if (!pp.centerCrop || !pp.resize) return;
+  const [ch, cw] = pp.centerCrop;
+  const r = pp.resize;
+  const tooLarge = 'shorter' in r ? ch > r.shorter && cw > r.shorter : ch > r.height || cw > r.width;
+  if (!tooLarge) return;
+  const resized = 'shorter' in r ? `a shorter side of ${r.shorter}` : `${r.height}×${r.width} (h×w)`;
+  throw new QtuneError('preprocess_invalid', `centre crop ${ch}×${cw} (h×w) is larger than the resized image, ${resized}`, { path: 'preprocess.centerCrop' });
+}
+
 function checkChannels(name: 'mean' | 'std', values: number[] | undefined, channels: number, file: string): void {
   if (values && values.length !== 1 && values.length !== channels) {
     throw new QtuneError('preprocess_invalid', `preprocess.${name} has ${values.length} values but the image has ${channels} channel(s)`, {

@@ -4,7 +4,7 @@
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import Ajv from 'ajv';
+import Ajv, { type ErrorObject } from 'ajv';
 import { QtuneError } from '../../shared/errors';
 import {
   DATASET_SCHEMA,
@@ -20,14 +20,41 @@ import { readNpz } from './npy';
 const ajv = new Ajv({ allErrors: true });
 const validate = ajv.compile<DatasetDescription>(DATASET_SCHEMA);
 
+// The field that says which kind of source an object is, in the order of the schema's oneOf branches.
+const INPUT_KINDS = ['npy', 'npz', 'images', 'bin'];
+const LABEL_KINDS = ['npy', 'npz', 'csv', 'txt', 'folders'];
+
+/**
+ * A source object failed every branch of a oneOf; the errors that matter are
+ * those of the branch its kind field selects (an npz source without "key" is
+ * missing "key", not "npy").
+ */
+function errorsOfChosenBranch(errors: ErrorObject[], value: unknown): ErrorObject[] {
+  return errors.filter((e) => {
+    const m = /^#\/properties\/(inputs|labels)\/(?:additionalProperties\/)?oneOf\/(\d+)\//.exec(e.schemaPath);
+    if (!m) return true;
+    const parts = e.instancePath.split('/').slice(1);
+    const obj = m[1] === 'inputs' ? (value as { inputs?: Record<string, unknown> }).inputs?.[parts[1]] : (value as { labels?: unknown }).labels;
+    if (typeof obj !== 'object' || obj === null) return true;
+    const kinds = m[1] === 'inputs' ? INPUT_KINDS : LABEL_KINDS;
+    const chosen = kinds.findIndex((k) => k in obj);
+    return chosen < 0 || chosen === Number(m[2]);
+  });
+}
+
 /** Checks a parsed manifest against the schema; errors name the JSON path. */
 export function validateDatasetDescription(value: unknown, file?: string): DatasetDescription {
   if (validate(value)) return value;
-  const errors = validate.errors ?? [];
+  const errors = errorsOfChosenBranch(validate.errors ?? [], value);
   // oneOf failures repeat per branch; the most specific (deepest) error says most.
   const best = [...errors].sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
   const path = best?.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(root)';
-  const detail = best?.keyword === 'additionalProperties' ? `unknown field '${(best.params as { additionalProperty: string }).additionalProperty}'` : best?.message;
+  const detail =
+    best?.keyword === 'additionalProperties'
+      ? `unknown field '${(best.params as { additionalProperty: string }).additionalProperty}'`
+      : best?.keyword === 'required'
+        ? `missing field '${(best.params as { missingProperty: string }).missingProperty}'`
+        : best?.message;
   throw new QtuneError('dataset_invalid', `${file ? `${file}: ` : ''}dataset description is invalid at ${path}: ${detail}`, {
     file,
     path,
@@ -85,6 +112,8 @@ export interface ShortForm {
   preprocess?: ImagePreprocess;
   /** for .bin batches: the shape of one batch file */
   inputShape?: number[];
+  /** the model input `inputShape` was given for (AMCT's "name:dims"); must be `inputName` */
+  inputShapeFor?: string;
   /** for .bin batches: element type (default float32) */
   dataTypes?: SampleDtype;
   /** relative paths resolve here; default the working directory */
@@ -106,13 +135,34 @@ async function npzKey(path: string, key: string | undefined, role: string): Prom
   throw new QtuneError('dataset_invalid', `${path} holds several arrays (${keys.join(', ')}); say which with ${path}:<key>`, { file: path });
 }
 
+function kindOf(src: InputSource): string {
+  if ('npy' in src) return 'a .npy array';
+  if ('npz' in src) return 'an .npz array';
+  if ('images' in src) return 'an image folder';
+  return 'a folder of .bin batches';
+}
+
 /** Builds a description (absolute paths) from the CLI's flags, deciding by extension and folder contents. */
 export async function datasetFromShortForm(form: ShortForm): Promise<DatasetDescription> {
   const base = form.baseDir ?? process.cwd();
+  if (form.inputShapeFor !== undefined && form.inputShapeFor !== form.inputName) {
+    throw new QtuneError('dataset_invalid', `the input shape names the input '${form.inputShapeFor}', but the data feeds the model's input '${form.inputName}'`, {
+      path: 'input_shape',
+      hint: `write the shape as "${form.inputName}:${form.inputShape?.join(',') ?? 'd0,d1,...'}"`,
+    });
+  }
   const { path: rawPath, key } = splitKey(form.data);
   const data = abs(base, rawPath);
   const ext = extname(data).toLowerCase();
-  if (ext === '.json') return loadDatasetManifest(data);
+  if (ext === '.json') {
+    if ((form.preprocess && Object.keys(form.preprocess).length) || form.inputShape || form.dataTypes) {
+      throw new QtuneError('dataset_invalid', `${data} is a dataset manifest: give preprocessing, shapes and types in it (inputs.<name>.preprocess, shape, dtype), not as options`, {
+        file: data,
+        path: 'preprocess',
+      });
+    }
+    return loadDatasetManifest(data);
+  }
   let info;
   try {
     info = await stat(data);
@@ -126,7 +176,7 @@ export async function datasetFromShortForm(form: ShortForm): Promise<DatasetDesc
     const files = entries.filter((e) => e.isFile()).map((e) => e.name.toLowerCase());
     if (files.some((f) => f.endsWith('.bin'))) {
       if (!form.inputShape) {
-        throw new QtuneError('dataset_invalid', `${data} holds .bin batches; give the shape of one batch (e.g. --input-shape 1,3,224,224)`, { file: data });
+        throw new QtuneError('dataset_invalid', `${data} holds .bin batches; give the shape of one batch with --input_shape (e.g. --input_shape "${form.inputName}:1,3,224,224"), or use a manifest {bin, shape, dtype}`, { file: data });
       }
       input = { bin: data, shape: form.inputShape, dtype: form.dataTypes ?? 'float32' };
     } else if (files.some((f) => IMAGE_EXTENSIONS.includes(extname(f)))) {
@@ -145,6 +195,17 @@ export async function datasetFromShortForm(form: ShortForm): Promise<DatasetDesc
     throw new QtuneError('dataset_invalid', `${data}: cannot tell what kind of data this is; use .npy, .npz, an image folder, a folder of .bin files, or a .json manifest`, {
       file: data,
     });
+  }
+  // Settings that only one kind of data uses are refused for the others rather than silently dropped.
+  if (!('images' in input) && form.preprocess && Object.keys(form.preprocess).length) {
+    const fields = Object.keys(form.preprocess).map((k) => (k === 'centerCrop' ? 'crop' : k));
+    throw new QtuneError('dataset_invalid', `image preprocessing (${fields.join(', ')}) applies only to image folders, but ${data} is ${kindOf(input)}; store the values already preprocessed`, {
+      file: data,
+      path: 'preprocess',
+    });
+  }
+  if (!('bin' in input) && (form.inputShape || form.dataTypes)) {
+    throw new QtuneError('dataset_invalid', `an input shape / data type applies only to folders of .bin batches, but ${data} is ${kindOf(input)}`, { file: data, path: 'input_shape' });
   }
   const desc: DatasetDescription = { inputs: { [form.inputName]: input } };
   if (form.labels === 'folders' || (!form.labels && classTree)) {

@@ -7,7 +7,7 @@ import { extname, join, relative, sep } from 'node:path';
 import { QtuneError } from '../../shared/errors';
 import type { ImagePreprocess, InputSource } from '../../shared/dataset-schema';
 import { allocData } from './cast';
-import { IMAGE_EXTENSIONS, loadImageTensor } from './image';
+import { checkCropFitsResize, IMAGE_EXTENSIONS, loadImageTensor } from './image';
 import { dtypeByteSize, readNpy, readNpz, shapeSize, type NdArray, type NdData, type NdDtype } from './npy';
 
 export interface Sample {
@@ -120,6 +120,7 @@ function fixedImageShape(pp: ImagePreprocess): number[] | null {
 }
 
 async function imageSource(root: string, pp: ImagePreprocess = {}): Promise<SampleSource> {
+  checkCropFitsResize(pp);
   const { files, classNames, classOf } = await listImages(root);
   return {
     describe: `images in ${root}`,

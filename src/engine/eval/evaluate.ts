@@ -2,7 +2,6 @@
 // and scores it — classification accuracy against labels, fidelity against a
 // reference float model, or a user's own metric module.
 
-import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
 import type {
@@ -16,6 +15,7 @@ import type {
 import type { Batch, Dataset, ModelInputSpec } from '../data/dataset';
 import { halfToFloat } from '../data/npy';
 import { cosine, inTopK, sqnrDb, top1 } from './metrics';
+import { importUserModule } from './user-module';
 
 export interface ModelRef {
   modelPath?: string;
@@ -204,11 +204,14 @@ export async function loadCustomMetric(path: string, trusted: boolean | undefine
   }
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    mod = await importUserModule(path);
   } catch (err) {
     throw new QtuneError('custom_metric_invalid', `cannot load the custom metric ${path}: ${(err as Error).message}`, { file: path });
   }
-  const m = (typeof mod.batch === 'function' ? mod : (mod.default as Record<string, unknown> | undefined)) ?? {};
+  // named exports, or a default export (what CommonJS module.exports becomes; node's guess of its names can miss some)
+  const hasBoth = (x: unknown): x is Record<string, unknown> =>
+    typeof x === 'object' && x !== null && typeof (x as Record<string, unknown>).batch === 'function' && typeof (x as Record<string, unknown>).finish === 'function';
+  const m = [mod, mod.default].find(hasBoth) ?? {};
   if (typeof m.batch !== 'function' || typeof m.finish !== 'function') {
     throw new QtuneError('custom_metric_invalid', `${path} must export batch(outputs, labels, indices) and finish() (init() optional)`, { file: path });
   }

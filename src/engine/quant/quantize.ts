@@ -11,7 +11,7 @@ import type { QuantConfig } from '../../shared/config-types';
 import { QtuneError } from '../../shared/errors';
 import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
-import { findQuantizableLayers, loadModel, saveModel, tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
+import { findQuantizableLayers, loadModel, saveModel, type OnnxModel } from '../onnx';
 import { calibrate, openCalibrationData, type DataSpec } from './calibrate';
 import {
   configInvalidError,
@@ -24,7 +24,9 @@ import {
   type ConfigLayer,
   type ConfigModel,
 } from './config';
-import { foldBatchNorm, fusibleLayers, type FusionResult } from './fusion';
+import { fusibleLayers, type FusionResult } from './fusion';
+import { fuseAsConfigured, upgradedForQdq } from './prepare';
+import { provenanceOf, recordProvenance } from './provenance';
 import { exportQdq, QDQ_MIN_OPSET } from './qdq-export';
 import { formatRecord } from './record';
 
@@ -115,24 +117,17 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
     if (!(Number.isInteger(opts.batchNum) && opts.batchNum >= 1)) throw new QtuneError('config_invalid', `batch_num must be an integer >= 1, found ${opts.batchNum}`, { path: '$.batch_num' });
     config.batch_num = opts.batchNum;
   }
-  const work = original.clone();
-  let opsetUpgradedFrom: number | undefined;
-  if ((work.opsetVersion('') ?? 1) < QDQ_MIN_OPSET) {
-    // the Softmax family needs tensor ranks to convert; other ops convert from the graph alone
-    const needsRanks = work.graph.nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType ?? '') || n.attribute.some((a) => a.name === 'broadcast'));
-    const up = upgradeOpset(work, QDQ_MIN_OPSET, { ranks: needsRanks ? await tensorRanks(work) : undefined });
-    opsetUpgradedFrom = up.from;
-    notes.push(`the model was upgraded from opset ${up.from} to ${QDQ_MIN_OPSET} (needed for per-channel QDQ)`);
-  }
+  const upgraded = await upgradedForQdq(original);
+  const work = upgraded.model;
+  const opsetUpgradedFrom = upgraded.from;
+  if (opsetUpgradedFrom !== undefined) notes.push(`the model was upgraded from opset ${opsetUpgradedFrom} to ${QDQ_MIN_OPSET} (needed for per-channel QDQ)`);
   onProgress?.({ stage: 'load', done: 1, total: 1 });
   checkAborted(signal);
 
-  let fusion: FusionResult = { fused: [], folded: [], skipped: [] };
-  if (config.do_fusion) {
-    onProgress?.({ stage: 'fuse', done: 0, total: 1 });
-    fusion = foldBatchNorm(work, { skip: config.skip_fusion_layers });
-    onProgress?.({ stage: 'fuse', done: 1, total: 1 });
-  }
+  const fusionSettings = { doFusion: config.do_fusion, skip: config.skip_fusion_layers };
+  if (config.do_fusion) onProgress?.({ stage: 'fuse', done: 0, total: 1 });
+  const fusion: FusionResult = fuseAsConfigured(work, fusionSettings);
+  if (config.do_fusion) onProgress?.({ stage: 'fuse', done: 1, total: 1 });
   checkAborted(signal);
 
   const dataset = isDataset(opts.dataset) ? opts.dataset : await openCalibrationData(work, opts.dataset);
@@ -181,6 +176,8 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const staging = mkdtempSync(join(resolve(opts.outDir), `.${opts.name}.partial-`));
   try {
     const staged = outputFiles(staging, opts.name);
+    // the quantized model records which float model and fusion it came from (the analyzer checks it)
+    recordProvenance(exported.model, provenanceOf(opts.modelPath, fusionSettings, fusion, work));
     saveModel(exported.model, staged.quantModel);
     saveModel(work, staged.fusedFloatModel);
     writeFileSync(staged.record, record);

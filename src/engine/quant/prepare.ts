@@ -1,0 +1,42 @@
+// The float model a quantization run works on: the user's model with its
+// opset raised to what QDQ export needs, then BatchNorm fused into the Conv
+// before it as the config says. Calibration runs on it, export quantizes it,
+// and the analyzer compares against it (rebuilding it when its file is gone).
+import { tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
+import { foldBatchNorm, type FusionResult } from './fusion';
+import { QDQ_MIN_OPSET } from './qdq-export';
+
+export interface FusionSettings {
+  doFusion: boolean;
+  /** Conv layers not to fuse (skip_fusion_layers) */
+  skip?: string[];
+}
+
+export interface PreparedFloat {
+  model: OnnxModel;
+  fusion: FusionResult;
+  /** the opset the model had when it had to be upgraded */
+  opsetUpgradedFrom?: number;
+}
+
+/** Upgrades a copy of the model to QDQ's opset when older (needed for per-channel QDQ). */
+export async function upgradedForQdq(original: OnnxModel): Promise<{ model: OnnxModel; from?: number }> {
+  const model = original.clone();
+  if ((model.opsetVersion('') ?? 1) >= QDQ_MIN_OPSET) return { model };
+  // the Softmax family needs tensor ranks to convert; other ops convert from the graph alone
+  const needsRanks = model.graph.nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType ?? '') || n.attribute.some((a) => a.name === 'broadcast'));
+  const up = upgradeOpset(model, QDQ_MIN_OPSET, { ranks: needsRanks ? await tensorRanks(model) : undefined });
+  return { model, from: up.from };
+}
+
+/** Fuses BatchNorm in place when the settings ask for it. */
+export function fuseAsConfigured(model: OnnxModel, settings: FusionSettings): FusionResult {
+  if (!settings.doFusion) return { fused: [], folded: [], skipped: [] };
+  return foldBatchNorm(model, { skip: settings.skip });
+}
+
+/** Both steps, for a caller that rebuilds the run's float model (the analyzer). */
+export async function prepareFloatModel(original: OnnxModel, settings: FusionSettings): Promise<PreparedFloat> {
+  const { model, from } = await upgradedForQdq(original);
+  return { model, fusion: fuseAsConfigured(model, settings), opsetUpgradedFrom: from };
+}
