@@ -25,7 +25,10 @@ import {
   type ConfigModel,
 } from './config';
 import { foldBatchNorm, fusibleLayers, type FusionResult } from './fusion';
-import { exportQdq, QDQ_MIN_OPSET } from './qdq-export';
+import { u8s8IsExact } from '../deploy/kernel-probe';
+import { DEFAULT_EXPORT_TARGET, exportQdq, QDQ_MIN_OPSET, type ExportTarget, type WeightStorage } from './qdq-export';
+import { tensorsNeedingRanges } from './qdq-plan';
+import { measureRanges } from './tensor-ranges';
 import { formatRecord } from './record';
 
 export interface QuantizeOptions {
@@ -43,6 +46,10 @@ export interface QuantizeOptions {
   memoryBudgetBytes?: number;
   /** replaces the config's batch_num (the CLI's --batch_num) */
   batchNum?: number;
+  /** the runtime the quantized model's layout is made for (default ort-cpu); the numbers do not change */
+  target?: ExportTarget;
+  /** ort-cpu weight storage; default 'auto': int8 where this machine's onnxruntime multiplies uint8 × int8 exactly, else uint8 */
+  weights?: WeightStorage | 'auto';
 }
 
 export function outputFiles(outDir: string, name: string) {
@@ -136,11 +143,23 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const cal = await calibrate(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes });
   checkAborted(signal);
 
+  const target = opts.target ?? DEFAULT_EXPORT_TARGET;
+  const specs = cal.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: l.config.weight.channelWise }));
+  // ort-cpu quantizes a few tensors the simulation keeps float (residual Add inputs, pooled outputs): their range comes from the same batches
+  const rangeTensors = target === 'ort-cpu' ? tensorsNeedingRanges(work, specs.map((s) => ({ name: s.name, ...s.activation }))) : [];
+  const ranges = rangeTensors.length > 0 && cal.batches > 0
+    ? await measureRanges(work, dataset, rangeTensors, {
+      batchSize: cal.batchSize, batches: cal.batches, signal, onProgress: (done, total) => onProgress?.({ stage: 'ranges', done, total }),
+    })
+    : new Map();
+  checkAborted(signal);
   onProgress?.({ stage: 'export', done: 0, total: 1 });
-  const exported = exportQdq(
-    work,
-    cal.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: l.config.weight.channelWise })),
-  );
+  let weights: WeightStorage = opts.weights === 'auto' || opts.weights === undefined ? 'int8' : opts.weights;
+  if (target === 'ort-cpu' && (opts.weights ?? 'auto') === 'auto' && !(await u8s8IsExact())) {
+    weights = 'uint8';
+    notes.push("weights stored as uint8 (zero point 128, same values): this CPU's onnxruntime int8-weight kernels can saturate (no VNNI), so the exported model would not compute what was simulated; --weights int8 is faster here but inexact");
+  }
+  const exported = exportQdq(work, specs, { target, ranges, weights });
   onProgress?.({ stage: 'export', done: 1, total: 1 });
   for (const l of exported.layers) for (const n of l.notes) notes.push(`${l.name}: ${n}`);
   checkAborted(signal);
