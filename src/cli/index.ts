@@ -9,6 +9,7 @@ import { registerCalibrate } from './commands/calibrate';
 import { registerEvaluate } from './commands/evaluate';
 import { registerUpgrade } from './commands/upgrade';
 import { registerAnalyze } from './commands/analyze';
+import { registerBenchmark } from './commands/benchmark';
 
 // Output piped into `head` and closed early is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -30,5 +31,6 @@ registerServe(program);
 registerEvaluate(program);
 registerUpgrade(program);
 registerAnalyze(program);
+registerBenchmark(program);
 
 await program.parseAsync(process.argv);

@@ -52,3 +52,12 @@ export interface RuntimeParity {
   /** one line for people: "simulated 90.50% vs runtime 90.45% top-1; 99.8% agree; max output difference 0.04" */
   summary: string;
 }
+
+/** "int8 runs 1.31× faster than float here (batch 32)" — or slower, said plainly; from the largest batch measured. */
+export function speedupSentence(c: Pick<LatencyComparison, 'speedup'>, what = 'int8', than = 'float'): string | undefined {
+  if (!c.speedup?.length) return undefined;
+  const last = c.speedup[c.speedup.length - 1];
+  const r = last.ratio;
+  const how = r >= 1 ? `${r.toFixed(2)}× faster than` : `${(1 / r).toFixed(2)}× slower than`;
+  return `${what} runs ${how} ${than} here (batch ${last.batchSize})`;
+}

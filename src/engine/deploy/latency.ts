@@ -141,12 +141,3 @@ export async function compareLatency(model: string, reference: string | undefine
     for (const t of timed) await t.session.release();
   }
 }
-
-/** "int8 runs 1.31× faster than float here (batch 32)" — or slower, said plainly. */
-export function speedupSentence(c: LatencyComparison, what = 'int8', than = 'float'): string | undefined {
-  if (!c.speedup?.length) return undefined;
-  const best = c.speedup[c.speedup.length - 1];
-  const r = best.ratio;
-  const how = r >= 1 ? `${r.toFixed(2)}× faster than` : `${(1 / r).toFixed(2)}× slower than`;
-  return `${what} runs ${how} ${than} here (batch ${best.batchSize})`;
-}
