@@ -2,6 +2,7 @@
 // float and the int8 model on the evaluation data and judge the drop.
 
 import { basename } from 'node:path';
+import { runDeployChecks } from '../../engine/deploy/run-checks';
 import { comparePredictions } from '../../engine/eval/compare';
 import { createSession, evaluateModel } from '../../engine/eval/evaluate';
 import { judgeTarget } from '../../engine/eval/target';
@@ -52,6 +53,7 @@ export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
   const floatResult = await evaluate(p.modelPath, 'evaluate float', fidelity ? p.modelPath : undefined);
   const quantResult = await evaluate(quant.files.quantModel, 'evaluate int8', fidelity ? p.modelPath : undefined);
   const judgement = judgeTarget(floatResult.value, quantResult.value, p.target);
+  const deploy = await deployChecks(quant.files.quantModel, p.modelPath, p.evaluationData, p.labels, p.evaluationBatchSize, ctx);
   // A custom evaluator gives one number, not per-sample predictions: no flips to list then.
   const flips = floatResult.perSample && quantResult.perSample ? comparePredictions(floatResult, quantResult) : [];
   const result: RunResult = {
@@ -75,7 +77,24 @@ export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
       stats: basename(quant.files.stats),
     },
     durationMs: Date.now() - started,
-    notes: [...quant.notes, ...floatResult.notes.map((n) => `evaluation: ${n}`)],
+    notes: [...quant.notes, ...floatResult.notes.map((n) => `evaluation: ${n}`), ...deploy.notes],
+    ...(deploy.parity ? { parity: deploy.parity } : {}),
+    ...(deploy.latency ? { latency: deploy.latency } : {}),
   };
   return result;
 };
+
+/** Runtime parity and latency of the exported model, on the evaluation data. */
+async function deployChecks(quantModel: string, floatModel: string, data: string, labels: string | undefined, batchSize: number, ctx: Parameters<JobHandler<'run.quantize'>>[1]) {
+  ctx.throwIfCancelled();
+  const session = await createSession(quantModel);
+  try {
+    const dataset = await openDataFor(session, data, labels);
+    return await runDeployChecks({
+      quantModel, floatModel, dataset, evaluationBatchSize: batchSize, signal: ctx.signal,
+      onProgress: (stage, done, total) => ctx.progress(stage, done, total),
+    });
+  } finally {
+    await session.release();
+  }
+}

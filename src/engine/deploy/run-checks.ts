@@ -1,0 +1,67 @@
+// The deployment checks every quantize-and-evaluate run ends with: does the
+// runtime's integer model give the simulated answers, and how fast is it next
+// to the float model. One call, so the run pipeline stays a list of steps.
+import type { LatencyComparison, RuntimeParity } from '../../shared/deploy-types';
+import { QtuneError } from '../../shared/errors';
+import type { Dataset } from '../data/dataset';
+import { runtimeParity } from '../eval/parity';
+import { ort } from '../onnx';
+import { compareLatency } from './latency';
+
+export interface DeployChecks {
+  parity?: RuntimeParity;
+  latency?: LatencyComparison;
+  /** why a check could not run (the run itself still counts) */
+  notes: string[];
+}
+
+export interface DeployCheckOptions {
+  quantModel: string;
+  floatModel: string;
+  dataset: Dataset;
+  evaluationBatchSize: number;
+  /** timed runs per model and batch size (default 5: a run should stay quick; `qtune benchmark` does more) */
+  repetitions?: number;
+  signal?: AbortSignal;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/** Latency feeds: the first samples of the evaluation data, so the timing sees real activations. */
+async function firstBatch(dataset: Dataset, bs: number): Promise<Record<string, ort.Tensor>> {
+  for await (const b of dataset.batches({ batchSize: bs, limit: bs })) {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, f] of Object.entries(b.feeds)) {
+      const per = f.dims.slice(1).reduce((a, c) => a * c, 1);
+      // a short dataset pads its last batch; keep exactly bs samples either way
+      feeds[name] = new ort.Tensor(f.type, (f.data as Float32Array).subarray(0, per * bs), [bs, ...f.dims.slice(1)]);
+    }
+    return feeds;
+  }
+  throw new QtuneError('benchmark_invalid', 'the evaluation data has no samples to time the model with');
+}
+
+export async function runDeployChecks(opts: DeployCheckOptions): Promise<DeployChecks> {
+  const notes: string[] = [];
+  const out: DeployChecks = { notes };
+  try {
+    out.parity = await runtimeParity({
+      modelPath: opts.quantModel, dataset: opts.dataset, batchSize: opts.evaluationBatchSize, signal: opts.signal,
+      onProgress: (d, t) => opts.onProgress?.('runtime parity', d, t),
+    });
+  } catch (e) {
+    if (e instanceof QtuneError && e.code === 'cancelled') throw e;
+    notes.push(`runtime parity not checked: ${(e as Error).message}`);
+  }
+  try {
+    const sizes = [...new Set([1, Math.min(opts.evaluationBatchSize, opts.dataset.count)])];
+    out.latency = await compareLatency(opts.quantModel, opts.floatModel, {
+      batchSizes: sizes, warmup: 2, repetitions: opts.repetitions ?? 5, signal: opts.signal,
+      feedsFor: (bs) => firstBatch(opts.dataset, bs),
+      onProgress: (d, t) => opts.onProgress?.('latency', d, t),
+    });
+  } catch (e) {
+    if (e instanceof QtuneError && e.code === 'cancelled') throw e;
+    notes.push(`latency not measured: ${(e as Error).message}`);
+  }
+  return out;
+}
