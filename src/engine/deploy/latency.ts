@@ -94,20 +94,19 @@ async function open(path: string | Uint8Array, threads: number | undefined): Pro
 }
 
 /**
- * Latency of `model` (and of `reference`, interleaved with it) at each batch
- * size: `warmup` untimed runs, then `repetitions` timed ones per model.
+ * Latency of several models side by side at each batch size: `warmup` untimed
+ * runs, then `repetitions` timed ones, one inference of each model in turn.
  */
-export async function compareLatency(model: string, reference: string | undefined, opts: LatencyOptions): Promise<LatencyComparison> {
+export async function measureInterleaved(paths: readonly string[], opts: LatencyOptions): Promise<ModelLatency[]> {
   const warmup = opts.warmup ?? DEFAULT_WARMUP;
   const repetitions = opts.repetitions ?? DEFAULT_REPETITIONS;
   if (!(Number.isInteger(repetitions) && repetitions >= 1)) throw new QtuneError('benchmark_invalid', `repetitions must be a positive integer, got ${repetitions}`);
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new QtuneError('benchmark_invalid', `warm-up must be a non-negative integer, got ${warmup}`);
   const timed: Timed[] = [];
   try {
-    for (const [label, path] of [['model', model], ['reference', reference]] as const) {
-      if (!path) continue;
+    for (const path of paths) {
       const session = await open(path, opts.threads);
-      timed.push({ label, session, inputs: inputsOf(session) });
+      timed.push({ label: path, session, inputs: inputsOf(session) });
     }
     const sizes = usableBatchSizes(timed[0].inputs, opts.batchSizes);
     const times = timed.map(() => new Map<number, number[]>());
@@ -130,14 +129,19 @@ export async function compareLatency(model: string, reference: string | undefine
         }
       }
     }
-    const result = (k: number, path: string): ModelLatency => ({ model: path, stats: sizes.map((bs) => latencyStats(bs, warmup, times[k].get(bs)!)) });
-    const out: LatencyComparison = { model: result(0, model), threads: opts.threads ?? 0, machine: machineDescription() };
-    if (reference) {
-      out.reference = result(1, reference);
-      out.speedup = sizes.map((bs, i) => ({ batchSize: bs, ratio: out.reference!.stats[i].medianMs / out.model.stats[i].medianMs }));
-    }
-    return out;
+    return paths.map((path, k) => ({ model: path, stats: sizes.map((bs) => latencyStats(bs, warmup, times[k].get(bs)!)) }));
   } finally {
     for (const t of timed) await t.session.release();
   }
+}
+
+/** Latency of `model`, and of `reference` interleaved with it, with the speed-up per batch size. */
+export async function compareLatency(model: string, reference: string | undefined, opts: LatencyOptions): Promise<LatencyComparison> {
+  const [m, ref] = await measureInterleaved(reference ? [model, reference] : [model], opts);
+  const out: LatencyComparison = { model: m, threads: opts.threads ?? 0, machine: machineDescription() };
+  if (ref) {
+    out.reference = ref;
+    out.speedup = m.stats.map((s, i) => ({ batchSize: s.batchSize, ratio: ref.stats[i].medianMs / s.medianMs }));
+  }
+  return out;
 }
