@@ -156,6 +156,13 @@ export function tensorsNeedingRanges(model: OnnxModel, layers: readonly PlanLaye
   return [...out];
 }
 
+/** Whether consumer `c` of tensor `t` (quantized with `p`) reads the quantized copy rather than the float tensor. */
+function readsQuantized(c: NodeProto, t: string, p: U8Params, params: ReadonlyMap<string, U8Params>, layerParams: ReadonlyMap<NodeProto, U8Params>, integerOps: ReadonlySet<NodeProto>): boolean {
+  if (layerParams.has(c)) return c.input[0] === t && sameParams(layerParams.get(c), p);
+  if (integerOps.has(c)) return true;
+  return isTransparent(c) && c.input[0] === t && sameParams(params.get(c.output[0]), p);
+}
+
 /** The ort-cpu quantization plan for `model` with the enabled `layers` and measured `ranges`. */
 export function planQdq(model: OnnxModel, layers: readonly PlanLayer[], ranges: ReadonlyMap<string, TensorRange>): QdqPlan {
   const g = model.graph;
@@ -214,7 +221,9 @@ export function planQdq(model: OnnxModel, layers: readonly PlanLayer[], ranges: 
         if (!n.input.filter(Boolean).every((i) => params.has(i))) return false;
         const { end, relu } = outputEnd(n.output[0], idx);
         const p = params.get(end);
-        return !!p && (!relu || reluMadeRedundant(relu, idx, p));
+        if (!p || (relu && !reluMadeRedundant(relu, idx, p)) || idx.graphOutputs.has(end)) return false;
+        // the runtime fuses the op only when its output feeds nothing but the Q (a float reader keeps it float)
+        return (idx.consumers.get(end) ?? []).every((c) => readsQuantized(c, end, p, params, layerParams, integerOps));
       }),
     );
     if (next.size === integerOps.size) break;
@@ -229,12 +238,7 @@ export function planQdq(model: OnnxModel, layers: readonly PlanLayer[], ranges: 
     s.add(n);
   };
   for (const [t, p] of params) {
-    for (const c of idx.consumers.get(t) ?? []) {
-      if (layerParams.has(c)) {
-        if (c.input[0] === t && sameParams(layerParams.get(c), p)) addReader(t, c);
-      } else if (integerOps.has(c)) addReader(t, c);
-      else if (isTransparent(c) && c.input[0] === t && sameParams(params.get(c.output[0]), p)) addReader(t, c);
-    }
+    for (const c of idx.consumers.get(t) ?? []) if (readsQuantized(c, t, p, params, layerParams, integerOps)) addReader(t, c);
   }
   // A tensor whose quantized copy nobody reads needs no pair at all.
   for (const t of [...params.keys()]) {
