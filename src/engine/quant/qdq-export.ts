@@ -75,6 +75,8 @@ export interface QdqExportOptions {
   ranges?: ReadonlyMap<string, TensorRange>;
   /** ort-cpu: how weights are stored (default int8); see WeightStorage */
   weights?: WeightStorage;
+  /** ort-cpu with int8 weights: layers whose weights are stored as uint8 all the same (their int8 kernel saturates here) */
+  uint8WeightLayers?: ReadonlySet<string>;
 }
 
 /**
@@ -211,7 +213,7 @@ export function exportQdq(model: OnnxModel, layers: readonly QdqLayerSpec[], opt
       result.offsetW = Array.from(arq.offsets);
       result.weightAxis = arq.axis;
       // depthwise convolutions use an exact kernel with int8 weights on every CPU: keep them int8
-      const u8Weights = target === 'ort-cpu' && opts.weights === 'uint8' && !(op === 'Conv' && group > 1 && group === shape[0]);
+      const u8Weights = target === 'ort-cpu' && (opts.weights === 'uint8' || !!opts.uint8WeightLayers?.has(spec.name)) && !(op === 'Conv' && group > 1 && group === shape[0]);
       node.input[1] = b.constant(node, node.input[1], shape, arq.int8, arq.scales, arq.axis, u8Weights);
 
       const biasName = op === 'MatMul' ? undefined : node.input[2];

@@ -11,7 +11,7 @@ import type { QuantConfig } from '../../shared/config-types';
 import { QtuneError } from '../../shared/errors';
 import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
-import { findQuantizableLayers, loadModel, saveModel, tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
+import { findQuantizableLayers, loadModel, ort, saveModel, tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
 import { calibrate, openCalibrationData, type DataSpec } from './calibrate';
 import {
   configInvalidError,
@@ -26,6 +26,7 @@ import {
 } from './config';
 import { foldBatchNorm, fusibleLayers, type FusionResult } from './fusion';
 import { u8s8IsExact } from '../deploy/kernel-probe';
+import { saturatingLayers } from '../deploy/saturation';
 import { DEFAULT_EXPORT_TARGET, exportQdq, QDQ_MIN_OPSET, type ExportTarget, type WeightStorage } from './qdq-export';
 import { tensorsNeedingRanges } from './qdq-plan';
 import { measureRanges } from './tensor-ranges';
@@ -87,6 +88,16 @@ export function resolveQuantConfig(config: QuantizeOptions['config'], cm: Config
 
 function isDataset(d: Dataset | DataSpec): d is Dataset {
   return typeof (d as Dataset).batches === 'function';
+}
+
+/** The first `n` samples of a dataset as onnxruntime feeds (undefined when it has none). */
+async function firstFeeds(dataset: Dataset, n: number): Promise<Record<string, ort.Tensor> | undefined> {
+  for await (const b of dataset.batches({ batchSize: n, limit: n })) {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, f] of Object.entries(b.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+    return feeds;
+  }
+  return undefined;
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -154,12 +165,18 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
     : new Map();
   checkAborted(signal);
   onProgress?.({ stage: 'export', done: 0, total: 1 });
-  let weights: WeightStorage = opts.weights === 'auto' || opts.weights === undefined ? 'int8' : opts.weights;
+  const weights: WeightStorage = opts.weights === 'uint8' ? 'uint8' : 'int8';
+  let exported = exportQdq(work, specs, { target, ranges, weights });
   if (target === 'ort-cpu' && (opts.weights ?? 'auto') === 'auto' && !(await u8s8IsExact())) {
-    weights = 'uint8';
-    notes.push("weights stored as uint8 (zero point 128, same values): this CPU's onnxruntime int8-weight kernels can saturate (no VNNI), so the exported model would not compute what was simulated; --weights int8 is faster here but inexact");
+    // this CPU's int8-weight kernels can saturate: check each layer's kernel against the simulation on a few
+    // calibration samples, and store the weights of those that differ as uint8 (exact kernel, same values)
+    const feeds = await firstFeeds(dataset, Math.min(16, cal.batchSize));
+    const saturating = feeds ? await saturatingLayers(exported.model, feeds, specs.map((s) => s.name)) : new Set(specs.map((s) => s.name));
+    if (saturating.size > 0) {
+      exported = exportQdq(work, specs, { target, ranges, weights, uint8WeightLayers: saturating });
+      notes.push(`${saturating.size} of ${specs.length} layers store uint8 weights (zero point 128, same values): on this CPU (no VNNI) onnxruntime's int8-weight kernel for them saturated on the calibration data, so the exported model would not compute what was simulated`);
+    }
   }
-  const exported = exportQdq(work, specs, { target, ranges, weights });
   onProgress?.({ stage: 'export', done: 1, total: 1 });
   for (const l of exported.layers) for (const n of l.notes) notes.push(`${l.name}: ${n}`);
   checkAborted(signal);
