@@ -57,6 +57,10 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   await expect(page.getByTestId('run-verdict')).not.toBeEmpty();
   // the samples that changed prediction, as thumbnails decoded from the user's data
   if (opts.expectImprovement) await expect(page.getByTestId('run-flips').getByTestId('sample-thumb').first()).toBeVisible();
+  // the deployed model: latency next to float, the speed-up, and the runtime parity line
+  await expect(page.getByTestId('run-latency').locator('tbody tr')).toHaveCount(2);
+  await expect(page.getByTestId('run-speedup')).toContainText(/int8 runs \d+\.\d\d× (faster|slower) than float here/);
+  await expect(page.getByTestId('run-parity')).toContainText(/agree on top-1; largest output difference/);
   await shot(page, `${prefix}-3-first-run-float-vs-int8`);
 
   // 4. skip sensitive layers
@@ -101,6 +105,8 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   await page.getByTestId('wizard-step-finish').click();
   await expect(content).toHaveAttribute('data-step', 'finish');
   const out = mkdtempSync(join(tmpdir(), 'qtune-e2e-export-'));
+  await expect(page.getByTestId('run-speedup')).toBeVisible();
+  await expect(page.getByTestId('run-parity')).toBeVisible();
   await page.getByTestId('export-dir').fill(out);
   await page.getByTestId('export-start').click();
   await expect(page.getByTestId('export-files')).toContainText('.onnx');

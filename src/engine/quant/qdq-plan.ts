@@ -247,5 +247,19 @@ export function planQdq(model: OnnxModel, layers: readonly PlanLayer[], ranges: 
       source.delete(t);
     }
   }
+  // A Relu/Clip the output Q does not make redundant (e.g. ReLU6 before a clip range wider than 6) stops the runtime
+  // from fusing the layer before it. Quantizing the layer's output with the same parameters first gives the Clip
+  // grid values, and clipping then re-quantizing them gives the same codes as quantizing the clipped value (the
+  // Clip lies between the value and its nearest grid point, or beyond both): exact, and the layer runs as an integer kernel.
+  for (const layer of layerParams.keys()) {
+    const out = layer.output[0];
+    const { end, relu } = outputEnd(out, idx);
+    const p = params.get(end);
+    if (!relu || !p || params.has(out) || reluMadeRedundant(relu, idx, p)) continue;
+    if ((idx.consumers.get(end) ?? []).some((c) => !readers.get(end)?.has(c)) || idx.graphOutputs.has(end)) continue;
+    params.set(out, p);
+    source.set(out, 'layout');
+    addReader(out, relu);
+  }
   return { params, readers, source, integerOps };
 }
