@@ -65,10 +65,17 @@ function unitModel(model: OnnxModel, idx: GraphIndex, u: NodeUnit, dims: readonl
  * The names among `layers` whose fused integer kernel, run by onnxruntime on
  * this machine, differs from the simulation by more than one output code on `feeds`.
  */
-export async function saturatingLayers(model: OnnxModel, feeds: Feeds, layers: readonly string[]): Promise<Set<string>> {
+export async function saturatingLayers(model: OnnxModel, feeds: Feeds, layers: readonly string[], maxFraction = 0): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const [layer, fraction] of await codeMismatches(model, feeds, layers)) if (fraction > maxFraction) out.add(layer);
+  return out;
+}
+
+/** Per checked layer: the fraction of its output codes that differ from the simulation by more than one step. */
+export async function codeMismatches(model: OnnxModel, feeds: Feeds, layers: readonly string[]): Promise<Map<string, number>> {
   const idx = model.graph.index();
   const units = layers.map((l) => model.graph.getNode(l)).filter((n): n is NodeProto => !!n && n.opType !== 'AveragePool').map((n) => nodeUnit(idx, n)).filter((u): u is NodeUnit => !!u);
-  const out = new Set<string>();
+  const out = new Map<string, number>();
   if (units.length === 0) return out;
   const sim = await runExposed(model, feeds, [...new Set(units.flatMap((u) => [u.input, u.output]))]);
   for (const u of units) {
@@ -78,12 +85,9 @@ export async function saturatingLayers(model: OnnxModel, feeds: Feeds, layers: r
     try {
       const y = (await session.run({ [u.input]: x }))[u.output].data as Uint8Array;
       const want = sim[u.output].data as Uint8Array;
-      for (let i = 0; i < y.length; i++) {
-        if (Math.abs(y[i] - want[i]) > 1) {
-          out.add(u.layer);
-          break;
-        }
-      }
+      let bad = 0;
+      for (let i = 0; i < y.length; i++) if (Math.abs(y[i] - want[i]) > 1) bad++;
+      out.set(u.layer, bad / Math.max(1, y.length));
     } finally {
       await session.release();
     }
