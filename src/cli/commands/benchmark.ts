@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openDataset } from '../../engine/data/dataset';
 import { datasetFromShortForm } from '../../engine/data/manifest';
 import { compareLatency, DEFAULT_REPETITIONS, DEFAULT_WARMUP, type InputInfo } from '../../engine/deploy/latency';
+import { profileLayers } from '../../engine/deploy/profile';
 import { ort } from '../../engine/onnx';
 import { speedupSentence } from '../../shared/deploy-types';
 import { QtuneError } from '../../shared/errors';
@@ -17,6 +18,7 @@ interface BenchmarkFlags {
   threads?: string;
   data?: string;
   json?: boolean;
+  profile?: boolean;
 }
 
 function count(flag: string, v: string, min: number): number {
@@ -49,6 +51,7 @@ export function registerBenchmark(program: Command): void {
     .option('--repetitions <n>', 'timed runs per batch size', String(DEFAULT_REPETITIONS))
     .option('--threads <n>', 'onnxruntime intra-op threads (default: its own choice)')
     .option('--data <x.npy>', 'feed real samples (default: seeded random values of the input shape)')
+    .option('--profile', "also print each layer's time from onnxruntime's profiler (at the largest batch size), for the model and the reference")
     .option('--json', 'print the result as JSON')
     .action(async (flags: BenchmarkFlags) => {
       const signal = cancelOnInterrupt();
@@ -65,7 +68,21 @@ export function registerBenchmark(program: Command): void {
           onProgress: (d, t) => bar.update('benchmark', d, t),
         });
         bar.end();
-        if (flags.json) return printJson(result);
+        const profiles: Record<string, Awaited<ReturnType<typeof profileLayers>>> = {};
+        if (flags.profile) {
+          const bs = result.model.stats.at(-1)!.batchSize;
+          for (const path of [flags.model, flags.reference].filter((p): p is string => !!p)) {
+            const session = await ort.InferenceSession.create(path);
+            const inputs = session.inputMetadata.map((m) => ({ name: m.name, type: m.isTensor ? m.type : 'float32', dims: m.isTensor ? [...m.shape] : [] }));
+            await session.release();
+            const feeds = flags.data ? await dataFeeds(flags.data, inputs, bs) : Object.fromEntries(inputs.map((i) => {
+              const dims = i.dims.map((d, k) => (k === 0 ? bs : Number(d)));
+              return [i.name, new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.5), dims)];
+            }));
+            profiles[path] = await profileLayers(path, feeds, 3);
+          }
+        }
+        if (flags.json) return printJson(flags.profile ? { ...result, profiles } : result);
         console.log(`${result.machine}`);
         for (const [label, m] of [['model', result.model], ['reference', result.reference]] as const) {
           if (!m) continue;
@@ -76,6 +93,11 @@ export function registerBenchmark(program: Command): void {
         for (const s of result.speedup ?? []) console.log(`  speed-up at batch ${s.batchSize}: ${s.ratio.toFixed(2)}×`);
         const sentence = speedupSentence(result, 'the model', 'the reference');
         if (sentence) console.log(`  ${sentence}`);
+        for (const [path, p] of Object.entries(profiles)) {
+          console.log(`per-layer time of ${path} (${p.totalMs.toFixed(1)} ms per inference, slowest first):`);
+          for (const l of p.layers.slice(0, 15)) console.log(`  ${l.ms.toFixed(2).padStart(8)} ms  ${l.name} (${l.ops.join(', ')})`);
+          if (p.layers.length > 15) console.log(`  … ${p.layers.length - 15} more`);
+        }
       } catch (err) {
         bar.end();
         fail(err);

@@ -40,7 +40,7 @@ const FOLDED = new Set(['Relu', 'Clip', 'BatchNormalization', 'Add', 'QuantizeLi
 
 /** The qtune layer a runtime node name stands for, if any. */
 export function layerOfRuntimeNode(runtimeName: string, model: OnnxModel, idx: GraphIndex = model.graph.index()): string | undefined {
-  const base = runtimeName.replace(/_kernel_time$/, '').replace(/_token_\d+$/, '').replace(/_nchwc$/, '');
+  const base = runtimeName.replace(/_kernel_time$/, '').replace(/_token_\d+$/, '').replace(/_nchwc$/, '').replace(/^fused /, '');
   const direct = model.graph.getNode(base);
   let node: NodeProto | undefined = direct ?? idx.producers.get(base);
   for (let hops = 0; node && hops < 6; hops++) {
