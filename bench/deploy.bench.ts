@@ -63,7 +63,7 @@ export default async function (): Promise<void> {
   await writeNpy(calib, { dtype: 'float32', shape: [CALIB, 3, 224, 224], data: all.slice(0, CALIB * per) });
   await writeNpy(evalX, { dtype: 'float32', shape: [EVAL, 3, 224, 224], data: all.slice(512 * per, (512 + EVAL) * per) });
   const exact = await u8s8IsExact();
-  console.log(`this CPU's onnxruntime uint8 x int8 kernels are ${exact ? 'exact (qtune stores int8 weights)' : 'saturating (no VNNI: qtune stores uint8 weights by default)'}`);
+  console.log(`this CPU's onnxruntime uint8 x int8 kernels are ${exact ? 'exact (qtune stores int8 weights)' : 'saturating (no VNNI: qtune stores uint8 weights for the layers whose int8 kernel saturates on the calibration data)'}`);
   const py = python();
   if (typeof py !== 'string') console.log(`quantize_static: skipped: ${py.skip}`);
 

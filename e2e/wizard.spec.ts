@@ -71,6 +71,8 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   const recommended = await page.getByTestId('suggestion-recommended').count();
   await shot(page, `${prefix}-4-analyzer-heatmap-and-suggestions`);
   if (opts.expectImprovement) expect(recommended).toBeGreaterThan(0);
+  // what keeping each suggested layer in float costs, from the runtime's profiler
+  if (recommended > 0) await expect(page.getByTestId('suggestion-cost').first()).toContainText(/ms per batch of \d+ in float/);
   if (recommended === 0) {
     // nothing measured to accept: skip the layer the heatmap lists first, so the re-run still differs
     await page.getByTestId('heatmap-row').first().click();

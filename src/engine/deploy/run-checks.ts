@@ -1,16 +1,18 @@
 // The deployment checks every quantize-and-evaluate run ends with: does the
 // runtime's integer model give the simulated answers, and how fast is it next
 // to the float model. One call, so the run pipeline stays a list of steps.
-import type { LatencyComparison, RuntimeParity } from '../../shared/deploy-types';
+import type { LatencyComparison, LayerTimes, RuntimeParity } from '../../shared/deploy-types';
 import { QtuneError } from '../../shared/errors';
 import type { Dataset } from '../data/dataset';
 import { runtimeParity } from '../eval/parity';
 import { ort } from '../onnx';
 import { compareLatency } from './latency';
+import { profileLayers } from './profile';
 
 export interface DeployChecks {
   parity?: RuntimeParity;
   latency?: LatencyComparison;
+  layerTimes?: LayerTimes;
   /** why a check could not run (the run itself still counts) */
   notes: string[];
 }
@@ -62,6 +64,20 @@ export async function runDeployChecks(opts: DeployCheckOptions): Promise<DeployC
   } catch (e) {
     if (e instanceof QtuneError && e.code === 'cancelled') throw e;
     notes.push(`latency not measured: ${(e as Error).message}`);
+  }
+  try {
+    const bs = Math.min(opts.evaluationBatchSize, opts.dataset.count);
+    const feeds = await firstBatch(opts.dataset, bs);
+    const times = async (path: string) => Object.fromEntries((await profileLayers(path, feeds, 3)).layers.filter((l) => l.layer).map((l) => [l.name, l.ms]));
+    opts.onProgress?.('layer times', 0, 2);
+    const float = await times(opts.floatModel);
+    opts.onProgress?.('layer times', 1, 2);
+    const int8 = await times(opts.quantModel);
+    opts.onProgress?.('layer times', 2, 2);
+    out.layerTimes = { batchSize: bs, float, int8 };
+  } catch (e) {
+    if (e instanceof QtuneError && e.code === 'cancelled') throw e;
+    notes.push(`layer times not measured: ${(e as Error).message}`);
   }
   return out;
 }

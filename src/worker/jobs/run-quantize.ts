@@ -80,6 +80,7 @@ export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
     notes: [...quant.notes, ...floatResult.notes.map((n) => `evaluation: ${n}`), ...deploy.notes],
     ...(deploy.parity ? { parity: deploy.parity } : {}),
     ...(deploy.latency ? { latency: deploy.latency } : {}),
+    ...(deploy.layerTimes ? { layerTimes: deploy.layerTimes } : {}),
   };
   return result;
 };
