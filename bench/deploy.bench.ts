@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { readNpy, writeNpy } from '../src/engine/data/npy';
 import { openDataset } from '../src/engine/data/dataset';
 import { datasetFromShortForm } from '../src/engine/data/manifest';
+import { firstFeeds } from '../src/engine/deploy/feeds';
 import { measureInterleaved } from '../src/engine/deploy/latency';
 import { u8s8IsExact } from '../src/engine/deploy/kernel-probe';
 import { runtimeParity } from '../src/engine/eval/parity';
@@ -42,11 +43,9 @@ function python(): string | { skip: string } {
 
 async function feedsFrom(path: string, inputs: readonly { name: string; dims: (number | string)[]; type: string }[], bs: number): Promise<Record<string, ort.Tensor>> {
   const ds = await openDataset(await datasetFromShortForm({ data: path, inputName: inputs[0].name }), { inputs: inputs.map((i) => ({ ...i })) });
-  for await (const b of ds.batches({ batchSize: bs, limit: bs })) {
-    const f = b.feeds[inputs[0].name];
-    return { [inputs[0].name]: new ort.Tensor(f.type, f.data, f.dims) };
-  }
-  throw new Error(`${path}: no samples`);
+  const feeds = await firstFeeds(ds, bs);
+  if (!feeds) throw new Error(`${path}: no samples`);
+  return feeds;
 }
 
 export default async function (): Promise<void> {

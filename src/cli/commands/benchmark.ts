@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openDataset } from '../../engine/data/dataset';
 import { datasetFromShortForm } from '../../engine/data/manifest';
 import { compareLatency, DEFAULT_REPETITIONS, DEFAULT_WARMUP, type InputInfo } from '../../engine/deploy/latency';
+import { firstFeeds } from '../../engine/deploy/feeds';
 import { profileLayers } from '../../engine/deploy/profile';
 import { ort } from '../../engine/onnx';
 import { speedupSentence } from '../../shared/deploy-types';
@@ -32,12 +33,9 @@ async function dataFeeds(path: string, inputs: readonly InputInfo[], bs: number)
   const specs = inputs.map((i) => ({ name: i.name, dims: i.dims, type: i.type }));
   const dataset = await openDataset(await datasetFromShortForm({ data: path, inputName: inputs[0].name }), { inputs: specs });
   if (dataset.count < bs) throw new QtuneError('cli_invalid', `${path} has ${dataset.count} samples, fewer than the batch size ${bs}`, { file: path });
-  for await (const b of dataset.batches({ batchSize: bs, limit: bs })) {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(b.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
-    return feeds;
-  }
-  throw new QtuneError('cli_invalid', `${path} gave no samples`, { file: path });
+  const feeds = await firstFeeds(dataset, bs);
+  if (!feeds) throw new QtuneError('cli_invalid', `${path} gave no samples`, { file: path });
+  return feeds;
 }
 
 export function registerBenchmark(program: Command): void {

@@ -5,7 +5,8 @@ import type { LatencyComparison, LayerTimes, RuntimeParity } from '../../shared/
 import { QtuneError } from '../../shared/errors';
 import type { Dataset } from '../data/dataset';
 import { runtimeParity } from '../eval/parity';
-import { ort } from '../onnx';
+import type { ort } from '../onnx';
+import { firstFeeds } from './feeds';
 import { compareLatency } from './latency';
 import { profileLayers } from './profile';
 
@@ -30,16 +31,9 @@ export interface DeployCheckOptions {
 
 /** Latency feeds: the first samples of the evaluation data, so the timing sees real activations. */
 async function firstBatch(dataset: Dataset, bs: number): Promise<Record<string, ort.Tensor>> {
-  for await (const b of dataset.batches({ batchSize: bs, limit: bs })) {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(b.feeds)) {
-      const per = f.dims.slice(1).reduce((a, c) => a * c, 1);
-      // a short dataset pads its last batch; keep exactly bs samples either way
-      feeds[name] = new ort.Tensor(f.type, (f.data as Float32Array).subarray(0, per * bs), [bs, ...f.dims.slice(1)]);
-    }
-    return feeds;
-  }
-  throw new QtuneError('benchmark_invalid', 'the evaluation data has no samples to time the model with');
+  const feeds = await firstFeeds(dataset, bs);
+  if (!feeds) throw new QtuneError('benchmark_invalid', 'the evaluation data has no samples to time the model with');
+  return feeds;
 }
 
 export async function runDeployChecks(opts: DeployCheckOptions): Promise<DeployChecks> {

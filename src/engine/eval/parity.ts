@@ -6,7 +6,8 @@
 import * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
 import { PARITY_MAX_FLIP_PERCENT, PARITY_MAX_METRIC_DIFF, type RuntimeParity } from '../../shared/deploy-types';
-import type { Batch, Dataset } from '../data/dataset';
+import type { Dataset } from '../data/dataset';
+import { toOrtFeeds } from '../deploy/feeds';
 import { rows } from './evaluate';
 import { top1 } from './metrics';
 
@@ -30,12 +31,6 @@ async function open(path: string, level: 'disabled' | 'all'): Promise<ort.Infere
     const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     throw new QtuneError('model_invalid', `${path} cannot be loaded by ONNX Runtime: ${reason}`, { file: path });
   }
-}
-
-function feedsOf(batch: Batch): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, f] of Object.entries(batch.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
-  return feeds;
 }
 
 /** Counts that make up a parity result; kept apart so tests can check the verdict on known numbers. */
@@ -80,7 +75,7 @@ export async function runtimeParity(opts: ParityOptions): Promise<RuntimeParity>
     opts.onProgress?.(0, total);
     for await (const batch of opts.dataset.batches({ batchSize: opts.batchSize, limit: opts.limit })) {
       if (opts.signal?.aborted) throw new QtuneError('cancelled', 'parity check cancelled');
-      const feeds = feedsOf(batch);
+      const feeds = toOrtFeeds(batch);
       const a = rows((await sim.run(feeds, [output]))[output], batch, output);
       const b = rows((await real.run(feeds, [output]))[output], batch, output);
       for (let i = 0; i < a.data.length; i++) {

@@ -11,7 +11,7 @@ import type { QuantConfig } from '../../shared/config-types';
 import { QtuneError } from '../../shared/errors';
 import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
-import { findQuantizableLayers, loadModel, ort, saveModel, tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
+import { findQuantizableLayers, loadModel, saveModel, tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
 import { calibrate, openCalibrationData, type DataSpec } from './calibrate';
 import {
   configInvalidError,
@@ -26,6 +26,7 @@ import {
 } from './config';
 import { foldBatchNorm, fusibleLayers, type FusionResult } from './fusion';
 import { u8s8IsExact } from '../deploy/kernel-probe';
+import { firstFeeds } from '../deploy/feeds';
 import { saturatingLayers } from '../deploy/saturation';
 import { DEFAULT_EXPORT_TARGET, exportQdq, QDQ_MIN_OPSET, type ExportTarget, type WeightStorage } from './qdq-export';
 import { tensorsNeedingRanges } from './qdq-plan';
@@ -96,16 +97,6 @@ function isDataset(d: Dataset | DataSpec): d is Dataset {
  * images saturate on 1–13% of their outputs; deep ResNet-50 layers on ~0.002%, which moves no prediction.
  */
 const SATURATION_TOLERANCE = 1e-3;
-
-/** The first `n` samples of a dataset as onnxruntime feeds (undefined when it has none). */
-async function firstFeeds(dataset: Dataset, n: number): Promise<Record<string, ort.Tensor> | undefined> {
-  for await (const b of dataset.batches({ batchSize: n, limit: n })) {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(b.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
-    return feeds;
-  }
-  return undefined;
-}
 
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new QtuneError('cancelled', 'quantization was cancelled');

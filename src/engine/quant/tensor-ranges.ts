@@ -6,7 +6,8 @@
 // integer kernels need quantized (residual Add inputs, pooled outputs).
 import { QtuneError } from '../../shared/errors';
 import type { Dataset } from '../data/dataset';
-import { createSession, makeNode, makeValueInfo, ort, type OnnxModel } from '../onnx';
+import { toOrtFeeds } from '../deploy/feeds';
+import { createSession, makeNode, makeValueInfo, type OnnxModel } from '../onnx';
 import type { TensorRange } from './qdq-plan';
 
 export interface RangeOptions {
@@ -48,9 +49,7 @@ export async function measureRanges(model: OnnxModel, dataset: Dataset, tensors:
     opts.onProgress?.(0, limit);
     for await (const batch of dataset.batches({ batchSize, limit })) {
       if (opts.signal?.aborted) throw new QtuneError('cancelled', 'quantization was cancelled');
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, f] of Object.entries(batch.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
-      const result = await session.run(feeds, names);
+      const result = await session.run(toOrtFeeds(batch), names);
       for (const [t, [lo, hi]] of outputs) {
         const mn = Number((result[lo].data as Float32Array)[0]);
         const mx = Number((result[hi].data as Float32Array)[0]);
