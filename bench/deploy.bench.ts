@@ -12,7 +12,7 @@
 // Needs the real-size bench models (.bench-cache/, made by
 // test/fixtures/make/make_bench_models.py); skips, saying why, without them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readNpy, writeNpy } from '../src/engine/data/npy';
@@ -54,6 +54,14 @@ export default async function (): Promise<void> {
     return;
   }
   const tmp = mkdtempSync(join(tmpdir(), 'qtune-bench-deploy-'));
+  try {
+    await benchModels(tmp);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function benchModels(tmp: string): Promise<void> {
   const x = await readNpy(join(CACHE, 'images224_x.npy'));
   const per = 3 * 224 * 224;
   const all = x.data as Float32Array;
