@@ -15,14 +15,14 @@ export interface LayerTime {
   name: string;
   /** what the runtime ran (QLinearConv, Conv, QGemm …) */
   ops: string[];
-  /** mean milliseconds per inference */
+  /** milliseconds per inference (median over the timed runs) */
   ms: number;
   layer: boolean;
 }
 
 export interface LayerProfile {
   runs: number;
-  /** sum of all node times per inference (ms) */
+  /** sum of the layers' times (ms) */
   totalMs: number;
   layers: LayerTime[];
 }
@@ -67,22 +67,33 @@ export async function profileLayers(modelPath: string, feeds: Feeds, runs = 5): 
     const file = readdirSync(dir).find((f) => f.endsWith('.json'));
     if (!file) throw new QtuneError('profile_missing', `onnxruntime wrote no profile for ${modelPath}`, { file: modelPath });
     const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ProfileEvent[];
-    const byName = new Map<string, LayerTime>();
     const nodeEvents = events.filter((e) => e.cat === 'Node' && e.name?.endsWith('_kernel_time'));
-    // the first run is a warm-up: drop its share (events come in run order)
+    // events come in run order; the first run is a warm-up. Per layer, the median over the timed runs:
+    // one slow run on a busy machine does not make a layer look expensive.
     const perRun = nodeEvents.length / (runs + 1);
-    const timed = Number.isInteger(perRun) ? nodeEvents.slice(perRun) : nodeEvents;
-    const divisor = Number.isInteger(perRun) ? runs : runs + 1;
+    const runsOf = Number.isInteger(perRun)
+      ? Array.from({ length: runs }, (_, r) => nodeEvents.slice((r + 1) * perRun, (r + 2) * perRun))
+      : [nodeEvents];
+    const byName = new Map<string, LayerTime>();
+    const samples = new Map<string, number[]>();
+    runsOf.forEach((runEvents, r) => {
+      for (const e of runEvents) {
+        const layer = layerOfRuntimeNode(e.name!, model, idx);
+        const name = layer ?? e.name!.replace(/_kernel_time$/, '');
+        const entry = byName.get(name) ?? { name, ops: [], ms: 0, layer: !!layer };
+        const op = e.args?.op_name ?? '?';
+        if (!entry.ops.includes(op)) entry.ops.push(op);
+        byName.set(name, entry);
+        const list = samples.get(name) ?? new Array<number>(runsOf.length).fill(0);
+        list[r] += (e.dur ?? 0) / 1000;
+        samples.set(name, list);
+      }
+    });
     let total = 0;
-    for (const e of timed) {
-      const layer = layerOfRuntimeNode(e.name!, model, idx);
-      const name = layer ?? e.name!.replace(/_kernel_time$/, '');
-      const entry = byName.get(name) ?? { name, ops: [], ms: 0, layer: !!layer };
-      const op = e.args?.op_name ?? '?';
-      if (!entry.ops.includes(op)) entry.ops.push(op);
-      entry.ms += (e.dur ?? 0) / 1000 / divisor;
-      total += (e.dur ?? 0) / 1000 / divisor;
-      byName.set(name, entry);
+    for (const [name, entry] of byName) {
+      const v = [...samples.get(name)!].sort((a, b) => a - b);
+      entry.ms = v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+      total += entry.ms;
     }
     return { runs, totalMs: total, layers: [...byName.values()].sort((a, b) => b.ms - a.ms) };
   } finally {

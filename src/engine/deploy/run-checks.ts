@@ -62,7 +62,7 @@ export async function runDeployChecks(opts: DeployCheckOptions): Promise<DeployC
   try {
     const bs = Math.min(opts.evaluationBatchSize, opts.dataset.count);
     const feeds = await firstBatch(opts.dataset, bs);
-    const times = async (path: string) => Object.fromEntries((await profileLayers(path, feeds, 3)).layers.filter((l) => l.layer).map((l) => [l.name, l.ms]));
+    const times = async (path: string) => Object.fromEntries((await profileLayers(path, feeds, 5)).layers.filter((l) => l.layer).map((l) => [l.name, l.ms]));
     opts.onProgress?.('layer times', 0, 2);
     const float = await times(opts.floatModel);
     opts.onProgress?.('layer times', 1, 2);
