@@ -127,6 +127,9 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   await page.getByTestId('tab-graph').click();
   await expect(page.getByTestId('graph-loading')).toHaveCount(0, { timeout: 60_000 });
   await expect(page.getByTestId('graph-scene')).toHaveAttribute('transform', /scale/);
+  // the run's profile: each layer can be coloured by its time in float or int8
+  await expect(page.getByTestId('graph-metric').locator('option[value="floatMs"]')).toHaveCount(1);
+  await expect(page.getByTestId('graph-metric').locator('option[value="int8Ms"]')).toHaveCount(1);
   const box = (await page.getByTestId('graph-view').boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.wheel(0, -400);
