@@ -23,7 +23,7 @@ export interface DeployCheckOptions {
   floatModel: string;
   dataset: Dataset;
   evaluationBatchSize: number;
-  /** timed runs per model and batch size (default 5: a run should stay quick; `qtune benchmark` does more) */
+  /** timed runs per model and batch size (default 3: a run should stay quick; `qtune benchmark` does more) */
   repetitions?: number;
   signal?: AbortSignal;
   onProgress?: (stage: string, done: number, total: number) => void;
@@ -51,7 +51,7 @@ export async function runDeployChecks(opts: DeployCheckOptions): Promise<DeployC
   try {
     const sizes = [...new Set([1, Math.min(opts.evaluationBatchSize, opts.dataset.count)])];
     out.latency = await compareLatency(opts.quantModel, opts.floatModel, {
-      batchSizes: sizes, warmup: 2, repetitions: opts.repetitions ?? 5, signal: opts.signal,
+      batchSizes: sizes, warmup: 1, repetitions: opts.repetitions ?? 3, signal: opts.signal,
       feedsFor: (bs) => firstBatch(opts.dataset, bs),
       onProgress: (d, t) => opts.onProgress?.('latency', d, t),
     });
@@ -62,7 +62,7 @@ export async function runDeployChecks(opts: DeployCheckOptions): Promise<DeployC
   try {
     const bs = Math.min(opts.evaluationBatchSize, opts.dataset.count);
     const feeds = await firstBatch(opts.dataset, bs);
-    const times = async (path: string) => Object.fromEntries((await profileLayers(path, feeds, 5)).layers.filter((l) => l.layer).map((l) => [l.name, l.ms]));
+    const times = async (path: string) => Object.fromEntries((await profileLayers(path, feeds, 3)).layers.filter((l) => l.layer).map((l) => [l.name, l.ms]));
     opts.onProgress?.('layer times', 0, 2);
     const float = await times(opts.floatModel);
     opts.onProgress?.('layer times', 1, 2);
