@@ -57,6 +57,10 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   await expect(page.getByTestId('run-verdict')).not.toBeEmpty();
   // the samples that changed prediction, as thumbnails decoded from the user's data
   if (opts.expectImprovement) await expect(page.getByTestId('run-flips').getByTestId('sample-thumb').first()).toBeVisible();
+  // the deployed model: latency next to float, the speed-up, and the runtime parity line
+  await expect(page.getByTestId('run-latency').locator('tbody tr')).toHaveCount(2);
+  await expect(page.getByTestId('run-speedup')).toContainText(/int8 runs \d+\.\d\d× (faster|slower) than float here/);
+  await expect(page.getByTestId('run-parity')).toContainText(/agree on top-1; largest output difference/);
   await shot(page, `${prefix}-3-first-run-float-vs-int8`);
 
   // 4. skip sensitive layers
@@ -67,6 +71,8 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   const recommended = await page.getByTestId('suggestion-recommended').count();
   await shot(page, `${prefix}-4-analyzer-heatmap-and-suggestions`);
   if (opts.expectImprovement) expect(recommended).toBeGreaterThan(0);
+  // what keeping each suggested layer in float costs, from the runtime's profiler
+  if (recommended > 0) await expect(page.getByTestId('suggestion-cost').first()).toContainText(/ms per batch of \d+ in float/);
   if (recommended === 0) {
     // nothing measured to accept: skip the layer the heatmap lists first, so the re-run still differs
     await page.getByTestId('heatmap-row').first().click();
@@ -101,6 +107,8 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   await page.getByTestId('wizard-step-finish').click();
   await expect(content).toHaveAttribute('data-step', 'finish');
   const out = mkdtempSync(join(tmpdir(), 'qtune-e2e-export-'));
+  await expect(page.getByTestId('run-speedup')).toBeVisible();
+  await expect(page.getByTestId('run-parity')).toBeVisible();
   await page.getByTestId('export-dir').fill(out);
   await page.getByTestId('export-start').click();
   await expect(page.getByTestId('export-files')).toContainText('.onnx');
@@ -119,6 +127,9 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   await page.getByTestId('tab-graph').click();
   await expect(page.getByTestId('graph-loading')).toHaveCount(0, { timeout: 60_000 });
   await expect(page.getByTestId('graph-scene')).toHaveAttribute('transform', /scale/);
+  // the run's profile: each layer can be coloured by its time in float or int8
+  await expect(page.getByTestId('graph-metric').locator('option[value="floatMs"]')).toHaveCount(1);
+  await expect(page.getByTestId('graph-metric').locator('option[value="int8Ms"]')).toHaveCount(1);
   const box = (await page.getByTestId('graph-view').boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.wheel(0, -400);

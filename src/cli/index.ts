@@ -12,6 +12,7 @@ import { registerAnalyze } from './commands/analyze';
 import { addRuntimeOptions } from './runtime-options';
 import { registerRun } from './commands/run';
 import { registerTune } from './commands/tune';
+import { registerBenchmark } from './commands/benchmark';
 
 // Output piped into `head` and closed early is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -37,5 +38,6 @@ registerUpgrade(program);
 registerAnalyze(program);
 registerRun(program);
 registerTune(program);
+registerBenchmark(program);
 
 await program.parseAsync(process.argv);

@@ -56,7 +56,7 @@ export interface QuantStatsFile {
   layers: LayerQuantStats[];
 }
 
-export type QuantizeStage = 'load' | 'fuse' | 'calibrate' | 'ifmr' | 'export' | 'write';
+export type QuantizeStage = 'load' | 'fuse' | 'calibrate' | 'ifmr' | 'ranges' | 'export' | 'write';
 
 export interface QuantizeProgress {
   stage: QuantizeStage;

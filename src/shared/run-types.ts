@@ -1,5 +1,6 @@
 // What one quantize-and-evaluate run produces, as the wizard shows it.
 
+import type { LatencyComparison, LayerTimes, RuntimeParity } from './deploy-types';
 import type { EvalResult, Flip, TargetJudgement } from './eval-types';
 
 /** File names inside the run's folder (runs/NNN/), so a project can be moved or copied whole. */
@@ -31,6 +32,12 @@ export interface RunResult {
   artifacts: RunArtifacts;
   durationMs: number;
   notes: string[];
+  /** the int8 model as a simulation vs as the runtime runs it (absent in runs saved before this check existed) */
+  parity?: RuntimeParity;
+  /** int8 vs float latency on the machine that ran it */
+  latency?: LatencyComparison;
+  /** each layer's time in both models: what keeping a layer in float costs */
+  layerTimes?: LayerTimes;
 }
 
 /** A thumbnail of one data sample, for previews and the flipped-samples list. */

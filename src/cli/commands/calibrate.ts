@@ -1,7 +1,9 @@
 import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { DataSpec } from '../../engine/quant/calibrate';
+import { parseExportTarget } from '../../engine/quant/qdq-export';
 import { outputFiles, quantizeModel } from '../../engine/quant/quantize';
+import type { SampleDtype } from '../../shared/dataset-schema';
 import { QtuneError } from '../../shared/errors';
 import type { QuantizeProgress } from '../../shared/quant-types';
 import { isEngineChild, runInEngineChild } from '../engine-child';
@@ -18,6 +20,8 @@ interface CalibrateFlags extends Omit<DataFlags, 'data'> {
   // AMCT spellings (--input_shape and --data_types are shared data flags)
   data_dir?: string;
   batch_num?: string;
+  target?: string;
+  weights?: string;
 }
 
 /** A multi-line error (a config with several problems) as one line, since the CLI prints errors on one line. */
@@ -53,6 +57,8 @@ export function registerCalibrate(program: Command): void {
     .option('--config <config.json>', 'quantization config (default: every quantizable layer, default settings)')
     .requiredOption('--save-path <dir/name>', 'output prefix: writes dir/name_quant_model.onnx, _fused_float.onnx, _record.txt, _config.json, _stats.json')
     .option('--batch-size <n>', 'samples per calibration batch (default 32, or the first dim of --input_shape)')
+    .option('--target <runtime>', 'layout of the int8 model: ort-cpu (default: runs as onnxruntime integer kernels; uint8 activations) or generic-qdq (one int8 Q/DQ before each layer)')
+    .option('--weights <type>', 'ort-cpu weight storage: auto (default: int8 where this CPU multiplies uint8 x int8 exactly, else uint8), int8 (fastest on x86) or uint8 (exact everywhere); same values')
     .option('--json', 'print the result as JSON');
   // --data or AMCT's --data_dir: either names the calibration data.
   addDataOptions(cmd, 'calibration data', { dataRequired: false, labels: false })
@@ -72,6 +78,9 @@ export function registerCalibrate(program: Command): void {
         const { spec, batchFromShape } = dataSpec(flags);
         const batchSize = flags.batchSize ? positiveInt('batch-size', flags.batchSize) : batchFromShape ?? 32;
         const batchNum = flags.batch_num ? positiveInt('batch_num', flags.batch_num) : undefined;
+        const target = parseExportTarget(flags.target);
+        const weights = flags.weights ?? 'auto';
+        if (!['auto', 'int8', 'uint8'].includes(weights)) throw new QtuneError('cli_invalid', `--weights must be auto, int8 or uint8, got "${weights}"`);
         const name = basename(flags.savePath);
         if (!name || flags.savePath.endsWith('/')) throw new QtuneError('cli_invalid', `--save-path wants dir/name (a file name prefix), got "${flags.savePath}"`);
         let stage = '';
@@ -83,9 +92,11 @@ export function registerCalibrate(program: Command): void {
           name,
           batchSize,
           batchNum,
+          target,
+          weights: weights as 'auto' | 'int8' | 'uint8',
           onProgress: (p) => {
             // the short stages (load, fuse, export, write) take no time worth a bar
-            if (p.stage !== 'calibrate' && p.stage !== 'ifmr') return;
+            if (p.stage !== 'calibrate' && p.stage !== 'ifmr' && p.stage !== 'ranges') return;
             const label = stageLabel(p);
             if (label !== stage && stage) bar.end();
             stage = label;

@@ -3,6 +3,7 @@ import { openDataset } from '../../engine/data/dataset';
 import { datasetFromShortForm } from '../../engine/data/manifest';
 import { comparePredictions } from '../../engine/eval/compare';
 import { createSession, evaluateModel, modelInputSpecs } from '../../engine/eval/evaluate';
+import { runtimeParity } from '../../engine/eval/parity';
 import { judgeTarget } from '../../engine/eval/target';
 import type { EvalResult, MetricSpec } from '../../shared/eval-types';
 import { QtuneError } from '../../shared/errors';
@@ -19,6 +20,7 @@ interface EvaluateFlags extends DataFlags {
   toleratedDrop?: string;
   relative?: boolean;
   json?: boolean;
+  parity?: boolean;
 }
 
 export function metricSpec(metric: string): MetricSpec {
@@ -45,6 +47,7 @@ export function registerEvaluate(program: Command): void {
     .option('--limit <n>', 'evaluate only the first n samples')
     .option('--tolerated-drop <points>', 'with --reference: the accuracy drop you accept (default 1 point)')
     .option('--relative', 'the tolerated drop is a percent of the float accuracy, not points')
+    .option('--parity', 'also run the model as a simulation (graph optimisations off) and as the runtime runs it (on), and compare them')
     .option('--json', 'print the full result as JSON');
   addDataOptions(cmd, 'evaluation data');
   cmd.action(async (flags: EvaluateFlags) => {
@@ -81,19 +84,24 @@ export function registerEvaluate(program: Command): void {
         reference = await run('evaluate reference', flags.reference);
         bar.end();
       }
+      const parity = flags.parity
+        ? await runtimeParity({ modelPath: flags.model, dataset, batchSize, limit, signal, onProgress: (d, t) => bar.update('parity', d, t) })
+        : undefined;
+      if (parity) bar.end();
       const target = flags.relative
         ? { mode: 'relative' as const, percent: Number(flags.toleratedDrop ?? 1) }
         : { mode: 'absolute' as const, points: Number(flags.toleratedDrop ?? 1) };
       const judgement = reference ? judgeTarget(headline(reference, flags.metric), headline(result, flags.metric), target) : undefined;
       // A custom metric has no per-sample predictions to compare.
       const flips = reference?.perSample && result.perSample ? comparePredictions(reference, result) : undefined;
-      if (flags.json) return printJson({ model: flags.model, metric: flags.metric, value: headline(result, flags.metric), result, reference, judgement, flips });
+      if (flags.json) return printJson({ model: flags.model, metric: flags.metric, value: headline(result, flags.metric), result, reference, judgement, flips, ...(parity ? { parity } : {}) });
       const name = flags.metric === 'top5' ? 'top-5' : metric === 'classification' ? 'top-1' : metric === 'fidelity' ? 'top-1 agreement' : 'value';
       console.log(`${flags.model}: ${name} ${headline(result, flags.metric).toFixed(2)}${metric.startsWith('custom:') ? '' : '%'} on ${result.samples} samples`);
       if (result.classification?.top5 != null && flags.metric !== 'top5') console.log(`  top-5 ${result.classification.top5.toFixed(2)}%`);
       if (result.fidelity) console.log(`  output cosine ${result.fidelity.cosine.toFixed(5)}, SQNR ${result.fidelity.sqnrDb.toFixed(1)} dB`);
       if (judgement) console.log(`  ${judgement.message}`);
       if (flips?.length) console.log(`  ${flips.length} samples changed prediction (${flips.filter((f) => f.kind === 'broke').length} now wrong)`);
+      if (parity) console.log(`  ${parity.ok ? 'runtime parity' : 'WARNING runtime parity'}: ${parity.summary}`);
       for (const note of result.notes) console.log(`  note: ${note}`);
       if (result.skipped?.length) console.log(`  skipped ${result.skipped.length} unreadable images`);
     } catch (err) {

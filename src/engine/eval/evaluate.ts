@@ -72,7 +72,7 @@ async function obtain(ref: ModelRef, role: string): Promise<{ session: ort.Infer
   return { session: await createSession(ref.modelPath), owned: true };
 }
 
-function asFloat32(t: ort.Tensor): Float32Array {
+export function asFloat32(t: ort.Tensor): Float32Array {
   const d = t.data;
   if (d instanceof Float32Array) return d;
   if (t.type === 'float16' && d instanceof Uint16Array) return Float32Array.from(d, halfToFloat);
@@ -93,7 +93,7 @@ async function run(session: ort.InferenceSession, batch: Batch, role: string): P
 }
 
 /** Rows of one output that belong to real samples (padding rows dropped), and the length of each row. */
-function rows(t: ort.Tensor, batch: Batch, outputName: string): { data: Float32Array; per: number } {
+export function rows(t: ort.Tensor, batch: Batch, outputName: string): { data: Float32Array; per: number } {
   const n = batch.indices.length + batch.padded;
   const data = asFloat32(t);
   if (data.length % n !== 0) {

@@ -42,6 +42,23 @@ describe('foldBatchNorm', () => {
     await expectSameOutputs(original, model, { x: randomTensor([2, 3, 8, 8], 5) });
   });
 
+  it('fuses a BN whose parameters are read through Identity nodes (torch.onnx deduplicates equal parameters)', async () => {
+    const original = makeBnModel();
+    const model = original.clone();
+    const g = model.graph;
+    const bn1 = g.getNode('bn1')!;
+    // route bn1's gamma and mean through Identity nodes, as an exporter sharing equal parameters writes them
+    for (const k of [1, 3]) {
+      const shared = `${bn1.input[k]}_shared`;
+      g.nodes.unshift({ input: [bn1.input[k]], output: [shared], name: `Identity_${k}`, opType: 'Identity', attribute: [] } as never);
+      bn1.input[k] = shared;
+    }
+    const r = foldBatchNorm(model);
+    expect(r.fused.map((f) => f.conv)).toContain('conv1');
+    expect(r.skipped.map((s) => s.name)).not.toContain('conv1');
+    await expectSameOutputs(original, model, { x: randomTensor([2, 3, 8, 8], 5) });
+  });
+
   it('skips layers named in skip_fusion_layers, and unknown names are an error', async () => {
     const original = makeBnModel();
     const model = original.clone();

@@ -36,7 +36,11 @@ const BN_EPSILON_DEFAULT = 1e-5;
 
 function constantOf(idx: GraphIndex, name: string | undefined): TensorProto | undefined {
   if (!name) return undefined;
-  return idx.initializers.get(name) ?? idx.constants.get(name);
+  const direct = idx.initializers.get(name) ?? idx.constants.get(name);
+  if (direct) return direct;
+  // exporters that deduplicate equal parameters (torch.onnx) read the shared copy through an Identity
+  const p = idx.producers.get(name);
+  return isOp(p, 'Identity') && !idx.graphInputs.has(p.input[0]) ? constantOf(idx, p.input[0]) : undefined;
 }
 
 function isOp(n: NodeProto | undefined, op: string): n is NodeProto {

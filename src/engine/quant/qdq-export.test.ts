@@ -90,7 +90,7 @@ describe('exportQdq', () => {
       const r = ifmrSearch(acts[inputs[i]].data as Float32Array, { ...DEFAULT_IFMR_PARAMS, asymmetric: i % 2 === 0 });
       return { name, activation: { scale: r.scale, offset: r.offset }, channelWise: true };
     });
-    const { model, layers } = exportQdq(float, specs);
+    const { model, layers } = exportQdq(float, specs, { target: 'generic-qdq' });
     expect(float.graph.nodes.some((n) => n.opType === 'QuantizeLinear')).toBe(false); // input untouched
     const ops = model.graph.nodes.map((n) => n.opType);
     expect(ops.filter((o) => o === 'QuantizeLinear')).toHaveLength(5);

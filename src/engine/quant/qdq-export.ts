@@ -4,6 +4,13 @@
 // DequantizeLinear; biases as int32 at scale scale_w·scale_d. Every original
 // tensor keeps its name (the new ones get derived names), so the float and the
 // quantized model can be compared tensor by tensor.
+//
+// Two layouts (`target`), same record-file numbers:
+// - generic-qdq: int8 activations, one Q→DQ in front of each layer, nothing else.
+// - ort-cpu (default): what onnxruntime on x86 runs as integer kernels: uint8
+//   activations (AMCT offset o = zero point o + 128), and each layer's output
+//   quantized again where its consumers are quantized (see qdq-plan.ts).
+//   Weights int8 or uint8 (`weights`, same values either way).
 import { QtuneError } from '../../shared/errors';
 import {
   DT,
@@ -20,6 +27,7 @@ import {
   type TensorProto,
 } from '../onnx';
 import { arqQuantize, quantizeBias } from './arq';
+import { planQdq, u8FromAmct, type TensorRange, type U8Params } from './qdq-plan';
 
 export const QDQ_MIN_OPSET = 13;
 
@@ -52,6 +60,37 @@ export interface QdqLayerResult {
 export interface QdqExportResult {
   model: OnnxModel;
   layers: QdqLayerResult[];
+  /** ort-cpu: tensors quantized beyond the layer inputs, and from what (notes for the run) */
+  extraQuantized?: { tensor: string; source: 'layout' | 'range' }[];
+}
+
+export const EXPORT_TARGETS = ['ort-cpu', 'generic-qdq'] as const;
+export type ExportTarget = (typeof EXPORT_TARGETS)[number];
+export const DEFAULT_EXPORT_TARGET: ExportTarget = 'ort-cpu';
+
+export interface QdqExportOptions {
+  /** default ort-cpu */
+  target?: ExportTarget;
+  /** ort-cpu: measured ranges of the tensors `tensorsNeedingRanges` lists (missing ones stay float) */
+  ranges?: ReadonlyMap<string, TensorRange>;
+  /** ort-cpu: how weights are stored (default int8); see WeightStorage */
+  weights?: WeightStorage;
+  /** ort-cpu with int8 weights: layers whose weights are stored as uint8 all the same (their int8 kernel saturates here) */
+  uint8WeightLayers?: ReadonlySet<string>;
+}
+
+/**
+ * ort-cpu weight storage. int8: onnxruntime's fast U8S8 kernels (exact with VNNI;
+ * on AVX2-only x86 they add pairs of products in int16 and can saturate). uint8
+ * (int8 w stored as w + 128 with zero point 128, the same values): its U8U8
+ * kernels, exact on every CPU, slower where U8S8 has a fast path.
+ */
+export type WeightStorage = 'int8' | 'uint8';
+
+export function parseExportTarget(v: string | undefined, where = '--target'): ExportTarget {
+  if (v === undefined) return DEFAULT_EXPORT_TARGET;
+  if ((EXPORT_TARGETS as readonly string[]).includes(v)) return v as ExportTarget;
+  throw new QtuneError('bad_target', `${where}: unknown export target '${v}' (use one of ${EXPORT_TARGETS.join(', ')})`, { path: where });
 }
 
 function constantOf(idx: GraphIndex, name: string | undefined): TensorProto | undefined {
@@ -70,20 +109,23 @@ class QdqBuilder {
     this.model.graph.nodes.splice(at, 0, ...nodes);
   }
 
-  private init(base: string, dims: number[], data: Float32Array | Int8Array | Int32Array): string {
+  private init(base: string, dims: number[], data: Float32Array | Int8Array | Uint8Array | Int32Array): string {
     const name = this.model.graph.uniqueName(base);
     this.model.graph.addInitializer(makeTensor(name, dims, data));
     return name;
   }
 
-  /** Q→DQ on an activation tensor; one pair per (tensor, scale, offset). Returns the DQ output name. */
-  activation(anchor: NodeProto, tensor: string, scale: number, offset: number): string {
-    const key = `${tensor}\u0000${scale}\u0000${offset}`;
+  /**
+   * Q→DQ on an activation tensor; one pair per (tensor, scale, zero point, type).
+   * Returns the DQ output name. `zeroPoint` is an int8 offset, or a uint8 zero point when `uint8`.
+   */
+  activation(anchor: NodeProto, tensor: string, scale: number, zeroPoint: number, uint8 = false): string {
+    const key = `${tensor}\u0000${scale}\u0000${zeroPoint}\u0000${uint8}`;
     const cached = this.activationCache.get(key);
     if (cached) return cached;
     const g = this.model.graph;
     const s = this.init(`${tensor}_scale`, [], Float32Array.of(scale));
-    const z = this.init(`${tensor}_zero_point`, [], Int8Array.of(offset));
+    const z = this.init(`${tensor}_zero_point`, [], uint8 ? Uint8Array.of(zeroPoint) : Int8Array.of(zeroPoint));
     const qOut = g.uniqueName(`${tensor}_QuantizeLinear_Output`);
     const q = makeNode('QuantizeLinear', [tensor, s, z], [qOut], { name: g.uniqueName(`${tensor}_QuantizeLinear`) });
     this.insertBefore(anchor, q);
@@ -95,8 +137,18 @@ class QdqBuilder {
   }
 
   /** A constant stored quantized (int8 or int32) behind a DequantizeLinear. Returns the DQ output name. */
-  constant(anchor: NodeProto, base: string, dims: number[], q: Int8Array | Int32Array, scales: Float32Array, axis: number | null): string {
+  constant(anchor: NodeProto, base: string, dims: number[], q: Int8Array | Int32Array, scales: Float32Array, axis: number | null, uint8 = false): string {
     const g = this.model.graph;
+    if (uint8 && q instanceof Int8Array) {
+      // int8 code c with zero point 0 is uint8 code c + 128 with zero point 128: the same dequantized values
+      const n = axis === null ? 1 : scales.length;
+      const qName = this.init(`${base}_quantized`, dims, Uint8Array.from(q, (v) => v + 128));
+      const sName = this.init(`${base}_scale`, axis === null ? [] : [n], axis === null ? scales.subarray(0, 1) : scales);
+      const zName = this.init(`${base}_zero_point`, axis === null ? [] : [n], new Uint8Array(n).fill(128));
+      const out = g.uniqueName(`${base}_DequantizeLinear_Output`);
+      this.insertBefore(anchor, makeNode('DequantizeLinear', [qName, sName, zName], [out], { name: g.uniqueName(`${base}_DequantizeLinear`), attrs: axis === null ? {} : { axis } }));
+      return out;
+    }
     const qName = this.init(`${base}_quantized`, dims, q);
     const sName = this.init(`${base}_scale`, axis === null ? [] : [scales.length], axis === null ? scales.subarray(0, 1) : scales);
     const zeros = q instanceof Int8Array ? new Int8Array(axis === null ? 1 : scales.length) : new Int32Array(axis === null ? 1 : scales.length);
@@ -112,7 +164,8 @@ class QdqBuilder {
  * A QDQ copy of `model` (the input is not changed) with the given layers
  * quantized. Each layer must be quantizable (spec §4); opset must be ≥ 13.
  */
-export function exportQdq(model: OnnxModel, layers: readonly QdqLayerSpec[]): QdqExportResult {
+export function exportQdq(model: OnnxModel, layers: readonly QdqLayerSpec[], opts: QdqExportOptions = {}): QdqExportResult {
+  const target = opts.target ?? DEFAULT_EXPORT_TARGET;
   const file = model.path ?? 'model';
   const opset = model.opsetVersion('') ?? 1;
   if (opset < QDQ_MIN_OPSET) {
@@ -140,7 +193,8 @@ export function exportQdq(model: OnnxModel, layers: readonly QdqLayerSpec[]): Qd
       name: spec.name, opType: info.opType, inputTensor: node.input[0], outputTensor: node.output[0],
       scaleD, offsetD: offset, scaleW: [1], offsetW: [0], weightAxis: null, notes: [],
     };
-    node.input[0] = b.activation(node, node.input[0], scaleD, offset);
+    // generic-qdq quantizes each layer's input here; ort-cpu places all activation pairs after the loop
+    if (target === 'generic-qdq') node.input[0] = b.activation(node, node.input[0], scaleD, offset);
 
     if (info.opType !== 'AveragePool') {
       const wT = constantOf(idx, node.input[1])!;
@@ -158,7 +212,9 @@ export function exportQdq(model: OnnxModel, layers: readonly QdqLayerSpec[]): Qd
       result.scaleW = Array.from(arq.scales);
       result.offsetW = Array.from(arq.offsets);
       result.weightAxis = arq.axis;
-      node.input[1] = b.constant(node, node.input[1], shape, arq.int8, arq.scales, arq.axis);
+      // depthwise convolutions use an exact kernel with int8 weights on every CPU: keep them int8
+      const u8Weights = target === 'ort-cpu' && (opts.weights === 'uint8' || !!opts.uint8WeightLayers?.has(spec.name)) && !(op === 'Conv' && group > 1 && group === shape[0]);
+      node.input[1] = b.constant(node, node.input[1], shape, arq.int8, arq.scales, arq.axis, u8Weights);
 
       const biasName = op === 'MatMul' ? undefined : node.input[2];
       if (biasName) {
@@ -178,6 +234,33 @@ export function exportQdq(model: OnnxModel, layers: readonly QdqLayerSpec[]): Qd
     }
     results.push(result);
   }
+  const extraQuantized = target !== 'generic-qdq' ? placeU8Activations(out, b, results, opts.ranges ?? new Map()) : undefined;
   g.removeUnusedInitializers();
-  return { model: out, layers: results };
+  return { model: out, layers: results, ...(extraQuantized ? { extraQuantized } : {}) };
+}
+
+/**
+ * ort-cpu activations: one uint8 Q→DQ per planned tensor, read by every consumer
+ * the plan lists; a layer whose input the plan could not share (its consumers
+ * disagree) gets its own pair, as in generic-qdq but in uint8.
+ */
+function placeU8Activations(model: OnnxModel, b: QdqBuilder, layers: readonly QdqLayerResult[], ranges: ReadonlyMap<string, TensorRange>): { tensor: string; source: 'layout' | 'range' }[] {
+  const g = model.graph;
+  const plan = planQdq(model, layers.map((l) => ({ name: l.name, scale: l.scaleD, offset: l.offsetD })), ranges);
+  const extra: { tensor: string; source: 'layout' | 'range' }[] = [];
+  for (const [tensor, p] of plan.params) {
+    const readers = [...plan.readers.get(tensor)!];
+    const first = readers.reduce((a, n) => (g.nodes.indexOf(n) < g.nodes.indexOf(a) ? n : a));
+    const dq = b.activation(first, tensor, p.scale, p.zeroPoint, true);
+    for (const r of readers) r.input = r.input.map((i) => (i === tensor ? dq : i));
+    const src = plan.source.get(tensor)!;
+    if (src !== 'layer') extra.push({ tensor, source: src });
+  }
+  for (const l of layers) {
+    const node = g.getNode(l.name)!;
+    if (node.input[0] !== l.inputTensor) continue;
+    const p: U8Params = u8FromAmct(l.scaleD, l.offsetD);
+    node.input[0] = b.activation(node, l.inputTensor, p.scale, p.zeroPoint, true);
+  }
+  return extra;
 }

@@ -63,7 +63,8 @@ describe('quantizeModel', () => {
 
       const stages = new Set<string>();
       const r2 = await quantizeModel({ modelPath, dataset: { data: data('calib_x') }, outDir: out, name: 'm', batchSize: 32, onProgress: (p) => stages.add(p.stage) });
-      expect([...stages]).toEqual(['load', 'fuse', 'calibrate', 'ifmr', 'export', 'write']);
+      // 'ranges' runs only where the ort-cpu layout quantizes residual Adds or pooled outputs
+      expect([...stages].filter((s) => s !== 'ranges')).toEqual(['load', 'fuse', 'calibrate', 'ifmr', 'export', 'write']);
       const enabled = r2.layers.filter((l) => l.enabled);
       expect(enabled.length).toBeGreaterThan(0);
       const quant = loadModel(r2.files.quantModel);

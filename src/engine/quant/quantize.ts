@@ -27,7 +27,12 @@ import {
 import { fusibleLayers, type FusionResult } from './fusion';
 import { fuseAsConfigured, upgradedForQdq } from './prepare';
 import { provenanceOf, recordProvenance } from './provenance';
-import { exportQdq, QDQ_MIN_OPSET } from './qdq-export';
+import { u8s8IsExact } from '../deploy/kernel-probe';
+import { firstFeeds } from '../deploy/feeds';
+import { saturatingLayers } from '../deploy/saturation';
+import { DEFAULT_EXPORT_TARGET, exportQdq, QDQ_MIN_OPSET, type ExportTarget, type WeightStorage } from './qdq-export';
+import { tensorsNeedingRanges } from './qdq-plan';
+import { measureRanges } from './tensor-ranges';
 import { formatRecord } from './record';
 
 export interface QuantizeOptions {
@@ -49,6 +54,10 @@ export interface QuantizeOptions {
   calibrationMethod?: 'stream' | 'held';
   /** calibrates instead of calibrate() (same contract), e.g. one that reuses earlier layers' results */
   calibrator?: typeof calibrate;
+  /** the runtime the quantized model's layout is made for (default ort-cpu); the numbers do not change */
+  target?: ExportTarget;
+  /** ort-cpu weight storage; default 'auto': int8 where this machine's onnxruntime multiplies uint8 × int8 exactly, else uint8 */
+  weights?: WeightStorage | 'auto';
 }
 
 export function outputFiles(outDir: string, name: string) {
@@ -87,6 +96,13 @@ export function resolveQuantConfig(config: QuantizeOptions['config'], cm: Config
 function isDataset(d: Dataset | DataSpec): d is Dataset {
   return typeof (d as Dataset).batches === 'function';
 }
+
+/**
+ * Fraction of a layer's output codes its int8-weight kernel may get wrong (by more than one step) on the
+ * calibration samples before its weights are stored as uint8. Measured: stems and wide 1x1 expansions on
+ * images saturate on 1–13% of their outputs; deep ResNet-50 layers on ~0.002%, which moves no prediction.
+ */
+const SATURATION_TOLERANCE = 1e-3;
 
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new QtuneError('cancelled', 'quantization was cancelled');
@@ -135,11 +151,29 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const cal = await (opts.calibrator ?? calibrate)(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod });
   checkAborted(signal);
 
+  const target = opts.target ?? DEFAULT_EXPORT_TARGET;
+  const specs = cal.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: l.config.weight.channelWise }));
+  // ort-cpu quantizes a few tensors the simulation keeps float (residual Add inputs, pooled outputs): their range comes from the same batches
+  const rangeTensors = target === 'ort-cpu' ? tensorsNeedingRanges(work, specs.map((s) => ({ name: s.name, ...s.activation }))) : [];
+  const ranges = rangeTensors.length > 0 && cal.batches > 0
+    ? await measureRanges(work, dataset, rangeTensors, {
+      batchSize: cal.batchSize, batches: cal.batches, signal, onProgress: (done, total) => onProgress?.({ stage: 'ranges', done, total }),
+    })
+    : new Map();
+  checkAborted(signal);
   onProgress?.({ stage: 'export', done: 0, total: 1 });
-  const exported = exportQdq(
-    work,
-    cal.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: l.config.weight.channelWise })),
-  );
+  const weights: WeightStorage = opts.weights === 'uint8' ? 'uint8' : 'int8';
+  let exported = exportQdq(work, specs, { target, ranges, weights });
+  if (target === 'ort-cpu' && (opts.weights ?? 'auto') === 'auto' && !(await u8s8IsExact())) {
+    // this CPU's int8-weight kernels can saturate: check each layer's kernel against the simulation on a few
+    // calibration samples, and store the weights of those that differ as uint8 (exact kernel, same values)
+    const feeds = await firstFeeds(dataset, Math.min(16, cal.batchSize));
+    const saturating = feeds ? await saturatingLayers(exported.model, feeds, specs.map((s) => s.name), SATURATION_TOLERANCE) : new Set(specs.map((s) => s.name));
+    if (saturating.size > 0) {
+      exported = exportQdq(work, specs, { target, ranges, weights, uint8WeightLayers: saturating });
+      notes.push(`${saturating.size} of ${specs.length} layers store uint8 weights (zero point 128, same values): on this CPU (no VNNI) onnxruntime's int8-weight kernel for them saturated on more than ${SATURATION_TOLERANCE * 100}% of their output values on the calibration data; the others keep the faster int8 kernel (rare saturations there show in the runtime parity check)`);
+    }
+  }
   onProgress?.({ stage: 'export', done: 1, total: 1 });
   for (const l of exported.layers) for (const n of l.notes) notes.push(`${l.name}: ${n}`);
   checkAborted(signal);

@@ -41,6 +41,7 @@ const LOWER_IS_BETTER = new Set([
   'mae',
   'rmse',
   'loss',
+  'timems',
 ]);
 
 function normaliseMetricName(name: string): string {

@@ -3,6 +3,7 @@
 
 import type { AnalysisReport, LayerAnalysis, LayerActivationStats } from '../../shared/analysis-types';
 import type { HeatmapColumn } from '../heatmap/types';
+import type { LayerTimes } from '../../shared/deploy-types';
 
 export interface LayerMetricDef {
   key: string;
@@ -31,13 +32,16 @@ export function availableMetrics(report: AnalysisReport): LayerMetricDef[] {
   return LAYER_METRICS.filter((m) => report.layers.some((l) => m.get(l) !== undefined));
 }
 
-/** layers × metrics for the heatmap */
-export function layerMetricGrid(report: AnalysisReport): { rows: string[]; columns: HeatmapColumn[]; values: number[][] } {
+/** layers × metrics for the heatmap; with the run's profile, each layer's time in the float and the int8 model too */
+export function layerMetricGrid(report: AnalysisReport, times?: LayerTimes): { rows: string[]; columns: HeatmapColumn[]; values: number[][] } {
   const defs = availableMetrics(report);
+  const timeColumns: HeatmapColumn[] = times
+    ? [{ key: 'floatMs', label: `float ms (batch ${times.batchSize})`, metric: 'TimeMs' }, { key: 'int8Ms', label: `int8 ms (batch ${times.batchSize})`, metric: 'TimeMs' }]
+    : [];
   return {
     rows: report.layers.map((l) => l.name),
-    columns: defs.map((d) => ({ key: d.key, label: d.label, metric: d.metric })),
-    values: report.layers.map((l) => defs.map((d) => d.get(l) ?? NaN)),
+    columns: [...defs.map((d) => ({ key: d.key, label: d.label, metric: d.metric })), ...timeColumns],
+    values: report.layers.map((l) => [...defs.map((d) => d.get(l) ?? NaN), ...(times ? [times.float[l.name] ?? NaN, times.int8[l.name] ?? NaN] : [])]),
   };
 }
 

@@ -1,13 +1,18 @@
 // One turn of the tuning loop for a project run: the engine's pipeline with
-// the run's saved config, its artifacts written into the run's folder.
+// the run's saved config, its artifacts written into the run's folder, then
+// the deployment checks (runtime parity, latency, per-layer time) that a
+// project run shows and a tuning trial skips.
 
+import { runDeployChecks } from '../../engine/deploy/run-checks';
+import { createSession } from '../../engine/eval/evaluate';
 import { runTrial } from '../../engine/pipeline/trial';
+import { openDataFor } from '../../engine/runtime/open-data';
 import type { RunResult } from '../../shared/run-types';
 import type { JobHandler } from './index';
 import { evaluationSetupOf } from './project-trial';
 
 export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
-  const { run } = await runTrial({
+  const { run, quantization } = await runTrial({
     modelPath: p.modelPath,
     config: p.configPath,
     calibration: { data: p.calibrationData },
@@ -17,6 +22,29 @@ export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
     signal: ctx.signal,
     onProgress: (stage, done, total, message) => ctx.progress(stage, done, total, message),
   });
-  const result: RunResult = { runId: p.runId, configId: p.configId, ...run };
+  const deploy = await deployChecks(quantization.files.quantModel, p.modelPath, p.evaluationData, p.labels, p.evaluationBatchSize, ctx);
+  const result: RunResult = {
+    runId: p.runId,
+    configId: p.configId,
+    ...run,
+    notes: [...run.notes, ...deploy.notes],
+    ...(deploy.parity ? { parity: deploy.parity } : {}),
+    ...(deploy.latency ? { latency: deploy.latency } : {}),
+    ...(deploy.layerTimes ? { layerTimes: deploy.layerTimes } : {}),
+  };
   return result;
 };
+
+async function deployChecks(quantModel: string, floatModel: string, data: string, labels: string | undefined, batchSize: number, ctx: Parameters<JobHandler<'run.quantize'>>[1]) {
+  ctx.throwIfCancelled();
+  const session = await createSession(quantModel);
+  try {
+    const dataset = await openDataFor(session, data, labels);
+    return await runDeployChecks({
+      quantModel, floatModel, dataset, evaluationBatchSize: batchSize, signal: ctx.signal,
+      onProgress: (stage, done, total) => ctx.progress(stage, done, total),
+    });
+  } finally {
+    await session.release();
+  }
+}

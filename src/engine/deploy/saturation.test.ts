@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { makeNode, makeTensor, ort } from '../onnx';
+import { modelOf } from '../../../test/fixtures/quant/build-models';
+import { exportQdq } from '../quant/qdq-export';
+import { u8s8IsExact } from './kernel-probe';
+import { saturatingLayers } from './saturation';
+
+/** x ∈ [0,1] → convA (all weights 1: full-range int8 pairs) → Relu → convB (one weight per output channel) → out */
+function model() {
+  return modelOf(
+    [
+      makeNode('Conv', ['x', 'wa'], ['a'], { name: 'convA', attrs: { kernel_shape: [1, 1] } }),
+      makeNode('Relu', ['a'], ['r'], { name: 'relu' }),
+      makeNode('Conv', ['r', 'wb'], ['out'], { name: 'convB', attrs: { kernel_shape: [1, 1] } }),
+    ],
+    [makeTensor('wa', [4, 4, 1, 1], new Float32Array(16).fill(1)), makeTensor('wb', [2, 4, 1, 1], Float32Array.of(0.5, 0, 0, 0, 0, 0, 0.5, 0))],
+    { name: 'x', shape: ['N', 4, 2, 2] },
+    ['out'],
+  );
+}
+
+describe('saturatingLayers', () => {
+  it("finds the layer whose int8-weight kernel saturates on this CPU, and only where the CPU's kernel does", async () => {
+    const { model: q } = exportQdq(model(), [
+      { name: 'convA', activation: { scale: 1 / 255, offset: -128 }, channelWise: true },
+      { name: 'convB', activation: { scale: 4 / 255, offset: -128 }, channelWise: true },
+    ], { target: 'ort-cpu', weights: 'int8' });
+    // convB's output is a graph output (no Q after it): the runtime does not fuse it, nothing to check
+    const x = new ort.Tensor('float32', new Float32Array(16).fill(1), [1, 4, 2, 2]);
+    const found = await saturatingLayers(q, { x }, ['convA', 'convB']);
+    // all codes 255 times weights 127: each int16 pair sum would be 64770, past 32767
+    expect([...found]).toEqual((await u8s8IsExact()) ? [] : ['convA']);
+    const { model: exact } = exportQdq(model(), [
+      { name: 'convA', activation: { scale: 1 / 255, offset: -128 }, channelWise: true },
+      { name: 'convB', activation: { scale: 4 / 255, offset: -128 }, channelWise: true },
+    ], { target: 'ort-cpu', weights: 'uint8' });
+    expect([...(await saturatingLayers(exact, { x }, ['convA', 'convB']))]).toEqual([]);
+  });
+});

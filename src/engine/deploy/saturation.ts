@@ -1,0 +1,96 @@
+// Which layers' int8-weight integer kernels give other answers than the
+// simulation on this machine (see kernel-probe.ts for why: x86 without VNNI
+// saturates pairs of uint8 × int8 products). Each quantized layer is cut out of
+// the exported model as one Q/DQ node unit, fed the input codes the simulation
+// computed on a few calibration samples, and run as the runtime runs it; its
+// output codes are compared with the simulation's. Layers that differ by more
+// than one code step (a rounding tie) anywhere are the ones to store with
+// uint8 weights, whose kernel is exact.
+import { makeValueInfo, OnnxModel, ort, runExposed, serializeModel, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto } from '../onnx';
+
+interface NodeUnit {
+  layer: string;
+  nodes: NodeProto[];
+  input: string;
+  output: string;
+}
+
+function producedBy(idx: GraphIndex, t: string | undefined, op: string): NodeProto | undefined {
+  const p = t ? idx.producers.get(t) : undefined;
+  return p && p.opType === op && (p.domain ?? '') === '' ? p : undefined;
+}
+
+/** The DQ → layer → (Relu/Clip) → Q unit the runtime fuses, or undefined when the layer's output is not quantized. */
+function nodeUnit(idx: GraphIndex, layer: NodeProto): NodeUnit | undefined {
+  const dqIn = producedBy(idx, layer.input[0], 'DequantizeLinear');
+  if (!dqIn) return undefined;
+  const weightDqs = layer.input.slice(1).map((i) => producedBy(idx, i, 'DequantizeLinear'));
+  if (weightDqs.some((d, k) => layer.input[k + 1] && !d)) return undefined;
+  let out = layer.output[0];
+  const chain: NodeProto[] = [];
+  let cons = idx.consumers.get(out) ?? [];
+  if (cons.length === 1 && (cons[0].opType === 'Relu' || cons[0].opType === 'Clip')) {
+    chain.push(cons[0]);
+    out = cons[0].output[0];
+    cons = idx.consumers.get(out) ?? [];
+  }
+  if (cons.length !== 1 || cons[0].opType !== 'QuantizeLinear') return undefined;
+  const q = cons[0];
+  const nodes = [dqIn, ...(weightDqs.filter(Boolean) as NodeProto[]), layer, ...chain, q];
+  // Clip bounds and the like may come from Constant nodes: they travel with the unit
+  const constants = nodes.flatMap((n) => n.input).map((i) => producedBy(idx, i, 'Constant')).filter((n): n is NodeProto => !!n);
+  return { layer: layer.name ?? '', nodes: [...new Set(constants), ...nodes], input: dqIn.input[0], output: q.output[0] };
+}
+
+function unitModel(model: OnnxModel, idx: GraphIndex, u: NodeUnit, dims: readonly number[]): Uint8Array {
+  const needed = new Set(u.nodes.flatMap((n) => n.input).filter((i) => i && idx.initializers.has(i)));
+  const proto: ModelProto = {
+    irVersion: 8,
+    opsetImport: model.proto.opsetImport,
+    producerName: 'qtune-saturation-check',
+    metadataProps: [], trainingInfo: [], functions: [],
+    graph: {
+      name: 'unit',
+      node: u.nodes,
+      initializer: [...needed].map((n) => idx.initializers.get(n)!),
+      input: [makeValueInfo(u.input, DT.UINT8, [...dims])],
+      output: [makeValueInfo(u.output, DT.UINT8, undefined)],
+      valueInfo: [], sparseInitializer: [], quantizationAnnotation: [],
+    },
+  };
+  return serializeModel(new OnnxModel(proto));
+}
+
+/**
+ * The names among `layers` whose fused integer kernel, run by onnxruntime on
+ * this machine, differs from the simulation by more than one output code on `feeds`.
+ */
+export async function saturatingLayers(model: OnnxModel, feeds: Feeds, layers: readonly string[], maxFraction = 0): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const [layer, fraction] of await codeMismatches(model, feeds, layers)) if (fraction > maxFraction) out.add(layer);
+  return out;
+}
+
+/** Per checked layer: the fraction of its output codes that differ from the simulation by more than one step. */
+export async function codeMismatches(model: OnnxModel, feeds: Feeds, layers: readonly string[]): Promise<Map<string, number>> {
+  const idx = model.graph.index();
+  const units = layers.map((l) => model.graph.getNode(l)).filter((n): n is NodeProto => !!n && n.opType !== 'AveragePool').map((n) => nodeUnit(idx, n)).filter((u): u is NodeUnit => !!u);
+  const out = new Map<string, number>();
+  if (units.length === 0) return out;
+  const sim = await runExposed(model, feeds, [...new Set(units.flatMap((u) => [u.input, u.output]))]);
+  for (const u of units) {
+    const x = sim[u.input];
+    if (x.type !== 'uint8') continue;
+    const session = await ort.InferenceSession.create(unitModel(model, idx, u, x.dims), { graphOptimizationLevel: 'all' });
+    try {
+      const y = (await session.run({ [u.input]: x }))[u.output].data as Uint8Array;
+      const want = sim[u.output].data as Uint8Array;
+      let bad = 0;
+      for (let i = 0; i < y.length; i++) if (Math.abs(y[i] - want[i]) > 1) bad++;
+      out.set(u.layer, bad / Math.max(1, y.length));
+    } finally {
+      await session.release();
+    }
+  }
+  return out;
+}
