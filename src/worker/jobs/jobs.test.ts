@@ -16,7 +16,7 @@ function ctx() {
 
 describe('job handlers', () => {
   it('holds only the app\'s real jobs (no test hook a client could start)', () => {
-    expect(Object.keys(JOB_HANDLERS).sort()).toEqual(['config.create', 'data.preview', 'model.graph', 'model.io', 'model.summary', 'run.analyze', 'run.quantize']);
+    expect(Object.keys(JOB_HANDLERS).sort()).toEqual(['config.create', 'data.preview', 'model.graph', 'model.io', 'model.summary', 'run.analyze', 'run.quantize', 'tune.run']);
   });
 
   it('model.summary lists the quantizable layers', async () => {
