@@ -9,7 +9,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { arch, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateDatasetDescription } from '../src/engine/data/manifest';
@@ -84,20 +84,6 @@ function judged(out: string): { float: number; int8: number } {
   return { float: Number(m[1]), int8: Number(m[2]) };
 }
 
-/**
- * Whether onnxruntime's int8 kernels saturate here: x86 without VNNI multiplies
- * u8×s8 pairs into saturating 16-bit sums (see the READMEs' note on int8 figures).
- */
-function int8KernelsSaturate(): boolean {
-  if (arch() !== 'x64') return false;
-  try {
-    return !/\b(avx512_vnni|avx_vnni|amx_int8)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-  } catch {
-    return true;
-  }
-}
-const SATURATING = int8KernelsSaturate();
-
 const num = (s: string) => Number(s.replace('−', '-'));
 
 beforeAll(() => {
@@ -132,11 +118,10 @@ describe('README commands', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const [, float, int8] = /\(([\d.]+)% → ([\d.]+)%\)/.exec(readme)!.map(Number);
     const fixed = Number(/keep them in\s+float and re-run \(([\d.]+)%\)/.exec(readme)![1]);
-    const note = /the sample ([\d.]+)% \(([\d.]+)%\s+with the two layers kept in float\)/.exec(readme)!;
     // the command section repeats the figures
     const again = /judges the drop \(float ([\d.]+)%, int8 ([\d.]+)%\)[\s\S]*?kept in float the int8 model scores ([\d.]+)%/.exec(readme)!;
     expect(again.slice(1).map(Number)).toEqual([float, int8, fixed]);
-    const expected = SATURATING ? { int8: Number(note[1]), fixed: Number(note[2]) } : { int8, fixed };
+    const expected = { int8, fixed };
     expect(judged(outputOf(/^npx qtune evaluate --model example\/sample_quant_model\.onnx /))).toEqual({ float, int8: expected.int8 });
     expect(judged(outputOf(/^npx qtune evaluate --model example\/skip_quant_model\.onnx /))).toEqual({ float, int8: expected.fixed });
     const skip = /--skip-layers (\S+)/.exec(ran.find((r) => r.command.includes('-o example/config_skip.json'))!.command)![1];
@@ -171,15 +156,13 @@ describe('README commands', () => {
     const page = readFileSync(join(ROOT, 'test/fixtures/README.md'), 'utf8');
     const rows = page.split('\n').filter((l) => /^\| `\w+\.onnx` \|/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
     expect(rows.map((r) => r[1])).toEqual(['`lenet_mnist.onnx`', '`mobilenetv2_fmnist.onnx`', '`sensitive_fmnist.onnx`', '`longtail_mnist.onnx`']);
-    const note = /without VNNI[^:]*:\s+lenet ([\d.]+), mobilenetv2 ([\d.]+), sensitive ([\d.]+) \(([\d.]+) with[^)]*\), longtail ([\d.]+)/.exec(page)!;
-    const saturated = [note[1], note[2], note[3], note[5]].map(Number);
-    rows.forEach((r, i) => {
+    rows.forEach((r) => {
       const model = r[1].replace(/`/g, '');
       const name = model.split('_')[0];
       // the eval data column names files that exist
       const set = /data\/(\w+)\//.exec(r[2])![1];
       for (const f of r[2].match(/`[^`]+`/g)!.map((x) => x.replace(/`/g, ''))) expect(existsSync(join(ROOT, 'test/fixtures', f.includes('/') ? f : `data/${set}/${f}`)), f).toBe(true);
-      const expected = { float: Number(r[3]), int8: SATURATING ? saturated[i] : Number(r[4]) };
+      const expected = { float: Number(r[3]), int8: Number(r[4]) };
       expect(judged(outputOf(new RegExp(`^npx qtune evaluate --model example/${name}_quant_model\\.onnx `))), model).toEqual(expected);
     });
   });
@@ -187,16 +170,11 @@ describe('README commands', () => {
   it('test/fixtures/README.md: what analyze and skipping find for sensitive_fmnist.onnx', () => {
     const page = readFileSync(join(ROOT, 'test/fixtures/README.md'), 'utf8');
     const claim = /int8 top-1 ([\d.]+)% \(([−-][\d.]+) points\)[\s\S]*?isolated sensitivity ([\d.]+) and ([\d.]+), against ([\d.]+) for every other conv; accumulated\s+cosine ([\d.]+) and ([\d.]+)\); skipping them \(`quant_enable: false`\) gives ([\d.]+)%/.exec(page)!;
-    const note = /sensitive ([\d.]+) \(([\d.]+) with the two projection convs kept in float\)/.exec(page)!;
     const base = judged(outputOf(/^npx qtune evaluate --model example\/sensitive_quant_model\.onnx /));
     const skipped = judged(outputOf(/^npx qtune evaluate --model example\/sensitive_skip_quant_model\.onnx /));
-    if (SATURATING) {
-      expect([base.int8, skipped.int8]).toEqual([Number(note[1]), Number(note[2])]);
-    } else {
-      expect(base.int8).toBe(Number(claim[1]));
-      expect(Number((base.int8 - base.float).toFixed(2))).toBe(num(claim[2]));
-      expect(skipped.int8).toBe(Number(claim[8]));
-    }
+    expect(base.int8).toBe(Number(claim[1]));
+    expect(Number((base.int8 - base.float).toFixed(2))).toBe(num(claim[2]));
+    expect(skipped.int8).toBe(Number(claim[8]));
     outputOf(/^npx qtune analyze .*--out example\/sensitive_report$/);
     const report = JSON.parse(readFileSync(join(scratch, 'example/sensitive_report/analysis.json'), 'utf8')) as {
       suggestions: { layer: string }[];

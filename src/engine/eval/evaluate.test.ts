@@ -8,7 +8,7 @@ import { QtuneError } from '../../shared/errors';
 import { openDataset } from '../data/dataset';
 import { writeNpy } from '../data/npy';
 import { comparePredictions } from './compare';
-import { evaluateModel, modelInputSpecs } from './evaluate';
+import { evaluateModel, modelInputSpecs, loadCustomMetric } from './evaluate';
 import { cosine, inTopK, sqnrDb, top1 } from './metrics';
 import { judgeTarget } from './target';
 
@@ -205,5 +205,15 @@ describe('fixture models', () => {
     expect(b.perSample!.predictions).toEqual(a.perSample!.predictions);
     expect(new Set(a.perSample!.predictions).size).toBeGreaterThan(3);
     await s.release();
+  });
+});
+
+describe('loadCustomMetric', () => {
+  it('refuses an untrusted module with a hint that names only what exists', async () => {
+    const err = await loadCustomMetric('/tmp/metric.js', false).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'custom_metric_untrusted' });
+    const hint = (err as { details: { hint?: string } }).details.hint ?? '';
+    expect(hint).toMatch(/Trust and run this evaluator/);
+    expect(hint).not.toMatch(/--[a-z]/); // the CLI has no trust flag: naming the file is the trust
   });
 });

@@ -199,7 +199,7 @@ export async function loadCustomMetric(path: string, trusted: boolean | undefine
   if (trusted !== true) {
     throw new QtuneError('custom_metric_untrusted', `the custom metric ${path} runs JavaScript on this machine; it was not confirmed as trusted`, {
       file: path,
-      hint: 'confirm that you trust this file (the app asks; the CLI takes --trust-metric)',
+      hint: 'in the app press "Trust and run this evaluator" on the project step; the command line runs the module you name without asking',
     });
   }
   let mod: Record<string, unknown>;
