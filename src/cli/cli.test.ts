@@ -141,7 +141,10 @@ describe('progress on a terminal', () => {
   const hasScript = spawnSync('script', ['--version']).status === 0;
   it.skipIf(!hasScript)('shows stage, done/total and an ETA', () => {
     // `script` runs the command on a pseudo-terminal, as a user's shell would
-    const cmd = [process.execPath, bin, 'evaluate', '--model', lenet, '--data', join(mnist, 'eval_x.npy'), '--labels', join(mnist, 'eval_y.npy'), '--batch-size', '8'].map((a) => `'${a}'`).join(' ');
+    // MobileNetV2 one sample at a time: long enough for a pace on any machine (an ETA shows after 200 ms)
+    const fmnist = resolve('test/fixtures/data/fmnist');
+    const model = resolve('test/fixtures/models/mobilenetv2_fmnist.onnx');
+    const cmd = [process.execPath, bin, 'evaluate', '--model', model, '--data', join(fmnist, 'eval_x.npy'), '--labels', join(fmnist, 'eval_y.npy'), '--batch-size', '1'].map((a) => `'${a}'`).join(' ');
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\revaluate \[[#.]{24}\] \d+\/2000 ETA \d+s/);
