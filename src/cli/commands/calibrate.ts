@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import type { DataSpec } from '../../engine/quant/calibrate';
 import { parseExportTarget } from '../../engine/quant/qdq-export';
 import { outputFiles, quantizeModel } from '../../engine/quant/quantize';
-import type { SampleDtype } from '../../shared/dataset-schema';
 import { QtuneError } from '../../shared/errors';
 import type { QuantizeProgress } from '../../shared/quant-types';
 import { isEngineChild, runInEngineChild } from '../engine-child';
