@@ -10,6 +10,9 @@ import { toOrtFeeds } from '../deploy/feeds';
 import { createSession, makeNode, makeValueInfo, type OnnxModel } from '../onnx';
 import type { TensorRange } from './qdq-plan';
 
+/** Most samples per inference in the range pass. */
+export const RANGE_INFERENCE_BATCH = 8;
+
 export interface RangeOptions {
   batchSize: number;
   /** batches to run (the config's batch_num) */
@@ -41,9 +44,11 @@ export async function measureRanges(model: OnnxModel, dataset: Dataset, tensors:
   if (tensors.length === 0) return ranges;
   const { model: probe, outputs } = withRangeOutputs(model, tensors);
   const names = [...outputs.values()].flat();
-  const session = await createSession(probe, { forComparison: false });
-  const batchSize = dataset.effectiveBatchSize(opts.batchSize);
-  const limit = Math.min(dataset.count, opts.batches * batchSize);
+  // The same samples as calibration, at most 8 per inference and without ORT's arena: this pass only needs two
+  // scalars per tensor, and at calibration's batch size a real-size model's activations would double the peak memory.
+  const session = await createSession(probe, { forComparison: false, lowMemory: true });
+  const batchSize = dataset.effectiveBatchSize(Math.min(opts.batchSize, RANGE_INFERENCE_BATCH));
+  const limit = Math.min(dataset.count, opts.batches * dataset.effectiveBatchSize(opts.batchSize));
   try {
     let done = 0;
     opts.onProgress?.(0, limit);
