@@ -4,11 +4,12 @@
 // than the inference itself on real-size models; these summaries cost a few
 // elementwise passes.
 //
-// Two kinds are built here:
+// Three kinds are built here:
 // - extremes (per tensor, per batch): min, max, and a few whole rows that are
 //   guaranteed to hold the k largest and k smallest values (row maxima, TopK,
 //   Gather: cheap ops; selecting values with Compress, or binning them with
 //   ScatterElements, costs ORT more per value than folding them in JavaScript);
+// - ranges: min and max of a tensor (the export's extra quantized tensors);
 // - exact quantization losses: Σ (round(clamp(x, lo, hi) / s) · s − x)² in
 //   float64 for given quantizers, the same expression IFMR evaluates.
 import { QtuneError } from '../../shared/errors';
@@ -171,6 +172,11 @@ export class ReductionBuilder {
       bottomRows: this.output(bottom.rows),
       bottomTau: this.output(bottom.tau),
     };
+  }
+
+  /** Min and max of `tensor` over all its values for one batch (two scalars). */
+  addRange(tensor: string): { min: string; max: string } {
+    return { min: this.output(this.reduce('ReduceMin', tensor)), max: this.output(this.reduce('ReduceMax', tensor)) };
   }
 
   /** Σ (round(clamp(x, lo, hi) / s) · s − x)² in float64, one output per quantizer (s > 0). */

@@ -9,12 +9,15 @@
 import type { QuantConfig } from '../../shared/config-types';
 import type { Dataset } from '../data/dataset';
 import { findQuantizableLayers, type OnnxModel } from '../onnx';
+import type { TensorRange } from '../quant/qdq-plan';
 import { calibrate, enabledLayers, type CalibrateOptions, type CalibrationResult, type EnabledLayer, type LayerCalibration } from '../quant/calibrate';
 
 type Calibrated = Pick<LayerCalibration, 'ifmr' | 'stats'>;
 
 export class CalibrationCache {
   private readonly store = new WeakMap<Dataset, Map<string, Calibrated>>();
+  /** the export's tensor ranges measured along (same samples), per dataset, keyed like the layers */
+  private readonly rangeStore = new WeakMap<Dataset, Map<string, TensorRange | null>>();
   /** layers served from the cache / calibrated, over the cache's life */
   hits = 0;
   misses = 0;
@@ -30,6 +33,9 @@ export class CalibrationCache {
     const keyOf = (l: EnabledLayer) => `${scope}\0${l.inputTensor}\0${JSON.stringify(l.config.activation)}`;
     const missing = new Map<string, EnabledLayer>();
     for (const l of layers) if (!known.has(keyOf(l)) && !missing.has(keyOf(l))) missing.set(keyOf(l), l);
+    let knownRanges = this.rangeStore.get(dataset);
+    if (!knownRanges) this.rangeStore.set(dataset, (knownRanges = new Map()));
+    const rangeKey = (t: string) => `${scope}\0${t}`;
     let passes = 0;
     if (missing.size > 0 || layers.length === 0) {
       const subset: QuantConfig = { ...config, layers: Object.fromEntries([...missing.values()].map((l) => [l.name, config.layers[l.name]])) };
@@ -42,8 +48,14 @@ export class CalibrationCache {
       }
       const r = await calibrate(model, dataset, subset, opts);
       for (const c of r.layers) if (!known.has(keyOf(c))) known.set(keyOf(c), { ifmr: c.ifmr, stats: c.stats });
+      // a tensor left out of measured ranges had a non-finite value: remembered as null (it stays float)
+      if (r.ranges) for (const t of opts.rangeTensors ?? []) knownRanges.set(rangeKey(t), r.ranges.get(t) ?? null);
       passes = r.passes;
     }
+    const wanted = opts.rangeTensors ?? [];
+    const ranges = wanted.every((t) => knownRanges.has(rangeKey(t)))
+      ? new Map(wanted.flatMap((t) => { const v = knownRanges.get(rangeKey(t)); return v ? [[t, v] as const] : []; }))
+      : undefined;
     this.misses += missing.size;
     this.hits += layers.length - missing.size;
     return {
@@ -52,6 +64,7 @@ export class CalibrationCache {
       batchSize,
       samples: config.batch_num * batchSize,
       passes,
+      ranges,
     };
   };
 }

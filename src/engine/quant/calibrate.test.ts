@@ -8,6 +8,8 @@ import { loadModel, ort, runExposed } from '../onnx';
 import { calibrate, enabledLayers, openCalibrationData, planGroups } from './calibrate';
 import { createQuantConfig } from './config';
 import { ifmrSearch } from './ifmr';
+import { tensorsNeedingRanges } from './qdq-plan';
+import { measureRanges } from './tensor-ranges';
 import { findQuantizableLayers } from '../onnx';
 
 const LENET = join(process.cwd(), 'test/fixtures/models/lenet_mnist.onnx');
@@ -134,6 +136,21 @@ describe('calibrate', () => {
     }
     expect(secondPasses).toBeGreaterThan(0);
   }, 120_000);
+
+  it('measures the export\'s extra tensor ranges within the streaming pass, equal to the separate range pass; the held method leaves them to it', async () => {
+    const model = loadModel(join(process.cwd(), 'test/fixtures/models/mobilenetv2_fmnist.onnx'));
+    const layers = findQuantizableLayers(model).filter((l) => l.quantizable);
+    const config = createQuantConfig(layers, { batchNum: 2 });
+    const rangeTensors = tensorsNeedingRanges(model, layers);
+    expect(rangeTensors.length).toBeGreaterThan(3); // residual Add inputs and the pooled output
+    const data = join(process.cwd(), 'test/fixtures/data/fmnist/calib_x.npy');
+    const streamed = await calibrate(model, await openCalibrationData(model, { data }), config, { batchSize: 16, rangeTensors });
+    const separate = await measureRanges(model, await openCalibrationData(model, { data }), rangeTensors, { batchSize: 16, batches: 2 });
+    expect(streamed.ranges).toEqual(separate);
+    expect(separate.size).toBe(rangeTensors.length);
+    const held = await calibrate(model, await openCalibrationData(model, { data }), config, { batchSize: 16, rangeTensors, method: 'held' });
+    expect(held.ranges).toBeUndefined();
+  }, 60_000);
 
   it('calibrates a config whose only layer reads a graph input, with either method', async () => {
     const { model } = lenetConfig(1);

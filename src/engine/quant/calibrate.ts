@@ -26,7 +26,9 @@ import { createSession, exposeTensors, findQuantizableLayers, ort, ReductionBuil
 import { StreamingIfmrHistogram, summarizeActivation, summarizeFromIfmrHistogram, type ActivationSummary } from './activation-stats';
 import { effectiveLayerConfig } from './config';
 import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from './ifmr';
+import type { TensorRange } from './qdq-plan';
 import { ExtremeKeeper, finishIfmr, MergedHistogram, planIfmr, type IfmrPlan, type TensorSummary } from './streaming-ifmr';
+import { finiteRanges, widenRange } from './tensor-ranges';
 
 export const DEFAULT_MEMORY_BUDGET = 2 * 1024 ** 3;
 
@@ -43,6 +45,11 @@ export interface CalibrateOptions {
   method?: 'stream' | 'held';
   /** ORT graph optimisations for the calibration runs (default true; tests compare methods with them off) */
   optimize?: boolean;
+  /**
+   * Tensors whose min and max over the same samples are wanted too (the ort-cpu export's extra quantized
+   * tensors). The streaming method measures them in its first pass; `ranges` lists what was measured.
+   */
+  rangeTensors?: readonly string[];
 }
 
 export interface EnabledLayer {
@@ -65,6 +72,8 @@ export interface CalibrationResult {
   batchSize: number;
   samples: number;
   passes: number;
+  /** min and max of the `rangeTensors` asked for, when this calibration measured them (finite ones only) */
+  ranges?: Map<string, TensorRange>;
 }
 
 /** Quantizable layers that the config enables, in node order. */
@@ -272,13 +281,17 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   // the first sample tells both.
   let k = STREAM_INITIAL_K;
   let summaries: Map<string, TensorSummary> | undefined;
+  let ranges = new Map<string, TensorRange>();
+  const rangeTensors = [...new Set(opts.rangeTensors ?? [])];
   let runBatch = 1;
   for (;;) {
     let builder: ReductionBuilder;
     let outputs: Map<string, { extremes: ExtremeOutputs; raw?: string }>;
+    let rangeOutputs: Map<string, { min: string; max: string }>;
     try {
       builder = new ReductionBuilder(model);
       outputs = new Map(tensors.map((t) => [t, { extremes: builder.addExtremes(t, k), raw: builder.expose(t) }]));
+      rangeOutputs = new Map(rangeTensors.map((t) => [t, builder.addRange(t)]));
     } catch {
       return null;
     }
@@ -300,7 +313,9 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
       }]));
       let wantK = 0;
       let unusable = false;
+      const passRanges = new Map<string, TensorRange>();
       const done = await runPass(session, builder.outputs, inferenceBatch, 1, (r, feeds, run) => {
+        for (const [t, o] of rangeOutputs) widenRange(passRanges, t, Number(r[o.min].data[0]), Number(r[o.max].data[0]));
         for (const t of tensors) {
           checkAborted(signal);
           const o = outputs.get(t)!;
@@ -331,6 +346,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
         }
         if (wantK <= k) {
           summaries = acc;
+          ranges = finiteRanges(passRanges);
           runBatch = inferenceBatch;
           break;
         }
@@ -381,7 +397,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
     results.push({ ...l, ifmr, stats: s.histogram.summary(s.min, s.max) });
     onProgress?.({ stage: 'ifmr', done: i + 1, total: layers.length, layer: l.name });
   });
-  return { layers: results, batches: batchNum, batchSize, samples: need, passes };
+  return { layers: results, batches: batchNum, batchSize, samples: need, passes, ranges };
 }
 
 /** The held method: every input gathered whole (within the memory budget) and searched exactly. */

@@ -144,7 +144,7 @@ function integerCandidates(model: OnnxModel, idx: GraphIndex): NodeProto[] {
  * output ends of integer-op candidates (those not already given a scale by a
  * quantized consumer are quantized from their range).
  */
-export function tensorsNeedingRanges(model: OnnxModel, layers: readonly PlanLayer[]): string[] {
+export function tensorsNeedingRanges(model: OnnxModel, layers: readonly Pick<PlanLayer, 'name'>[]): string[] {
   const idx = model.graph.index();
   const layerInputs = new Set(layers.map((l) => model.graph.getNode(l.name)?.input[0]).filter((x): x is string => !!x));
   const out = new Set<string>();

@@ -12,7 +12,7 @@ import { QtuneError } from '../../shared/errors';
 import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
 import { findQuantizableLayers, loadModel, saveModel, type OnnxModel } from '../onnx';
-import { calibrate, openCalibrationData, type DataSpec } from './calibrate';
+import { calibrate, enabledLayers, openCalibrationData, type DataSpec } from './calibrate';
 import {
   configInvalidError,
   createQuantConfig,
@@ -148,18 +148,22 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
 
   const dataset = isDataset(opts.dataset) ? opts.dataset : await openCalibrationData(work, opts.dataset);
   notes.push(...dataset.notes);
-  const cal = await (opts.calibrator ?? calibrate)(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod });
+  const target = opts.target ?? DEFAULT_EXPORT_TARGET;
+  // ort-cpu quantizes a few tensors the simulation keeps float (residual Add inputs, pooled outputs): their
+  // range comes from the same samples, measured within the calibration pass where it can
+  const rangeTensors = target === 'ort-cpu' ? tensorsNeedingRanges(work, enabledLayers(work, config)) : [];
+  const cal = await (opts.calibrator ?? calibrate)(work, dataset, config, {
+    batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod, rangeTensors,
+  });
   checkAborted(signal);
 
-  const target = opts.target ?? DEFAULT_EXPORT_TARGET;
   const specs = cal.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: l.config.weight.channelWise }));
-  // ort-cpu quantizes a few tensors the simulation keeps float (residual Add inputs, pooled outputs): their range comes from the same batches
-  const rangeTensors = target === 'ort-cpu' ? tensorsNeedingRanges(work, specs.map((s) => ({ name: s.name, ...s.activation }))) : [];
-  const ranges = rangeTensors.length > 0 && cal.batches > 0
+  // (a calibration that measured them lists every finite one; the held method and cached layers do not)
+  const ranges = cal.ranges ?? (rangeTensors.length > 0 && cal.batches > 0
     ? await measureRanges(work, dataset, rangeTensors, {
       batchSize: cal.batchSize, batches: cal.batches, signal, onProgress: (done, total) => onProgress?.({ stage: 'ranges', done, total }),
     })
-    : new Map();
+    : new Map());
   checkAborted(signal);
   onProgress?.({ stage: 'export', done: 0, total: 1 });
   const weights: WeightStorage = opts.weights === 'uint8' ? 'uint8' : 'int8';
