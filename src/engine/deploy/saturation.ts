@@ -3,10 +3,11 @@
 // saturates pairs of uint8 × int8 products). Each quantized layer is cut out of
 // the exported model as one Q/DQ node unit, fed the input codes the simulation
 // computed on a few calibration samples, and run as the runtime runs it; its
-// output codes are compared with the simulation's. Layers that differ by more
+// output codes are compared with the simulation's. All units sit side by side
+// in one model, so the check costs one session and one run. Layers that differ by more
 // than one code step (a rounding tie) anywhere are the ones to store with
 // uint8 weights, whose kernel is exact.
-import { makeValueInfo, OnnxModel, ort, runExposed, serializeModel, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto } from '../onnx';
+import { makeValueInfo, OnnxModel, ort, runExposed, serializeModel, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx';
 
 interface NodeUnit {
   layer: string;
@@ -42,19 +43,37 @@ function nodeUnit(idx: GraphIndex, layer: NodeProto): NodeUnit | undefined {
   return { layer: layer.name ?? '', nodes: [...new Set(constants), ...nodes], input: dqIn.input[0], output: q.output[0] };
 }
 
-function unitModel(model: OnnxModel, idx: GraphIndex, u: NodeUnit, dims: readonly number[]): Uint8Array {
-  const needed = new Set(u.nodes.flatMap((n) => n.input).filter((i) => i && idx.initializers.has(i)));
+/**
+ * One model holding every unit side by side, each reading its own copy of its
+ * input: a unit's output never feeds another unit (every layer is checked on
+ * the simulation's codes), and one session and one run serve every layer.
+ * Tensors made inside unit k get the suffix `tag + k`; initializers are shared.
+ */
+function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[], dims: ReadonlyMap<string, readonly number[]>, tag: string): Uint8Array {
+  const nodes: NodeProto[] = [];
+  const needed = new Set<string>();
+  const input: ValueInfoProto[] = [];
+  const output: ValueInfoProto[] = [];
+  units.forEach((u, k) => {
+    const produced = new Set([u.input, ...u.nodes.flatMap((n) => n.output)]);
+    const local = (t: string) => (t && produced.has(t) ? `${t}${tag}${k}` : t);
+    for (const n of u.nodes) {
+      for (const i of n.input) if (i && idx.initializers.has(i)) needed.add(i);
+      nodes.push({ ...n, name: `${n.name ?? n.opType}${tag}${k}`, input: n.input.map(local), output: n.output.map(local) });
+    }
+    input.push(makeValueInfo(local(u.input), DT.UINT8, [...dims.get(u.input)!]));
+    output.push(makeValueInfo(local(u.output), DT.UINT8, undefined));
+  });
   const proto: ModelProto = {
     irVersion: 8,
     opsetImport: model.proto.opsetImport,
     producerName: 'qtune-saturation-check',
     metadataProps: [], trainingInfo: [], functions: [],
     graph: {
-      name: 'unit',
-      node: u.nodes,
+      name: 'units',
+      node: nodes,
       initializer: [...needed].map((n) => idx.initializers.get(n)!),
-      input: [makeValueInfo(u.input, DT.UINT8, [...dims])],
-      output: [makeValueInfo(u.output, DT.UINT8, undefined)],
+      input, output,
       valueInfo: [], sparseInitializer: [], quantizationAnnotation: [],
     },
   };
@@ -78,19 +97,24 @@ export async function codeMismatches(model: OnnxModel, feeds: Feeds, layers: rea
   const out = new Map<string, number>();
   if (units.length === 0) return out;
   const sim = await runExposed(model, feeds, [...new Set(units.flatMap((u) => [u.input, u.output]))]);
-  for (const u of units) {
-    const x = sim[u.input];
-    if (x.type !== 'uint8') continue;
-    const session = await ort.InferenceSession.create(unitModel(model, idx, u, x.dims), { graphOptimizationLevel: 'all' });
-    try {
-      const y = (await session.run({ [u.input]: x }))[u.output].data as Uint8Array;
+  const checked = units.filter((u) => sim[u.input].type === 'uint8');
+  if (checked.length === 0) return out;
+  const used = new Set(model.graph.nodes.flatMap((n) => [...n.input, ...n.output]));
+  let tag = '__qtune_unit';
+  while ([...used].some((t) => t.includes(tag))) tag += '_';
+  const bytes = unitsModel(model, idx, checked, new Map(checked.map((u) => [u.input, sim[u.input].dims])), tag);
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+  try {
+    const result = await session.run(Object.fromEntries(checked.map((u, k) => [`${u.input}${tag}${k}`, sim[u.input]])));
+    checked.forEach((u, k) => {
+      const y = result[`${u.output}${tag}${k}`].data as Uint8Array;
       const want = sim[u.output].data as Uint8Array;
       let bad = 0;
       for (let i = 0; i < y.length; i++) if (Math.abs(y[i] - want[i]) > 1) bad++;
       out.set(u.layer, bad / Math.max(1, y.length));
-    } finally {
-      await session.release();
-    }
+    });
+  } finally {
+    await session.release();
   }
   return out;
 }

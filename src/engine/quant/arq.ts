@@ -37,8 +37,18 @@ export function arqScale(mn: number, mx: number): number {
   return scale < MIN_SCALE ? 1 : scale;
 }
 
-/** Output channel of every element (null when per tensor). */
-function channelIndexer(shape: number[], opts: ArqOptions): { count: number; of: (i: number) => number } {
+/**
+ * Output channel of every element. `inner` is set when channels come in runs of
+ * `inner` consecutive elements cycling through `count` channels (every case but
+ * grouped ConvTranspose): the loops below then walk runs instead of calling `of`.
+ */
+interface ChannelIndexer {
+  count: number;
+  of: (i: number) => number;
+  inner?: number;
+}
+
+function channelIndexer(shape: number[], opts: ArqOptions): ChannelIndexer {
   const axis = opts.channelAxis;
   if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) {
     throw new QtuneError('bad_weight_axis', `Weight channel axis ${axis} is outside a ${shape.length}-D weight${opts.layer ? ` of layer "${opts.layer}"` : ''}.`, {
@@ -63,7 +73,16 @@ function channelIndexer(shape: number[], opts: ArqOptions): { count: number; of:
       of: (i) => Math.floor(Math.floor(i / rowSize) / rowsPerGroup) * dim + (Math.floor(i / inner) % dim),
     };
   }
-  return { count: dim, of: (i) => Math.floor(i / inner) % dim };
+  return { count: dim, of: (i) => Math.floor(i / inner) % dim, inner };
+}
+
+/** Calls `visit(channel, from, to)` over index ranges of one channel each, covering 0 … n-1. */
+function forEachRun(n: number, idx: ChannelIndexer, visit: (c: number, from: number, to: number) => void): void {
+  if (idx.inner === undefined) {
+    for (let i = 0; i < n; i++) visit(idx.of(i), i, i + 1);
+    return;
+  }
+  for (let from = 0, c = 0; from < n; from += idx.inner, c = (c + 1) % idx.count) visit(c, from, Math.min(n, from + idx.inner));
 }
 
 export function arqQuantize(weights: Float32Array, shape: number[], opts: ArqOptions): ArqResult {
@@ -78,20 +97,27 @@ export function arqQuantize(weights: Float32Array, shape: number[], opts: ArqOpt
       throw new QtuneError('nonfinite_weight', `Layer "${opts.layer ?? '?'}" has a non-finite weight (${weights[i]}) at index ${i}.`, { layer: opts.layer });
     }
   }
-  const idx = opts.channelWise ? channelIndexer(shape, opts) : { count: 1, of: () => 0 };
+  const idx: ChannelIndexer = opts.channelWise ? channelIndexer(shape, opts) : { count: 1, of: () => 0, inner: Math.max(1, weights.length) };
   const mn = new Float64Array(idx.count).fill(Infinity);
   const mx = new Float64Array(idx.count).fill(-Infinity);
-  for (let i = 0; i < weights.length; i++) {
-    const c = idx.of(i);
-    const w = weights[i];
-    if (w < mn[c]) mn[c] = w;
-    if (w > mx[c]) mx[c] = w;
-  }
+  forEachRun(weights.length, idx, (c, from, to) => {
+    let lo = mn[c], hi = mx[c];
+    for (let i = from; i < to; i++) {
+      const w = weights[i];
+      if (w < lo) lo = w;
+      if (w > hi) hi = w;
+    }
+    mn[c] = lo;
+    mx[c] = hi;
+  });
   const scales = new Float32Array(idx.count);
   // An empty channel (no weights) keeps scale 1.
   for (let c = 0; c < idx.count; c++) scales[c] = mn[c] <= mx[c] ? arqScale(mn[c], mx[c]) : 1;
   const int8 = new Int8Array(weights.length);
-  for (let i = 0; i < weights.length; i++) int8[i] = quantizeValue(weights[i], scales[idx.of(i)], 0);
+  forEachRun(weights.length, idx, (c, from, to) => {
+    const scale = scales[c];
+    for (let i = from; i < to; i++) int8[i] = quantizeValue(weights[i], scale, 0);
+  });
   return { scales, offsets: new Int32Array(idx.count), int8, axis: opts.channelWise ? opts.channelAxis : null };
 }
 

@@ -26,7 +26,7 @@ import {
   type OnnxModel,
   type TensorProto,
 } from '../onnx';
-import { arqQuantize, quantizeBias } from './arq';
+import { arqQuantize, quantizeBias, type ArqResult } from './arq';
 import { planQdq, u8FromAmct, type TensorRange, type U8Params } from './qdq-plan';
 
 export const QDQ_MIN_OPSET = 13;
@@ -77,6 +77,11 @@ export interface QdqExportOptions {
   weights?: WeightStorage;
   /** ort-cpu with int8 weights: layers whose weights are stored as uint8 all the same (their int8 kernel saturates here) */
   uint8WeightLayers?: ReadonlySet<string>;
+  /**
+   * ARQ results by layer, filled here and reused by a later export of the same model and layers (the
+   * export that stores some weights as uint8 after the saturation check quantizes the same weights).
+   */
+  arqResults?: Map<string, ArqResult>;
 }
 
 /**
@@ -208,7 +213,9 @@ export function exportQdq(model: OnnxModel, layers: readonly QdqLayerSpec[], opt
       if (channelWise && op === 'ConvTranspose' && group > 1) {
         result.notes.push(`grouped ConvTranspose: one weight scale per weight column (axis 1), shared by the ${group} groups`);
       }
-      const arq = arqQuantize(tensorToFloat32(wT), shape, { channelWise, channelAxis: axis, layer: spec.name });
+      const arqKey = `${spec.name}\0${node.input[1]}\0${channelWise}`;
+      const arq = opts.arqResults?.get(arqKey) ?? arqQuantize(tensorToFloat32(wT), shape, { channelWise, channelAxis: axis, layer: spec.name });
+      opts.arqResults?.set(arqKey, arq);
       result.scaleW = Array.from(arq.scales);
       result.offsetW = Array.from(arq.offsets);
       result.weightAxis = arq.axis;

@@ -12,6 +12,7 @@ import { QtuneError } from '../../shared/errors';
 import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
 import { findQuantizableLayers, loadModel, saveModel, type OnnxModel } from '../onnx';
+import type { ArqResult } from './arq';
 import { calibrate, enabledLayers, openCalibrationData, type DataSpec } from './calibrate';
 import {
   configInvalidError,
@@ -167,14 +168,15 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   checkAborted(signal);
   onProgress?.({ stage: 'export', done: 0, total: 1 });
   const weights: WeightStorage = opts.weights === 'uint8' ? 'uint8' : 'int8';
-  let exported = exportQdq(work, specs, { target, ranges, weights });
+  const arqResults = new Map<string, ArqResult>();
+  let exported = exportQdq(work, specs, { target, ranges, weights, arqResults });
   if (target === 'ort-cpu' && (opts.weights ?? 'auto') === 'auto' && !(await u8s8IsExact())) {
     // this CPU's int8-weight kernels can saturate: check each layer's kernel against the simulation on a few
     // calibration samples, and store the weights of those that differ as uint8 (exact kernel, same values)
     const feeds = await firstFeeds(dataset, Math.min(16, cal.batchSize));
     const saturating = feeds ? await saturatingLayers(exported.model, feeds, specs.map((s) => s.name), SATURATION_TOLERANCE) : new Set(specs.map((s) => s.name));
     if (saturating.size > 0) {
-      exported = exportQdq(work, specs, { target, ranges, weights, uint8WeightLayers: saturating });
+      exported = exportQdq(work, specs, { target, ranges, weights, uint8WeightLayers: saturating, arqResults });
       notes.push(`${saturating.size} of ${specs.length} layers store uint8 weights (zero point 128, same values): on this CPU (no VNNI) onnxruntime's int8-weight kernel for them saturated on more than ${SATURATION_TOLERANCE * 100}% of their output values on the calibration data; the others keep the faster int8 kernel (rare saturations there show in the runtime parity check)`);
     }
   }
