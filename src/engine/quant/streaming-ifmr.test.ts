@@ -70,15 +70,17 @@ describe('MergedHistogram', () => {
     for (const b of batches) h.add(b, ...minMax(b));
     const all = batches.flatMap((b) => [...b]);
     expect(h.count).toBe(all.length);
-    expect(h.counts.reduce((a, c) => a + c, 0)).toBe(all.length);
-    expect(h.sum.reduce((a, c) => a + c, 0)).toBeCloseTo(all.reduce((a, c) => a + c, 0), 9);
-    expect(h.sumSq.reduce((a, c) => a + c, 0)).toBeCloseTo(all.reduce((a, c) => a + c * c, 0), 6);
-    expect(h.counts.length).toBeLessThanOrEqual(HISTOGRAM_MAX_BINS);
+    const p = h.prefixSums();
+    expect(p.c[h.bins]).toBe(all.length);
+    expect(p.s1[h.bins]).toBeCloseTo(all.reduce((a, c) => a + c, 0), 9);
+    expect(h.total()).toBeCloseTo(all.reduce((a, c) => a + c, 0), 9);
+    expect(p.s2[h.bins]).toBeCloseTo(all.reduce((a, c) => a + c * c, 0), 6);
+    expect(h.bins).toBeLessThanOrEqual(HISTOGRAM_MAX_BINS);
     expect(Number.isInteger(Math.log2(h.width))).toBe(true);
     // every value sits in the bin the grid says
     for (const x of all) {
       const j = Math.floor((x - h.origin) / h.width);
-      expect(h.counts[j]).toBeGreaterThan(0);
+      expect(h.countOf(j)).toBeGreaterThan(0);
     }
   });
 });

@@ -63,36 +63,53 @@ export const HISTOGRAM_MAX_BINS = 1 << 16;
 export class MergedHistogram {
   width = 0;
   origin = 0;
-  counts = new Float64Array(0);
-  sum = new Float64Array(0);
-  sumSq = new Float64Array(0);
+  /**
+   * Per bin j: count at 3j, Σx at 3j+1, Σx² at 3j+2. Interleaved because
+   * folding a value touches all three: one cache line instead of three.
+   */
+  moments = new Float64Array(0);
   count = 0;
 
+  /** Number of bins. */
+  get bins(): number {
+    return this.moments.length / 3;
+  }
+
+  countOf(j: number): number {
+    return this.moments[3 * j];
+  }
+
+  /** Σx over every value folded in (NaN when a NaN was). */
+  total(): number {
+    let t = 0;
+    for (let j = 1; j < this.moments.length; j += 3) t += this.moments[j];
+    return t;
+  }
+
   private regrid(width: number, origin: number, bins: number): void {
-    const counts = new Float64Array(bins);
-    const sum = new Float64Array(bins);
-    const sumSq = new Float64Array(bins);
-    for (let j = 0; j < this.counts.length; j++) {
-      if (this.counts[j] === 0) continue;
-      const t = Math.floor((this.origin + j * this.width - origin) / width);
-      counts[t] += this.counts[j];
-      sum[t] += this.sum[j];
-      sumSq[t] += this.sumSq[j];
+    const moments = new Float64Array(3 * bins);
+    const old = this.moments;
+    for (let j = 0; j < old.length / 3; j++) {
+      if (old[3 * j] === 0) continue;
+      const t = 3 * Math.floor((this.origin + j * this.width - origin) / width);
+      moments[t] += old[3 * j];
+      moments[t + 1] += old[3 * j + 1];
+      moments[t + 2] += old[3 * j + 2];
     }
-    Object.assign(this, { width, origin, counts, sum, sumSq });
+    Object.assign(this, { width, origin, moments });
   }
 
   /** Make the grid cover [min, max] (finite) with bins at least `minWidth` wide. */
   private cover(min: number, max: number, minWidth = 0): void {
-    const held = this.counts.length > 0;
+    const held = this.bins > 0;
     const lo = held ? Math.min(min, this.origin) : min;
-    const hi = held ? Math.max(max, this.origin + this.counts.length * this.width) : max;
+    const hi = held ? Math.max(max, this.origin + this.bins * this.width) : max;
     let width = Math.max(this.width, minWidth, 2 ** Math.ceil(Math.log2(Math.max((hi - lo) / (HISTOGRAM_MAX_BINS - 2), 1e-30))));
     for (;;) {
       const origin = Math.floor(lo / width) * width;
       const bins = Math.floor((hi - origin) / width) + 1;
       if (bins <= HISTOGRAM_MAX_BINS) {
-        if (width !== this.width || origin !== this.origin || bins > this.counts.length) this.regrid(width, origin, Math.max(bins, this.counts.length));
+        if (width !== this.width || origin !== this.origin || bins > this.bins) this.regrid(width, origin, Math.max(bins, this.bins));
         return;
       }
       width *= 2;
@@ -104,12 +121,13 @@ export class MergedHistogram {
   /** Running sums over bins (index j holds bins 0 … j-1), for O(1) sums over runs of bins. */
   prefixSums(): { c: Float64Array; s1: Float64Array; s2: Float64Array } {
     if (this.prefix) return this.prefix;
-    const n = this.counts.length;
+    const n = this.bins;
+    const m = this.moments;
     const c = new Float64Array(n + 1), s1 = new Float64Array(n + 1), s2 = new Float64Array(n + 1);
     for (let j = 0; j < n; j++) {
-      c[j + 1] = c[j] + this.counts[j];
-      s1[j + 1] = s1[j] + this.sum[j];
-      s2[j + 1] = s2[j] + this.sumSq[j];
+      c[j + 1] = c[j] + m[3 * j];
+      s1[j + 1] = s1[j] + m[3 * j + 1];
+      s2[j + 1] = s2[j] + m[3 * j + 2];
     }
     this.prefix = { c, s1, s2 };
     return this.prefix;
@@ -120,14 +138,14 @@ export class MergedHistogram {
     if (values.length === 0) return;
     this.prefix = undefined;
     this.cover(min, max);
-    const { counts, sum, sumSq, origin } = this;
+    const { moments, origin } = this;
     const inv = 1 / this.width;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      const j = ((v - origin) * inv) | 0;
-      counts[j]++;
-      sum[j] += v;
-      sumSq[j] += v * v;
+      const j = 3 * (((v - origin) * inv) | 0);
+      moments[j]++;
+      moments[j + 1] += v;
+      moments[j + 2] += v * v;
     }
     this.count += values.length;
   }
@@ -136,8 +154,8 @@ export class MergedHistogram {
   summary(min: number, max: number, bins = STATS_HISTOGRAM_BINS): ActivationSummary {
     const counts = new Array<number>(bins).fill(0);
     const w = (max - min) / bins;
-    for (let j = 0; j < this.counts.length; j++) {
-      const c = this.counts[j];
+    for (let j = 0; j < this.bins; j++) {
+      const c = this.countOf(j);
       if (c === 0) continue;
       const centre = this.origin + (j + 0.5) * this.width;
       const k = w > 0 ? Math.min(bins - 1, Math.max(0, Math.floor((centre - min) / w))) : 0;
@@ -169,7 +187,7 @@ export interface LossBounds {
  * fraction of a bin, covering values the float32 bin index put one bin off.
  */
 export function lossBounds(h: MergedHistogram, q: Quantizer): LossBounds {
-  const n = h.counts.length;
+  const n = h.bins;
   const W = h.width;
   const slack = 0.02 * W;
   const edgeLo = (j: number) => h.origin + j * W - slack;
@@ -192,11 +210,11 @@ export function lossBounds(h: MergedHistogram, q: Quantizer): LossBounds {
     const ka = level(edgeLo(j));
     const kb = level(edgeHi(j));
     if (ka !== kb) {
-      if (h.counts[j] === 0) {
+      if (h.countOf(j) === 0) {
         j++;
         continue;
       }
-      const c = h.counts[j], s1 = h.sum[j], s2 = h.sumSq[j];
+      const c = h.moments[3 * j], s1 = h.moments[3 * j + 1], s2 = h.moments[3 * j + 2];
       const a = exact(c, s1, s2, ka * q.s);
       const b = exact(c, s1, s2, kb * q.s);
       if (kb === ka + 1) {
