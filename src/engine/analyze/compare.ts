@@ -1,14 +1,18 @@
 // Accumulated comparison: every tensor both models compute (matched by
 // name), quantized vs float, per sample, aggregated over samples. Memory stays
-// bounded by one chunk of exposed tensors of one batch of both models: for
-// each chunk we open one session per model and stream the batches through.
+// bounded by what one run exposes: a probe run on one sample measures each
+// tensor's bytes, then each inference takes as few samples, and each pair of
+// sessions as few tensors, as keep a run under COMPARE_BYTES_PER_RUN per model
+// (on a real-size model every tensor of a few samples; on a small one every
+// tensor of the whole batch). For each chunk of tensors one session per model
+// is opened and the batches stream through.
 import type * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
 import type { TensorComparison } from '../../shared/analysis-types';
 import { createSession, exposeTensors, type OnnxModel } from '../onnx';
 import { compareTensors } from './metrics';
 import type { QdqLayer } from './qdq-layers';
-import { MetricAccumulator, numericData, sliceSamples, sliceShape, throwIfAborted, type SampleBatch } from './samples';
+import { canSplitBatches, MetricAccumulator, numericData, sliceSamples, sliceShape, splitBatch, throwIfAborted, type SampleBatch } from './samples';
 
 export interface TensorMatch {
   /** tensors both models compute, in float-model node order */
@@ -35,10 +39,15 @@ export function matchTensors(float: OnnxModel, quant: OnnxModel): TensorMatch {
   };
 }
 
+/** Bytes of exposed tensors one run hands to JavaScript, per model. */
+export const COMPARE_BYTES_PER_RUN = 128 * 1024 ** 2;
+
 export interface CompareOptions {
   batches: readonly SampleBatch[];
-  /** tensors exposed per inference (default 128): bounds memory, costs one more inference per chunk */
+  /** most tensors exposed per inference (default: as many as the byte budget allows); each chunk costs one more pass */
   maxTensorsPerRun?: number;
+  /** exposed bytes per run and model (default COMPARE_BYTES_PER_RUN) */
+  bytesPerRun?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -48,6 +57,8 @@ export interface AccumulatedResult extends TensorMatch {
   notCompared: { name: string; reason: string }[];
   /** rank of each compared tensor as the model computes it (batch axis included) */
   ranks: Map<string, number>;
+  /** samples per inference that kept a run of every tensor under the byte budget (for the analyzer's other passes) */
+  rowsPerRun?: number;
 }
 
 export async function runSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, fetches: string[], role: string): Promise<Record<string, ort.Tensor>> {
@@ -66,18 +77,56 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   const acc = new Map<string, { acc: MetricAccumulator; shape?: number[] }>();
   const ranks = new Map<string, number>();
   const notCompared = new Map<string, string>();
-  const per = Math.max(1, opts.maxTensorsPerRun ?? 128);
+  const budget = opts.bytesPerRun ?? COMPARE_BYTES_PER_RUN;
+  const first = opts.batches[0];
+  if (!first || match.common.length === 0) return { ...match, tensors: [], notCompared: [], ranks };
+  throwIfAborted(opts.signal);
+  // probe: the float model on one sample (or the first batch, when the batch cannot be split) gives each tensor's bytes
+  const splittable = canSplitBatches(float);
+  const probeBatch = splittable ? splitBatch(first, 1)[0] : first;
+  const bytesPerRow = new Map<string, number>();
+  {
+    const probe = await createSession(exposeTensors(float, match.common), { lowMemory: true });
+    try {
+      const out = await runSession(probe, probeBatch.feeds, match.common, 'float');
+      for (const name of match.common) {
+        const t = out[name];
+        // as compared: float32 data as is, other numbers as float64
+        const bytes = (t.data as ArrayLike<number>).length * (t.data instanceof Float32Array ? 4 : 8);
+        bytesPerRow.set(name, t.dims.length > 0 && t.dims[0] === probeBatch.rows ? bytes / probeBatch.rows : bytes);
+      }
+    } finally {
+      await probe.release();
+    }
+  }
+  const total1 = match.common.reduce((a, n) => a + bytesPerRow.get(n)!, 0);
+  const rowsPerRun = splittable ? Math.max(1, Math.min(first.rows, Math.floor(budget / Math.max(1, total1)))) : first.rows;
+  const per = Math.max(1, opts.maxTensorsPerRun ?? match.common.length);
   const chunks: string[][] = [];
-  for (let i = 0; i < match.common.length; i += per) chunks.push(match.common.slice(i, i + per));
-  const total = chunks.length * opts.batches.length;
+  let cur: string[] = [];
+  let curBytes = 0;
+  for (const name of match.common) {
+    const b = bytesPerRow.get(name)! * rowsPerRun;
+    if (cur.length > 0 && (cur.length >= per || curBytes + b > budget)) {
+      chunks.push(cur);
+      cur = [];
+      curBytes = 0;
+    }
+    cur.push(name);
+    curBytes += b;
+  }
+  if (cur.length > 0) chunks.push(cur);
+  const runs = opts.batches.flatMap((b) => (splittable ? splitBatch(b, rowsPerRun) : [b]));
+  const total = chunks.length * runs.length;
   let done = 0;
   opts.onProgress?.(0, total);
   for (const chunk of chunks) {
     throwIfAborted(opts.signal);
-    const fs = await createSession(exposeTensors(float, chunk));
-    const qs = await createSession(exposeTensors(quant, chunk));
+    // without ORT's arena: it would keep the largest run's activations of both models after the run
+    const fs = await createSession(exposeTensors(float, chunk), { lowMemory: true });
+    const qs = await createSession(exposeTensors(quant, chunk), { lowMemory: true });
     try {
-      for (const batch of opts.batches) {
+      for (const batch of runs) {
         throwIfAborted(opts.signal);
         const fo = await runSession(fs, batch.feeds, chunk, 'float');
         const qo = await runSession(qs, batch.feeds, chunk, 'quantized');
@@ -126,5 +175,6 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
     tensors,
     notCompared: [...notCompared].map(([name, reason]) => ({ name, reason })),
     ranks,
+    ...(splittable ? { rowsPerRun } : {}),
   };
 }

@@ -6,7 +6,7 @@ import { DT, createSession, declaredTensorTypes, makeInt64Tensor, makeNode, make
 import { runSession } from './compare';
 import { cosineFromSums, EPS, sqnrFromSums } from './metrics';
 import type { QdqLayer } from './qdq-layers';
-import { throwIfAborted, type SampleBatch } from './samples';
+import { splitBatch, throwIfAborted, type SampleBatch } from './samples';
 import { buildTwinModel, type TwinModel } from './variants';
 
 /** 0.5 + 0.5·cos; 1 when the float output is all zero, 0 when only the quantized one is. */
@@ -20,6 +20,8 @@ export interface IsolatedOptions {
   batches: readonly SampleBatch[];
   /** rank of layer output tensors when already known (saves a probing inference) */
   knownRanks?: ReadonlyMap<string, number>;
+  /** most samples per twin inference (bounds the twin's activations on real-size models); default: whole batches */
+  rowsPerRun?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -149,19 +151,21 @@ export async function isolatedSensitivity(float: OnnxModel, quant: OnnxModel, la
   if (sums.length === 0) return { byLayer: new Map(), failed: twin.failed, timings };
   const fetches = sums.flatMap((p) => [p.xx, p.yy, p.dd]);
   t = performance.now();
-  const session = await createSession(twin.model);
+  const session = await createSession(twin.model, { lowMemory: true });
   timings.sessionMs = performance.now() - t;
   t = performance.now();
   try {
-    for (const [b, batch] of opts.batches.entries()) {
-      throwIfAborted(opts.signal);
-      const out = await runSession(session, batch.feeds, fetches, 'twin');
-      for (const p of sums) {
-        const xx = out[p.xx].data as Float32Array, yy = out[p.yy].data as Float32Array, dd = out[p.dd].data as Float32Array;
-        const a = acc.get(p.layer)!;
-        // one row per sample (padding rows left out); a tensor without a batch axis gives one row
-        const rows = xx.length === batch.rows ? batch.indices.length : 1;
-        for (let r = 0; r < rows; r++) a.add(xx[r], yy[r], dd[r], batch.indices[r]);
+    for (const [b, whole] of opts.batches.entries()) {
+      for (const batch of opts.rowsPerRun ? splitBatch(whole, opts.rowsPerRun) : [whole]) {
+        throwIfAborted(opts.signal);
+        const out = await runSession(session, batch.feeds, fetches, 'twin');
+        for (const p of sums) {
+          const xx = out[p.xx].data as Float32Array, yy = out[p.yy].data as Float32Array, dd = out[p.dd].data as Float32Array;
+          const a = acc.get(p.layer)!;
+          // one row per sample (padding rows left out); a tensor without a batch axis gives one row
+          const rows = xx.length === batch.rows ? batch.indices.length : 1;
+          for (let r = 0; r < rows; r++) a.add(xx[r], yy[r], dd[r], batch.indices[r]);
+        }
       }
       opts.onProgress?.(b + 1, total);
     }

@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
 import { METRIC_KEYS, METRIC_WORSE, type MetricAggregate, type MetricKey, type TensorMetrics } from '../../shared/analysis-types';
 import type { Dataset } from '../data/dataset';
+import { shapeOf, type OnnxModel } from '../onnx';
 
 export interface SampleBatch {
   feeds: Record<string, ort.Tensor>;
@@ -27,6 +28,38 @@ export async function collectBatches(dataset: Dataset, samples: number, batchSiz
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(b.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
     out.push({ feeds, indices: b.indices, rows: b.indices.length + b.padded });
+  }
+  return out;
+}
+
+/** Whether the model's batch axis is free, so that a batch may run a few samples at a time. */
+export function canSplitBatches(model: OnnxModel): boolean {
+  return model.graph.feedInputs.every((v) => {
+    const d0 = shapeOf(v.type)?.[0];
+    return !(typeof d0 === 'number' && d0 > 1);
+  });
+}
+
+/**
+ * The batch as runs of at most `rows` samples (views of the same feeds). A batch
+ * with padding rows, or whose feeds lack the batch axis, stays whole.
+ */
+export function splitBatch(batch: SampleBatch, rows: number): SampleBatch[] {
+  const feeds = Object.values(batch.feeds);
+  if (rows >= batch.rows || batch.rows !== batch.indices.length || !feeds.some((t) => t.dims[0] === batch.rows)) return [batch];
+  const out: SampleBatch[] = [];
+  for (let start = 0; start < batch.rows; start += rows) {
+    const end = Math.min(batch.rows, start + rows);
+    const sub: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(batch.feeds)) {
+      if (t.dims[0] !== batch.rows || typeof t.data === 'string' || !('subarray' in t.data)) {
+        sub[name] = t;
+        continue;
+      }
+      const per = t.data.length / batch.rows;
+      sub[name] = new ort.Tensor(t.type, (t.data as Float32Array).subarray(start * per, end * per), [end - start, ...t.dims.slice(1)]);
+    }
+    out.push({ feeds: sub, indices: batch.indices.slice(start, end), rows: end - start });
   }
   return out;
 }
