@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -167,6 +167,27 @@ describe('openDataset', () => {
     expect((await collect(ds, { batchSize: 3, shuffle: true, seed: 7, limit: 6 })).flatMap((b) => b.indices)).toEqual(idx);
     // row 0 of the batch holds sample idx[0]
     expect(Array.from(sh[0].feeds.x.data.subarray(0, 3) as Float32Array)).toEqual([idx[0] * 3, idx[0] * 3 + 1, idx[0] * 3 + 2]);
+  });
+
+  it('reads an .npy a sample at a time: memory stays flat in the file size, and a truncated file is named when opened', async () => {
+    // 256 MB of samples, of which one batch is read
+    const big = join(tmp, 'big.npy');
+    const samples = 1024, per = 65536;
+    const data = new Float32Array(samples * per);
+    for (let i = 0; i < samples; i++) data[i * per] = i;
+    await writeNpy(big, { dtype: 'float32', shape: [samples, per], data });
+    const before = process.memoryUsage().arrayBuffers;
+    const ds = await openDataset({ inputs: { x: { npy: big } } }, model(['N', per]));
+    const [b] = await collect(ds, { batchSize: 4, limit: 4 });
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 ** 2);
+    expect([0, 1, 2, 3].map((i) => (b.feeds.x.data as Float32Array)[i * per])).toEqual([0, 1, 2, 3]);
+    const [last] = await collect(ds, { batchSize: 1, shuffle: true, seed: 3, limit: 1 });
+    expect((last.feeds.x.data as Float32Array)[0]).toBe(last.indices[0]);
+    // a header that promises more data than the file holds
+    const bytes = readFileSync(join(tmp, 'x.npy'));
+    writeFileSync(join(tmp, 'cut.npy'), bytes.subarray(0, bytes.length - 8));
+    await expect(openDataset({ inputs: { x: { npy: join(tmp, 'cut.npy') } } }, model(['N', 3]))).rejects.toThrow(/cut\.npy.*truncated data/);
+    rmSync(big);
   });
 
   it('a fixed batch dim wins, is explained, and the last batch is padded; types are converted', async () => {

@@ -7,7 +7,7 @@
 // dtypes in C order) and refuse the rest with an error that names the file.
 // Spec: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { unzipSync, zipSync } from 'fflate';
 import { QtuneError } from '../../shared/errors';
 
@@ -131,8 +131,20 @@ export function shapeSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Decodes .npy bytes. `file` is only used in error messages. */
-export function parseNpy(bytes: Uint8Array, file?: string): NdArray {
+export interface NpyLayout {
+  dtype: NdDtype;
+  shape: number[];
+  /** byte offset of the data */
+  dataStart: number;
+  /** bytes of data the shape needs */
+  need: number;
+}
+
+/**
+ * The header of .npy bytes (at least up to the end of the header), checked.
+ * `fileSize` is the whole file's length, for the truncation check.
+ */
+function parseNpyLayout(bytes: Uint8Array, fileSize: number, file?: string): NpyLayout {
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) fail(file, 'not a .npy file (bad magic)');
   const major = bytes[6];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -159,15 +171,45 @@ export function parseNpy(bytes: Uint8Array, file?: string): NdArray {
     fail(file, 'Fortran-order arrays are not supported', 'save with np.save(path, np.ascontiguousarray(arr))');
   }
   const need = count * info.bytes;
-  if (bytes.length - dataStart < need) {
-    fail(file, `truncated data: shape (${header.shape.join(', ')}) needs ${need} bytes, file has ${bytes.length - dataStart}`);
+  if (fileSize - dataStart < need) {
+    fail(file, `truncated data: shape (${header.shape.join(', ')}) needs ${need} bytes, file has ${fileSize - dataStart}`);
   }
+  return { dtype: info.dtype, shape: header.shape, dataStart, need };
+}
+
+/** Decodes .npy bytes. `file` is only used in error messages. */
+export function parseNpy(bytes: Uint8Array, file?: string): NdArray {
+  const { dtype, shape, dataStart, need } = parseNpyLayout(bytes, bytes.length, file);
   // Copy into a fresh buffer: the data offset is rarely aligned for typed-array views.
   // (Explicit copy, because Node's Buffer#slice returns a view, not a copy.)
   const copy = new Uint8Array(need);
   copy.set(bytes.subarray(dataStart, dataStart + need));
-  const buf = copy.buffer;
-  return { dtype: info.dtype, shape: header.shape, data: viewAs(info.dtype, buf, count) };
+  return { dtype, shape, data: viewAs(dtype, copy.buffer, shapeSize(shape)) };
+}
+
+/**
+ * Where the data of a .npy file lies, from its header alone (the data is not
+ * read): for reading samples as they are needed.
+ */
+export async function readNpyLayout(path: string): Promise<NpyLayout> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      const head = new Uint8Array(12);
+      await fh.read(head, 0, 12, 0);
+      // the header's length is in its first 12 bytes; read it whole (small, but it may exceed any fixed guess)
+      const len = head[6] === 1 ? 10 + (head[8] | (head[9] << 8)) : 12 + new DataView(head.buffer).getUint32(8, true);
+      const bytes = new Uint8Array(Math.min(size, Math.max(12, len)));
+      await fh.read(bytes, 0, bytes.length, 0);
+      return parseNpyLayout(bytes, size, path);
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    if (err instanceof QtuneError) throw err;
+    throw new QtuneError('file_not_readable', `cannot read ${path}: ${(err as Error).message}`, { file: path });
+  }
 }
 
 export async function readNpy(path: string): Promise<NdArray> {

@@ -2,13 +2,13 @@
 // and reads one sample at a time, so image folders are decoded as batches are
 // asked for, never all up front.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { QtuneError } from '../../shared/errors';
 import type { ImagePreprocess, InputSource } from '../../shared/dataset-schema';
 import { allocData } from './cast';
 import { checkCropFitsResize, IMAGE_EXTENSIONS, loadImageTensor } from './image';
-import { dtypeByteSize, readNpy, readNpz, shapeSize, type NdArray, type NdData, type NdDtype } from './npy';
+import { dtypeByteSize, readNpyLayout, readNpz, shapeSize, type NdArray, type NdData, type NdDtype } from './npy';
 
 export interface Sample {
   shape: number[];
@@ -48,6 +48,42 @@ function arraySource(arr: NdArray, describe: string, file: string): SampleSource
     sampleShape,
     dtype: arr.dtype,
     read: async (i) => ({ shape: sampleShape, dtype: arr.dtype, data: sliceSample(arr, i) }),
+  };
+}
+
+/**
+ * A .npy file read one sample at a time: its data is never held whole, so
+ * memory does not grow with the file (a thousand 224×224 images are 600 MB)
+ * and only the samples a run uses are read.
+ */
+async function npyFileSource(path: string): Promise<SampleSource> {
+  const { dtype, shape, dataStart } = await readNpyLayout(path);
+  if (shape.length < 1) {
+    throw new QtuneError('data_invalid', `${path}: a 0-d array holds no samples; samples go along the first axis`, { file: path });
+  }
+  const sampleShape = shape.slice(1);
+  const per = shapeSize(sampleShape);
+  const bytesPer = per * dtypeByteSize(dtype);
+  return {
+    describe: path,
+    count: shape[0],
+    sampleShape,
+    dtype,
+    read: async (i) => {
+      const data = allocData(dtype, per);
+      try {
+        const fh = await open(path, 'r');
+        try {
+          const { bytesRead } = await fh.read(new Uint8Array(data.buffer), 0, bytesPer, dataStart + i * bytesPer);
+          if (bytesRead < bytesPer) throw new Error(`sample ${i} ends past the end of the file (it changed since it was opened)`);
+        } finally {
+          await fh.close();
+        }
+      } catch (err) {
+        throw new QtuneError('file_not_readable', `cannot read ${path}: ${(err as Error).message}`, { file: path });
+      }
+      return { shape: sampleShape, dtype, data };
+    },
   };
 }
 
@@ -178,7 +214,7 @@ async function binSource(dir: string, shape: number[], dtype: NdDtype): Promise<
 
 /** Opens the source described for one input; paths are already absolute. */
 export async function openSource(src: InputSource): Promise<SampleSource> {
-  if ('npy' in src) return arraySource(await readNpy(src.npy), src.npy, src.npy);
+  if ('npy' in src) return npyFileSource(src.npy);
   if ('npz' in src) return arraySource(await npzArray(src.npz, src.key), `${src.npz}[${src.key}]`, src.npz);
   if ('images' in src) return imageSource(src.images, src.preprocess);
   return binSource(src.bin, src.shape, src.dtype);
