@@ -85,6 +85,9 @@ describe('project service', () => {
     const { files } = await backend.call('project.export', { dir, runId: run2.runId, outDir: out });
     expect(files.map((f) => f.slice(out.length + 1))).toEqual(expect.arrayContaining(['model_quant_model.onnx', 'model_config.json', 'model_record.txt']));
     expect(JSON.parse(readFileSync(join(out, 'model_config.json'), 'utf8'))[skip].quant_enable).toBe(false);
+    // a folder that already holds files is overwritten only when the user confirmed it
+    await expect(backend.call('project.export', { dir, runId: run2.runId, outDir: out })).rejects.toMatchObject({ code: 'export_exists', message: expect.stringContaining(out) });
+    await expect(backend.call('project.export', { dir, runId: run2.runId, outDir: out, overwrite: true })).resolves.toMatchObject({ files });
     await backend.call('project.update', { dir, patch: { wizard: { step: 'skip' }, ui: { selectedLayer: skip } } });
     backend.dispose(); // one qtune at a time per project: the first lets go of it
     const again = createBackend({ host: 'browser', launcher: forkLauncher(), settings, version: 'test', sampleDir: '/nowhere', projectsDir: root });
