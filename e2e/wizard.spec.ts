@@ -192,10 +192,12 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   await live.nth(0).click();
   await expect(page.getByTestId('tune-current')).toHaveAttribute('data-layers', l0);
   // rows move with the arrow keys
+  const allLayers = await page.getByTestId('tune-layer').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-layer')!));
+  const below = allLayers[allLayers.indexOf(l0) + 1];
   await live.nth(0).focus();
   await page.keyboard.press('ArrowDown');
-  const below = (await page.locator('[data-testid="tune-layer"]:focus').getAttribute('data-layer'))!;
   await expect(page.getByTestId('tune-current')).toHaveAttribute('data-layers', below);
+  await expect(page.locator(`[data-testid="tune-layer"][data-layer="${below}"]`)).toBeFocused();
   // the cos column is in view and filled from the analysed run
   await expect(page.getByTestId('tune-cos').first()).not.toHaveText('—');
   // one tick: the panel is about that layer, not the highlighted one
@@ -242,9 +244,10 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   await expect(page.getByTestId('compare-quant')).toHaveCount(2);
   await expect(page.getByTestId('compare').locator('thead th').nth(1)).toContainText('run #2');
   await expect(page.getByTestId('compare-delta-quant')).toHaveText(/^[+-]\d+\.\d\d$/);
-  for (const [layer, field] of [[l1, 'max_percentile'], [l2, 'max_percentile'], [l1, 'search_step'], [l2, 'search_step']]) {
-    await expect(page.locator(`[data-testid="compare-config-change"][data-layer="${layer}"][data-field="activation_quant_params.${field}"]`)).toHaveCount(1);
-  }
+  // l1's percentile (set while it alone was ticked), and both layers' search step; nothing else
+  const change = (layer: string, field: string) => page.locator(`[data-testid="compare-config-change"][data-layer="${layer}"][data-field="activation_quant_params.${field}"]`);
+  for (const [layer, field] of [[l1, 'max_percentile'], [l1, 'search_step'], [l2, 'search_step']]) await expect(change(layer, field)).toHaveCount(1);
+  await expect(page.getByTestId('compare-config-change')).toHaveCount(3);
   await shotBoth(page, `${prefix}-9-history-compare`);
   // a run opens on its own page
   await page.getByTestId('history-open').first().click();
