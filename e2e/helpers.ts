@@ -31,6 +31,15 @@ export const lenetProject = {
   labels: resolve(repoRoot, 'test/fixtures/data/mnist/eval_y.npy'),
 };
 
+/** Fill the start page's new-project form with the LeNet project under a fresh name. */
+export async function fillLenetForm(page: Page, prefix: string): Promise<void> {
+  await page.getByTestId('new-name').fill(`${prefix}-${Date.now()}`);
+  await page.getByTestId('new-model-path').fill(lenetProject.model);
+  await page.getByTestId('new-calibration-path').fill(lenetProject.calibration);
+  await page.getByTestId('new-evaluation-path').fill(lenetProject.evaluation);
+  await page.getByTestId('new-labels-path').fill(lenetProject.labels);
+}
+
 /** The sizes every wizard step is shown at: a desktop, and a small laptop window. */
 export const WIDE = { width: 1440, height: 900 };
 export const NARROW = { width: 1024, height: 700 };

@@ -2,7 +2,7 @@
 // that pick data (files and folders), a project that survives a reload, even
 // mid-run, and edits that are never lost without a word.
 import { expect, test } from '@playwright/test';
-import { appUrl, lenetProject, NARROW, repoRoot, shot } from './helpers';
+import { appUrl, fillLenetForm, NARROW, repoRoot, shot } from './helpers';
 import { resolve } from 'node:path';
 
 test.use({ actionTimeout: 30_000 });
@@ -47,11 +47,7 @@ test('data pickers list .npy files, choose folders, open where the last one was 
 test('a reload mid-run comes back to the project and follows the run to its result; unsaved edits are not lost without a word', async ({ page }) => {
   test.setTimeout(300_000);
   await page.goto(appUrl);
-  await page.getByTestId('new-name').fill(`reload-${Date.now()}`);
-  await page.getByTestId('new-model-path').fill(lenetProject.model);
-  await page.getByTestId('new-calibration-path').fill(lenetProject.calibration);
-  await page.getByTestId('new-evaluation-path').fill(lenetProject.evaluation);
-  await page.getByTestId('new-labels-path').fill(lenetProject.labels);
+  await fillLenetForm(page, 'reload');
   await page.getByTestId('new-create').click();
   await expect(page.getByTestId('project-view')).toBeVisible();
   const dir = (await page.getByTestId('project-view').getAttribute('data-project-dir'))!;

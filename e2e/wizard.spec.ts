@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hsl } from 'd3';
-import { appUrl, clippedControls, horizontalOverflow, lenetProject, NARROW, shot, WIDE } from './helpers';
+import { appUrl, clippedControls, horizontalOverflow, fillLenetForm, NARROW, shot, WIDE } from './helpers';
 
 // a stuck click fails in seconds, not at the end of the whole walk's timeout
 test.use({ actionTimeout: 30_000 });
@@ -297,11 +297,7 @@ test('the sample project: generate, quantize, analyse, skip, tune, export, reope
 test('a new project from the form (LeNet on MNIST) walks the same wizard', async ({ page }) => {
   test.setTimeout(900_000);
   await page.goto(appUrl);
-  await page.getByTestId('new-name').fill(`lenet-${Date.now()}`);
-  await page.getByTestId('new-model-path').fill(lenetProject.model);
-  await page.getByTestId('new-calibration-path').fill(lenetProject.calibration);
-  await page.getByTestId('new-evaluation-path').fill(lenetProject.evaluation);
-  await page.getByTestId('new-labels-path').fill(lenetProject.labels);
+  await fillLenetForm(page, 'lenet');
   await shotBoth(page, 'lenet-0-new-project-form');
   await page.getByTestId('new-create').click();
   await expect(page.getByTestId('project-view')).toBeVisible();
