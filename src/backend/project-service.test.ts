@@ -50,8 +50,12 @@ describe('project service', () => {
       if (e.type === 'job.progress') progress.push(e.progress.stage);
     });
     const { jobId, runId } = await backend.call('project.startRun', { dir, configId });
+    // a page opened meanwhile finds the run and can follow it
+    expect((await backend.call('project.jobs', { dir })).jobs).toEqual([expect.objectContaining({ jobId, kind: 'run.quantize', runId })]);
     const result = await backend.jobs.wait<'run.quantize'>(jobId);
     off();
+    await new Promise((r) => setTimeout(r, 0));
+    expect((await backend.call('project.jobs', { dir })).jobs).toEqual([]);
     expect(progress).toContain('calibrate');
     expect(progress).toContain('evaluate int8');
     expect(result.float.value).toBeGreaterThan(95);
