@@ -30,3 +30,54 @@ export const lenetProject = {
   evaluation: resolve(repoRoot, 'test/fixtures/data/mnist/eval_x.npy'),
   labels: resolve(repoRoot, 'test/fixtures/data/mnist/eval_y.npy'),
 };
+
+/** Fill the start page's new-project form with the LeNet project under a fresh name. */
+export async function fillLenetForm(page: Page, prefix: string): Promise<void> {
+  await page.getByTestId('new-name').fill(`${prefix}-${Date.now()}`);
+  await page.getByTestId('new-model-path').fill(lenetProject.model);
+  await page.getByTestId('new-calibration-path').fill(lenetProject.calibration);
+  await page.getByTestId('new-evaluation-path').fill(lenetProject.evaluation);
+  await page.getByTestId('new-labels-path').fill(lenetProject.labels);
+}
+
+/** The sizes every wizard step is shown at: a desktop, and a small laptop window. */
+export const WIDE = { width: 1440, height: 900 };
+export const NARROW = { width: 1024, height: 700 };
+
+/**
+ * Controls that a user cannot reach at the current size: outside the window,
+ * clipped by a container, or covered by something else. Each one is scrolled
+ * into view first, as a user would; what is then not the topmost element at
+ * its own centre is reported as "name: why".
+ */
+export async function clippedControls(page: Page, scope = 'body'): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const root = document.querySelector(sel);
+    if (!root) return [`no ${sel}`];
+    const bad: string[] = [];
+    const controls = [...root.querySelectorAll<HTMLElement>('button, input, select, textarea, [tabindex="0"]')].slice(0, 200);
+    for (const el of controls) {
+      const style = getComputedStyle(el);
+      if (el.offsetParent === null || style.visibility === 'hidden' || el.closest('details:not([open])')) continue;
+      el.scrollIntoView({ block: 'center', inline: 'nearest' });
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      const name = `${el.tagName.toLowerCase()}[${el.dataset.testid ?? el.getAttribute('aria-label') ?? el.textContent?.trim().slice(0, 30) ?? ''}]`;
+      if (r.left < -1 || r.right > window.innerWidth + 1) {
+        bad.push(`${name}: outside the window (${Math.round(r.left)}–${Math.round(r.right)} of ${window.innerWidth})`);
+        continue;
+      }
+      const x = Math.min(window.innerWidth - 1, Math.max(0, r.left + Math.min(r.width / 2, 8)));
+      const y = r.top + r.height / 2;
+      const hit = document.elementFromPoint(x, y);
+      if (!hit || !(hit === el || el.contains(hit) || hit.contains(el))) bad.push(`${name}: covered or clipped (topmost: ${hit?.tagName.toLowerCase()}.${hit?.className})`);
+    }
+    window.scrollTo(0, 0);
+    return bad;
+  }, scope);
+}
+
+/** The page does not scroll sideways: nothing sticks out of the window. */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}

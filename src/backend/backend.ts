@@ -3,9 +3,10 @@
 // transport in front of it; neither adds logic of its own.
 
 import { homedir } from 'node:os';
-import type { AppInfo, QtuneEvent, RpcMethod, RpcParams, RpcResult } from '../shared/api';
+import { resolve } from 'node:path';
+import type { AppInfo, ProjectJob, QtuneEvent, RpcMethod, RpcParams, RpcResult } from '../shared/api';
 import { JobManager } from './job-manager';
-import { listDirectory } from './file-browser';
+import { listDirectory, readJsonFile } from './file-browser';
 import { checkRpcParams } from './rpc-schemas';
 import type { SettingsStore } from './settings-store';
 import type { WorkerLauncher } from './worker-launcher';
@@ -62,9 +63,24 @@ export function createBackend(options: BackendOptions): Backend {
 
   const tunes = new TuneService(jobs, projects);
 
+  // Which run each project job works on, so a page opened (or reloaded) while it runs can follow it again.
+  const projectJobs = new Map<string, { dir: string; kind: ProjectJob['kind']; runId: number }>();
+  const remember = (jobId: string, dir: string, kind: ProjectJob['kind'], runId: number) => {
+    projectJobs.set(jobId, { dir: resolve(dir), kind, runId });
+    jobs.wait(jobId).then(
+      () => projectJobs.delete(jobId),
+      () => projectJobs.delete(jobId),
+    );
+  };
+  const jobsOf = (dir: string): ProjectJob[] =>
+    [...projectJobs.entries()]
+      .filter(([, j]) => j.dir === resolve(dir))
+      .map(([jobId, j]) => ({ jobId, kind: j.kind, runId: j.runId, progress: jobs.get(jobId)?.progress }));
+
   const handlers: Handlers = {
     'app.info': () => info,
     'fs.list': (p) => listDirectory(p.dir ?? info.homeDir, { extensions: p.extensions, root: browseRoot, showHidden: p.showHidden }),
+    'fs.readJson': (p) => readJsonFile(p.path, { root: browseRoot }),
     'job.start': (p) => ({ jobId: jobs.start(p.kind, p.params as never) }),
     'job.cancel': (p) => ({ cancelled: jobs.cancel(p.jobId) }),
     'settings.get': () => options.settings.get(),
@@ -75,10 +91,19 @@ export function createBackend(options: BackendOptions): Backend {
     'project.update': (p) => projects.update(p.dir, p.patch),
     'project.saveConfig': (p) => projects.saveConfig(p.dir, p.config, p.note, p.parent),
     'project.readConfig': (p) => projects.readConfig(p.dir, p.configId),
-    'project.startRun': (p) => projects.startRun(p.dir, p.configId),
+    'project.startRun': async (p) => {
+      const started = await projects.startRun(p.dir, p.configId);
+      remember(started.jobId, p.dir, 'run.quantize', started.runId);
+      return started;
+    },
     'project.readRun': (p) => projects.readRun(p.dir, p.runId),
-    'project.analyze': (p) => projects.analyze(p.dir, p.runId, p.samples),
-    'project.export': (p) => projects.exportRun(p.dir, p.runId, p.outDir),
+    'project.jobs': (p) => ({ jobs: jobsOf(p.dir) }),
+    'project.analyze': async (p) => {
+      const started = await projects.analyze(p.dir, p.runId, p.samples);
+      remember(started.jobId, p.dir, 'run.analyze', p.runId);
+      return started;
+    },
+    'project.export': (p) => projects.exportRun(p.dir, p.runId, p.outDir, p.overwrite),
     'project.saveAs': (p) => projects.saveAs(p.dir, p.newDir),
     'project.tuneStart': (p) => tunes.start(p.dir, p.budget, p.resume),
     'project.tuneStop': (p) => tunes.stop(p.dir),

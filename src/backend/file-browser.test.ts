@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listDirectory } from './file-browser';
+import { listDirectory, readJsonFile } from './file-browser';
 import { createBackend } from './backend';
 import { createMemorySettings } from './settings-store';
 import { forkLauncher } from './worker-launcher';
@@ -29,6 +29,26 @@ describe('file browser', () => {
     await expect(listDirectory(join(root, 'models', '..', '..'), { root })).rejects.toMatchObject({ code: 'outside_root' });
     expect((await listDirectory(root, { root })).parent).toBeNull();
     expect((await listDirectory(join(root, 'models'), { root })).entries.map((e) => e.name)).toEqual(['a.onnx']);
+  });
+
+  it('lists every file when no extension (or an empty list) is given, only the wanted ones otherwise', async () => {
+    const { root } = tree();
+    writeFileSync(join(root, 'models', 'calib_x.npy'), 'x');
+    const names = async (extensions?: string[]) => (await listDirectory(join(root, 'models'), { root, extensions })).entries.map((e) => e.name);
+    expect(await names([])).toEqual(['a.onnx', 'calib_x.npy']);
+    expect(await names(undefined)).toEqual(['a.onnx', 'calib_x.npy']);
+    expect(await names(['.npy'])).toEqual(['calib_x.npy']);
+  });
+
+  it('reads a .json file under the root, and nothing else', async () => {
+    const { top, root } = tree();
+    writeFileSync(join(root, 'models', 'config.json'), '{"batch_num": 2}');
+    writeFileSync(join(root, 'models', 'broken.json'), '{');
+    writeFileSync(join(top, 'outside', 'x.json'), '{}');
+    await expect(readJsonFile(join(root, 'models', 'config.json'), { root })).resolves.toEqual({ value: { batch_num: 2 } });
+    await expect(readJsonFile(join(root, 'models', 'broken.json'), { root })).rejects.toMatchObject({ code: 'json_invalid' });
+    await expect(readJsonFile(join(root, 'models', 'a.onnx'), { root })).rejects.toMatchObject({ code: 'not_json' });
+    await expect(readJsonFile(join(root, 'escape', 'x.json'), { root })).rejects.toMatchObject({ code: 'outside_root' });
   });
 
   it('hides dotfiles unless asked', async () => {

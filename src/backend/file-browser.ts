@@ -3,7 +3,7 @@
 // Jupyter, it shows only what lies under one root folder (`qtune serve
 // --root`, default: the home folder), and hides dotfiles unless asked.
 
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { DirEntry, DirListing } from '../shared/api';
 import { QtuneError } from '../shared/errors';
@@ -38,7 +38,8 @@ export async function listDirectory(dir: string, options: ListOptions = {}): Pro
     if (err instanceof QtuneError) throw err;
     throw new QtuneError('dir_unreadable', `Cannot read folder ${abs}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: abs });
   }
-  const wanted = options.extensions?.map((e) => e.toLowerCase().replace(/^\.?/, '.'));
+  // no extensions (or an empty list) means every file: data comes as .npy, .npz, .json, image folders…
+  const wanted = options.extensions?.length ? options.extensions.map((e) => e.toLowerCase().replace(/^\.?/, '.')) : undefined;
   const entries: DirEntry[] = [];
   for (const name of names) {
     if (name.startsWith('.') && !options.showHidden) continue;
@@ -52,4 +53,29 @@ export async function listDirectory(dir: string, options: ListOptions = {}): Pro
   const parent = dirname(abs);
   const atRoot = parent === abs || (root !== null && (await realpath(abs)) === root);
   return { dir: abs, parent: atRoot ? null : parent, entries };
+}
+
+/** Largest JSON file the app reads for the renderer (a config.json is a few kilobytes). */
+const MAX_JSON_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A .json file under the browse root, parsed (a config.json picked with the
+ * in-page browser: the file lives on the server, so the page cannot read it).
+ */
+export async function readJsonFile(path: string, options: { root?: string } = {}): Promise<{ value: unknown }> {
+  const abs = resolve(path);
+  if (!abs.toLowerCase().endsWith('.json')) throw new QtuneError('not_json', `${abs} is not a .json file`, { file: abs });
+  // the same root rule as listing: list the folder it is in (which checks the root), then read it
+  const listing = await listDirectory(dirname(abs), { root: options.root, showHidden: true });
+  const entry = listing.entries.find((e) => e.path === abs && e.kind === 'file');
+  if (!entry) throw new QtuneError('file_missing', `${abs} does not exist or is not a file`, { file: abs });
+  if ((entry.size ?? 0) > MAX_JSON_BYTES) throw new QtuneError('file_too_large', `${abs} is larger than ${MAX_JSON_BYTES / 1024 / 1024} MB`, { file: abs });
+  if (options.root && !within(await realpath(resolve(options.root)), await realpath(abs))) {
+    throw new QtuneError('outside_root', `${abs} is outside the folder qtune may browse`, { file: abs });
+  }
+  try {
+    return { value: JSON.parse(await readFile(abs, 'utf8')) };
+  } catch (err) {
+    throw new QtuneError('json_invalid', `${abs}: not valid JSON (${(err as Error).message})`, { file: abs });
+  }
 }

@@ -50,8 +50,12 @@ describe('project service', () => {
       if (e.type === 'job.progress') progress.push(e.progress.stage);
     });
     const { jobId, runId } = await backend.call('project.startRun', { dir, configId });
+    // a page opened meanwhile finds the run and can follow it
+    expect((await backend.call('project.jobs', { dir })).jobs).toEqual([expect.objectContaining({ jobId, kind: 'run.quantize', runId })]);
     const result = await backend.jobs.wait<'run.quantize'>(jobId);
     off();
+    await new Promise((r) => setTimeout(r, 0));
+    expect((await backend.call('project.jobs', { dir })).jobs).toEqual([]);
     expect(progress).toContain('calibrate');
     expect(progress).toContain('evaluate int8');
     expect(result.float.value).toBeGreaterThan(95);
@@ -85,6 +89,9 @@ describe('project service', () => {
     const { files } = await backend.call('project.export', { dir, runId: run2.runId, outDir: out });
     expect(files.map((f) => f.slice(out.length + 1))).toEqual(expect.arrayContaining(['model_quant_model.onnx', 'model_config.json', 'model_record.txt']));
     expect(JSON.parse(readFileSync(join(out, 'model_config.json'), 'utf8'))[skip].quant_enable).toBe(false);
+    // a folder that already holds files is overwritten only when the user confirmed it
+    await expect(backend.call('project.export', { dir, runId: run2.runId, outDir: out })).rejects.toMatchObject({ code: 'export_exists', message: expect.stringContaining(out) });
+    await expect(backend.call('project.export', { dir, runId: run2.runId, outDir: out, overwrite: true })).resolves.toMatchObject({ files });
     await backend.call('project.update', { dir, patch: { wizard: { step: 'skip' }, ui: { selectedLayer: skip } } });
     backend.dispose(); // one qtune at a time per project: the first lets go of it
     const again = createBackend({ host: 'browser', launcher: forkLauncher(), settings, version: 'test', sampleDir: '/nowhere', projectsDir: root });

@@ -343,10 +343,15 @@ export class ProjectService {
     return { jobId };
   }
 
-  async exportRun(dir: string, runId: number, outDir: string): Promise<{ files: string[] }> {
+  async exportRun(dir: string, runId: number, outDir: string, overwrite = false): Promise<{ files: string[] }> {
     const key = resolve(dir);
     const { result } = await this.readRun(key, runId);
     if (!result) throw new QtuneError('run_unfinished', `Run ${runId} has no result to export`);
+    // an earlier export (or anything else) in the folder is replaced only when the user said so
+    const existing = await readdir(outDir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+    if (existing.length > 0 && !overwrite) {
+      throw new QtuneError('export_exists', `${outDir} already holds ${existing.length} file${existing.length > 1 ? 's' : ''}; confirm to overwrite them, or choose another folder`, { file: outDir });
+    }
     await mkdir(outDir, { recursive: true });
     const folder = runDir(key, runId);
     const a = result.artifacts;

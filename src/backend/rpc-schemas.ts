@@ -24,6 +24,7 @@ const schemas: Record<RpcMethod, object> = {
     additionalProperties: false,
     properties: { dir: str, extensions: { type: 'array', items: { type: 'string', maxLength: 16 }, maxItems: 32 }, showHidden: { type: 'boolean' } },
   },
+  'fs.readJson': { type: 'object', additionalProperties: false, required: ['path'], properties: { path: str } },
   'job.start': {
     type: 'object',
     additionalProperties: false,
@@ -118,13 +119,14 @@ const schemas: Record<RpcMethod, object> = {
   'project.readConfig': { type: 'object', additionalProperties: false, required: ['dir', 'configId'], properties: { dir: str, configId: id } },
   'project.startRun': { type: 'object', additionalProperties: false, required: ['dir', 'configId'], properties: { dir: str, configId: id } },
   'project.readRun': { type: 'object', additionalProperties: false, required: ['dir', 'runId'], properties: { dir: str, runId: id } },
+  'project.jobs': dir,
   'project.analyze': {
     type: 'object',
     additionalProperties: false,
     required: ['dir', 'runId'],
     properties: { dir: str, runId: id, samples: { type: 'integer', minimum: 1, maximum: 100000 } },
   },
-  'project.export': { type: 'object', additionalProperties: false, required: ['dir', 'runId', 'outDir'], properties: { dir: str, runId: id, outDir: str } },
+  'project.export': { type: 'object', additionalProperties: false, required: ['dir', 'runId', 'outDir'], properties: { dir: str, runId: id, outDir: str, overwrite: { type: 'boolean' } } },
   'project.saveAs': { type: 'object', additionalProperties: false, required: ['dir', 'newDir'], properties: { dir: str, newDir: str } },
   'project.tuneStart': {
     type: 'object',

@@ -60,6 +60,8 @@ export interface RpcMethods {
   'app.info': { params: Record<string, never>; result: AppInfo };
   /** list a folder under the browse root; dotfiles only with showHidden */
   'fs.list': { params: { dir?: string; extensions?: string[]; showHidden?: boolean }; result: DirListing };
+  /** a .json file under the browse root, parsed (a config.json picked with the in-page browser) */
+  'fs.readJson': { params: { path: string }; result: { value: unknown } };
   'job.start': { params: JobStartParams; result: { jobId: string } };
   'job.cancel': { params: { jobId: string }; result: { cancelled: boolean } };
   'settings.get': { params: Record<string, never>; result: AppSettings };
@@ -74,10 +76,12 @@ export interface RpcMethods {
   /** quantize with a saved config and evaluate float vs int8; the run is recorded when the job ends */
   'project.startRun': { params: { dir: string; configId: number }; result: { jobId: string; runId: number } };
   'project.readRun': { params: { dir: string; runId: number }; result: RunDetails };
+  /** the project's runs and analyses still queued or running, with their latest progress (a reloaded page follows them again) */
+  'project.jobs': { params: { dir: string }; result: { jobs: ProjectJob[] } };
   /** run the accuracy analyzer on a finished run */
   'project.analyze': { params: { dir: string; runId: number; samples?: number }; result: { jobId: string } };
-  /** copy a run's quantized model, config.json, record file and report into a folder */
-  'project.export': { params: { dir: string; runId: number; outDir: string }; result: { files: string[] } };
+  /** copy a run's quantized model, config.json, record file and report into a folder; a folder holding files only with overwrite */
+  'project.export': { params: { dir: string; runId: number; outDir: string; overwrite?: boolean }; result: { files: string[] } };
   /** copy the whole project folder to a new place and open the copy */
   'project.saveAs': { params: { dir: string; newDir: string }; result: OpenProject };
   /** tune automatically to the project's target; resume: go on with the interrupted tuning */
@@ -86,6 +90,14 @@ export interface RpcMethods {
   'project.tuneStop': { params: { dir: string }; result: TuneState };
   /** the project's latest tuning, running or not (null: never tuned) */
   'project.tuneState': { params: { dir: string }; result: TuneState };
+}
+
+/** A job working on one of a project's runs. */
+export interface ProjectJob {
+  jobId: string;
+  kind: 'run.quantize' | 'run.analyze';
+  runId: number;
+  progress?: JobProgress;
 }
 
 /** A project's latest tuning as the app shows it. */
@@ -103,6 +115,7 @@ export type RpcResult<M extends RpcMethod> = RpcMethods[M]['result'];
 export const RPC_METHODS: readonly RpcMethod[] = [
   'app.info',
   'fs.list',
+  'fs.readJson',
   'job.start',
   'job.cancel',
   'settings.get',
@@ -115,6 +128,7 @@ export const RPC_METHODS: readonly RpcMethod[] = [
   'project.readConfig',
   'project.startRun',
   'project.readRun',
+  'project.jobs',
   'project.analyze',
   'project.export',
   'project.saveAs',

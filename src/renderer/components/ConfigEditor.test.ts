@@ -42,9 +42,12 @@ function setup() {
         return state.config;
       },
       modelLayers: MODEL,
-      onchange: (next: ConfigJson, issues: ConfigIssue[]) => {
+      onchange: (next: ConfigJson) => {
         state.config = next;
+      },
+      onissues: (issues: ConfigIssue[], unparsed: boolean) => {
         state.issues = issues;
+        state.unparsed = unparsed;
       },
     },
   });
@@ -54,7 +57,7 @@ function setup() {
 
 // Where the test keeps what the editor reports, in Svelte state as the wizard's session does.
 function holder() {
-  return reactive({ config: CONFIG, issues: [] as ConfigIssue[] });
+  return reactive({ config: CONFIG, issues: [] as ConfigIssue[], unparsed: false });
 }
 
 function type(input: HTMLInputElement, text: string) {
@@ -118,5 +121,50 @@ describe('ConfigEditor validation', () => {
     area.dispatchEvent(new Event('input', { bubbles: true }));
     flushSync();
     expect(target.querySelector('[data-testid="config-issue"]')!.textContent).toContain('not valid JSON');
+  });
+
+  it('keeps JSON edits: text that does not parse is neither dropped on a switch to the table nor taken for valid', () => {
+    const { target, state } = setup();
+    const q = <T extends Element>(id: string) => target.querySelector<T>(`[data-testid="${id}"]`);
+    // a bad value in the table, then the JSON view: it still counts the problem
+    type(target.querySelector<HTMLInputElement>('[data-testid="config-row"][data-layer="fc"] [data-testid="cell-search_step"]')!, '5');
+    q<HTMLButtonElement>('config-mode-json')!.click();
+    flushSync();
+    expect(q('config-status')!.textContent).toContain('1 problem');
+    // four edits, then a syntax error
+    const area = q<HTMLTextAreaElement>('config-json')!;
+    let text = area.value;
+    for (const [from, to] of [['"batch_num": 2', '"batch_num": 4'], ['"do_fusion": true', '"do_fusion": false'], ['0.999999', '0.9999'], ['"search_step": 5', '"search_step": 0.02']]) {
+      text = text.replace(from, to);
+      area.value = text;
+      area.dispatchEvent(new Event('input', { bubbles: true }));
+      flushSync();
+    }
+    expect(state.config).toMatchObject({ batch_num: 4, do_fusion: false, fc: { activation_quant_params: { search_step: 0.02 } } });
+    area.value = text.replace('"batch_num": 4', '"batch_num": 8,,');
+    area.dispatchEvent(new Event('input', { bubbles: true }));
+    flushSync();
+    expect(state.unparsed).toBe(true);
+    q<HTMLButtonElement>('config-mode-table')!.click();
+    flushSync();
+    // still in the JSON view, the typed text intact, with the reason said
+    expect(q('config-json')).not.toBeNull();
+    expect(q<HTMLTextAreaElement>('config-json')!.value).toContain('"batch_num": 8,,');
+    expect(q('config-json-blocked')!.textContent).toContain('does not parse');
+    expect(q('config-status')!.textContent).toContain('1 problem');
+    // discarding is explicit, and keeps every edit that parsed
+    q<HTMLButtonElement>('config-json-discard')!.click();
+    flushSync();
+    expect(q('config-table')).not.toBeNull();
+    expect(state.unparsed).toBe(false);
+    expect(state.config).toMatchObject({ batch_num: 4, do_fusion: false });
+    expect(q<HTMLInputElement>('global-batch_num')!.value).toBe('4');
+  });
+
+  it('names every input of the table for screen readers', () => {
+    const { target } = setup();
+    const inputs = [...target.querySelectorAll<HTMLElement>('[data-testid="config-table"] input, [data-testid="config-table"] select')];
+    expect(inputs.length).toBeGreaterThan(10);
+    for (const el of inputs) expect(el.getAttribute('aria-label') ?? '', el.outerHTML).toMatch(/\S+ of |quantize /);
   });
 });

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { flushSync, mount, unmount } from 'svelte';
+import { hsl } from 'd3';
 import { makeMetricScale } from '../lib/colour-scale';
+import { columnThresholds } from './thresholds';
+import type { AnalysisReport } from '../../shared/analysis-types';
 import Heatmap from './Heatmap.svelte';
 import type { HeatmapColumn } from './types';
 
@@ -118,5 +121,49 @@ describe('Heatmap', () => {
     flushSync();
     expect(root.querySelector('[data-row="layer400"]')).not.toBeNull();
     expect(root.querySelector('[data-row="layer0"]')).toBeNull();
+  });
+
+  it('keeps a healthy model pale in every column: colours are scaled around each column threshold, not stretched min to max', () => {
+    // a healthy model: cosine 0.9995–0.9999, weight SQNR 44–46 dB, tiny output gains
+    const report = { thresholds: { accumulatedCosine: 0.99, isolatedSensitivity: 0.995, fewParameters: 1000, weightCosine: 0.999 } } as unknown as AnalysisReport;
+    const cols: HeatmapColumn[] = [
+      { key: 'accumulatedCosine', metric: 'CosineSimilarity' },
+      { key: 'accumulatedSqnrDb', metric: 'SQNR' },
+      { key: 'weightSqnrDb', metric: 'SQNR' },
+      { key: 'gainIfSkipped', metric: 'loss' },
+      { key: 'floatMs', metric: 'TimeMs' },
+    ];
+    const v = [
+      [0.9995, 33, 44, 0.00004, 2.5],
+      [0.9999, 39, 46, 0.00001, 0.1],
+      [0.9997, 36, 45, 0.00002, 0.4],
+    ];
+    const root = render({ rows: ['a', 'b', 'c'], columns: cols, values: v, columnThresholds: columnThresholds(report) });
+    for (const r of ['a', 'b', 'c']) {
+      for (const c of cols) {
+        const bg = cell(root, r, c.key).style.background;
+        const [red, green, blue] = bg.match(/\d+/g)!.map(Number);
+        // times are shaded blue by size: not a verdict, never red
+        if (c.metric === 'TimeMs') expect(blue, `${r}/${c.key} ${bg}`).toBeGreaterThan(red);
+        else expect(hsl(`rgb(${red}, ${green}, ${blue})`).l, `${r}/${c.key} ${bg}`).toBeGreaterThan(0.6);
+        // never the red of "look here" (times are blue)
+        expect(cell(root, r, c.key).classList.contains('fails')).toBe(false);
+      }
+    }
+    // a layer past its threshold still turns dark
+    const bad = render({ rows: ['x', 'y'], columns: cols.slice(0, 1), values: [[0.9999], [0.95]], columnThresholds: columnThresholds(report) });
+    const [r2, g2, b2] = cell(bad, 'y', 'accumulatedCosine').style.background.match(/\d+/g)!.map(Number);
+    expect(hsl(`rgb(${r2}, ${g2}, ${b2})`).l).toBeLessThan(0.5);
+  });
+
+  it('moves between rows with the arrow keys and selects with Enter', async () => {
+    const picked: string[] = [];
+    const root = render({ rows, columns, values, onselect: (r: string) => picked.push(r) });
+    const rowsEls = () => [...root.querySelectorAll<HTMLElement>('[data-testid="heatmap-row"]')];
+    expect(rowsEls().map((r) => r.tabIndex)).toEqual([0, -1, -1]);
+    rowsEls()[0].dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
+    flushSync();
+    rowsEls()[1].dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    expect(picked).toEqual(['conv2', 'conv2']);
   });
 });

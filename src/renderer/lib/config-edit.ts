@@ -2,7 +2,7 @@
 // object keeps the file's shape (globals and layer entries side by side, in
 // file order) so what the user saves reads like what they opened.
 
-import { GLOBAL_CONFIG_KEYS, type LayerQuantConfig } from '../../shared/config-types';
+import { DEFAULT_ACTIVATION_PARAMS, GLOBAL_CONFIG_KEYS, type LayerQuantConfig } from '../../shared/config-types';
 
 export type ConfigJson = Record<string, unknown>;
 
@@ -43,6 +43,17 @@ export function setLayerField(
   if (group) entry[group] = { ...((entry[group] as Record<string, unknown>) ?? {}), [field]: value };
   else entry[field] = value;
   next[layer] = entry;
+  return next;
+}
+
+/** A copy with one end (0: start, 1: end) of the IFMR search range set on each layer; the other end stays (or takes the default). */
+export function setSearchRangeEnd(config: ConfigJson, layers: Iterable<string>, end: 0 | 1, value: unknown): ConfigJson {
+  let next = config;
+  for (const l of layers) {
+    const range = [...(layerEntry(next, l).activation_quant_params?.search_range ?? DEFAULT_ACTIVATION_PARAMS.search_range)] as unknown[];
+    range[end] = value;
+    next = setLayerField(next, l, 'activation_quant_params', 'search_range', range);
+  }
   return next;
 }
 

@@ -3,7 +3,7 @@
 // time. Every wizard position and selection change goes back to project.json
 // (project.update) so reopening the project restores exactly where the user was.
 
-import type { JobProgress, ProjectPatch, RunDetails } from '../../shared/api';
+import type { JobProgress, ProjectJob, ProjectPatch, RunDetails } from '../../shared/api';
 import type { ModelSummary } from '../../shared/model-summary';
 import type { OpenProject, ProjectFile, ProjectUiState, WizardStep } from '../../shared/project';
 import type { AnalysisReport } from '../../shared/analysis-types';
@@ -28,14 +28,63 @@ export class Session {
   draft = $state<ConfigJson | null>(null);
   draftConfigId = $state<number | null>(null);
   draftDirty = $state(false);
+  /** the JSON view holds text that does not parse yet (kept, never dropped) */
+  draftUnparsed = $state(false);
+  /** a config saved with "save and re-run": step 3 starts its run as it opens */
+  runRequested = $state<number | null>(null);
   job = $state<ActiveJob | null>(null);
   error = $state('');
   runs = $state<Record<number, RunDetails>>({});
+
+  private readonly offEvents: () => void;
 
   constructor(opened: OpenProject) {
     this.dir = opened.dir;
     this.project = opened.project;
     this.warnings = opened.warnings;
+    this.restoreDraft();
+    // project.json as the backend wrote it (a run or an analysis that ended); older backends do not send it
+    this.offEvents = api().onEvent((e) => {
+      const changed = e as unknown as { type: string; dir?: string; project?: ProjectFile };
+      if (changed.type === 'project.changed' && changed.dir === this.dir && changed.project) this.project = changed.project;
+    });
+  }
+
+  /** Stop listening (the project was closed, or another one opened). */
+  dispose(): void {
+    this.offEvents();
+  }
+
+  /** Unsaved edits the user would lose by leaving. */
+  get unsaved(): boolean {
+    return this.draftDirty || this.draftUnparsed;
+  }
+
+  // An edited, unsaved config survives a reload of the page (per tab, per project).
+  private get draftKey(): string {
+    return `qtune.draft:${this.dir}`;
+  }
+
+  private storeDraft(): void {
+    try {
+      if (this.draftDirty && this.draft) sessionStorage.setItem(this.draftKey, JSON.stringify({ draft: this.draft, configId: this.draftConfigId }));
+      else sessionStorage.removeItem(this.draftKey);
+    } catch {
+      // storage full or unavailable: the warning on leaving still applies
+    }
+  }
+
+  private restoreDraft(): void {
+    try {
+      const saved = sessionStorage.getItem(this.draftKey);
+      if (!saved) return;
+      const { draft, configId } = JSON.parse(saved) as { draft: ConfigJson; configId: number | null };
+      this.draft = draft;
+      this.draftConfigId = configId;
+      this.draftDirty = true;
+    } catch {
+      // a damaged entry is ignored
+    }
   }
 
   get step(): WizardStep {
@@ -116,6 +165,8 @@ export class Session {
     this.draft = config as ConfigJson;
     this.draftConfigId = configId;
     this.draftDirty = false;
+    this.draftUnparsed = false;
+    this.storeDraft();
   }
 
   /** Make sure the draft holds the config the wizard points at. */
@@ -133,6 +184,14 @@ export class Session {
   editDraft(next: ConfigJson): void {
     this.draft = next;
     this.draftDirty = true;
+    this.storeDraft();
+  }
+
+  /** A new draft that is not a saved config (generated, imported). */
+  newDraft(config: ConfigJson): void {
+    this.draftConfigId = null;
+    this.draftUnparsed = false;
+    this.editDraft(config);
   }
 
   /** Save the draft as a new config entry (configs/NNN.json) and point the wizard at it. */
@@ -143,8 +202,51 @@ export class Session {
     this.project = project;
     this.draftConfigId = configId;
     this.draftDirty = false;
+    this.draftUnparsed = false;
+    this.storeDraft();
     await this.update({ wizard: { configId, ...(nextStep ? { step: nextStep } : {}) } });
     return configId;
+  }
+
+  /** Save the draft, go to step 3 and run it there: what "Save config and re-run" promises. */
+  async saveAndRun(note: string): Promise<number> {
+    const configId = await this.saveDraft(note);
+    this.runRequested = configId;
+    await this.goto('quantize', { configId });
+    return configId;
+  }
+
+  /**
+   * Follow again a run or an analysis the backend is still working on (the
+   * page was reloaded, or the project reopened while it ran): its progress in
+   * the job bar, and the project re-read when it ends.
+   */
+  async reconnect(): Promise<void> {
+    let running: ProjectJob[];
+    try {
+      running = (await api().call('project.jobs', { dir: this.dir })).jobs;
+    } catch {
+      return; // a backend without project.jobs: nothing to follow
+    }
+    const j = running[0];
+    if (!j || this.job) return;
+    const label = j.kind === 'run.quantize' ? `Quantize and evaluate (run #${j.runId})` : `Analyze run #${j.runId}`;
+    try {
+      await this.track(label, (onProgress) => {
+        if (j.progress) onProgress(j.progress);
+        const followed = followJob<unknown>(Promise.resolve(j.jobId), onProgress);
+        // the job may have ended between the listing and the subscription: then no event comes
+        const gone = api()
+          .call('project.jobs', { dir: this.dir })
+          .then((r) => (r.jobs.some((x) => x.jobId === j.jobId) ? new Promise<never>(() => undefined) : undefined));
+        return { result: Promise.race([followed.result, gone]), cancel: followed.cancel };
+      });
+    } catch (err) {
+      this.error = errorMessage(err);
+    }
+    if (j.kind === 'run.quantize') await this.refresh(ended(j.runId));
+    else await this.refresh((p) => p.runs.some((r) => r.id === j.runId && (r.analyzed || r.analysisError !== undefined)));
+    await this.readRun(j.runId, true).catch(() => undefined);
   }
 
   /** Quantize and evaluate with a saved config; resolves with the run's details once it ended. */
@@ -167,17 +269,29 @@ export class Session {
     return this.readRun(runId, true);
   }
 
-  async analyze(runId: number): Promise<RunDetails> {
+  /** Run the analyzer on a finished run; `samples`: how many evaluation samples it compares (the backend's default: 32). */
+  async analyze(runId: number, samples?: number): Promise<RunDetails> {
     await this.track('Analyze', (onProgress) =>
       followJob<AnalysisReport>(
         api()
-          .call('project.analyze', { dir: this.dir, runId })
+          .call('project.analyze', { dir: this.dir, runId, ...(samples ? { samples } : {}) })
           .then((r) => r.jobId),
         onProgress,
       ),
     );
     await this.refresh((p) => p.runs.some((r) => r.id === runId && r.analyzed));
     return this.readRun(runId, true);
+  }
+
+  /**
+   * A finished run as steps 4 and 5 start from it: its details, and its config
+   * in the editor (unless the user has unsaved edits there).
+   */
+  async openRun(runId: number, fresh = false): Promise<RunDetails> {
+    const details = await this.readRun(runId, fresh);
+    const cfg = details.summary.configId;
+    if (!this.unsaved && this.draftConfigId !== cfg) await this.loadConfig(cfg);
+    return details;
   }
 
   async readRun(runId: number, fresh = false): Promise<RunDetails> {
