@@ -4,7 +4,8 @@
 
 import { setRuntimeDefaults } from '../engine/onnx';
 import { createJobContext } from './job-context';
-import { JOB_HANDLERS, type JobHandler } from './jobs/index';
+import type { JobHandler } from './jobs/handler';
+import { JOB_HANDLERS } from './jobs/index';
 import { QtuneError, serializeError } from '../shared/errors';
 import type { FromWorker, ToWorker } from '../shared/worker-protocol';
 import type { JobKind } from '../shared/jobs';

@@ -4,9 +4,8 @@
 // are built on demand by `graph.index()` (O(nodes)) rather than cached, so a
 // stale map can never outlive an edit.
 import { QtuneError } from '../../shared/errors';
-import { subgraphsOf } from './attrs';
 import { toNum, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
-import { attrTensor } from './attrs';
+import { attrTensor, subgraphsOf } from './attrs';
 
 export interface GraphIndex {
   /** tensor name → the node producing it */

@@ -1,7 +1,7 @@
 import { createSession } from '../../engine/eval/evaluate';
 import { openDataFor } from '../../engine/runtime/open-data';
 import { previewSamples } from '../../engine/runtime/sample-preview';
-import type { JobHandler } from './index';
+import type { JobHandler } from './handler';
 
 export const dataPreviewJob: JobHandler<'data.preview'> = async (params, ctx) => {
   ctx.progress('decode samples', 0, params.indices.length);

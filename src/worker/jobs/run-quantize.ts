@@ -8,7 +8,7 @@ import { createSession } from '../../engine/eval/evaluate';
 import { runTrial } from '../../engine/pipeline/trial';
 import { openDataFor } from '../../engine/runtime/open-data';
 import type { RunResult } from '../../shared/run-types';
-import type { JobHandler } from './index';
+import type { JobHandler } from './handler';
 import { evaluationSetupOf } from './project-trial';
 
 export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
