@@ -14,7 +14,7 @@ import { createSession, evaluateModel } from '../eval/evaluate';
 import { judgeTarget } from '../eval/target';
 import type { DataSpec } from '../quant/calibrate';
 import { quantizeModel, type QuantizeOptions } from '../quant/quantize';
-import { openDataFor } from '../runtime/open-data';
+import { openDataFor } from '../data/for-model';
 
 /** How many flipped samples a run keeps (the closest calls): enough to browse, not the whole set. */
 export const MAX_FLIPS = 200;

@@ -1,6 +1,6 @@
 import { createSession } from '../../engine/eval/evaluate';
-import { openDataFor } from '../../engine/runtime/open-data';
-import { previewSamples } from '../../engine/runtime/sample-preview';
+import { openDataFor } from '../../engine/data/for-model';
+import { previewSamples } from '../../engine/data/sample-preview';
 import type { JobHandler } from './handler';
 
 export const dataPreviewJob: JobHandler<'data.preview'> = async (params, ctx) => {

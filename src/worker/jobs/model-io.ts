@@ -1,4 +1,4 @@
-import { readModelIo } from '../../engine/runtime/model-io';
+import { readModelIo } from '../../engine/onnx/model-io';
 import type { JobHandler } from './handler';
 
 export const modelIoJob: JobHandler<'model.io'> = async (params, ctx) => {

@@ -6,7 +6,7 @@
 import { runDeployChecks } from '../../engine/deploy/run-checks';
 import { createSession } from '../../engine/eval/evaluate';
 import { runTrial } from '../../engine/pipeline/trial';
-import { openDataFor } from '../../engine/runtime/open-data';
+import { openDataFor } from '../../engine/data/for-model';
 import type { RunResult } from '../../shared/run-types';
 import type { JobHandler } from './handler';
 import { evaluationSetupOf } from './project-trial';

@@ -5,8 +5,8 @@
 import type * as ort from 'onnxruntime-node';
 import type { ImagePreprocess } from '../../shared/dataset-schema';
 import { QtuneError } from '../../shared/errors';
-import { openDataset, type Dataset } from '../data/dataset';
-import { datasetFromShortForm } from '../data/manifest';
+import { openDataset, type Dataset } from './dataset';
+import { datasetFromShortForm } from './manifest';
 import { modelInputSpecs } from '../eval/evaluate';
 
 export async function openDataFor(
