@@ -7,9 +7,9 @@ import {
   DEFAULT_THRESHOLDS, type AnalysisProgress, type AnalysisReport, type AnalysisStage, type AnalysisThresholds,
   type AnalysisWarning, type LayerAnalysis, type TensorComparison,
 } from '../../shared/analysis-types';
-import { openDataset, type Dataset, type ModelInputSpec } from '../data/dataset';
-import { datasetFromShortForm } from '../data/manifest';
-import { findQuantizableLayers, loadModel, shapeOf, typeName, type OnnxModel } from '../onnx';
+import type { Dataset, ModelInputSpec } from '../data/dataset';
+import { openDataFor } from '../data/for-model';
+import { findQuantizableLayers, inputSpecs, loadModel, type OnnxModel } from '../onnx';
 import { compareAccumulated, matchTensors } from './compare';
 import { isolatedSensitivity } from './isolated';
 import { outputSensitivity } from './output-sensitivity';
@@ -46,10 +46,6 @@ export interface AnalyzeOptions {
 const pathOf = (m: string | OnnxModel): string => (typeof m === 'string' ? m : m.path ?? '<memory>');
 const load = (m: string | OnnxModel): OnnxModel => (typeof m === 'string' ? loadModel(m) : m);
 
-function inputSpecs(model: OnnxModel): ModelInputSpec[] {
-  return model.graph.feedInputs.map((v) => ({ name: v.name ?? '', dims: shapeOf(v.type) ?? [], type: typeName(v.type) }));
-}
-
 /** Both models must take the same inputs, or comparing them means nothing. */
 function checkSameInputs(float: OnnxModel, quant: OnnxModel, floatPath: string, quantPath: string): void {
   const f = inputSpecs(float), q = inputSpecs(quant);
@@ -82,13 +78,6 @@ function layerPositions(model: OnnxModel, names: Set<string>): { inputs: Set<str
     if (isLayer || toLayer) for (const i of n.input) down.add(i);
   }
   return { inputs, outputs };
-}
-
-async function openData(data: Dataset | string, model: OnnxModel): Promise<Dataset> {
-  if (typeof data !== 'string') return data;
-  const specs = inputSpecs(model);
-  const desc = await datasetFromShortForm({ data, inputName: specs[0]?.name ?? 'input' });
-  return openDataset(desc, { inputs: specs });
 }
 
 export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisReport> {
@@ -128,7 +117,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   stage('load');
 
   const samples = Math.max(1, opts.samples ?? 32);
-  const dataset = await openData(opts.dataset, reference);
+  const dataset = typeof opts.dataset === 'string' ? await openDataFor(reference, { data: opts.dataset }) : opts.dataset;
   const batches = await collectBatches(dataset, samples, opts.batchSize ?? 8, opts.signal);
   const sampleIndices = batches.flatMap((b) => b.indices);
   if (sampleIndices.length < samples) warnings.push({ code: 'few-samples', message: `the data holds ${sampleIndices.length} samples; ${samples} were asked for` });

@@ -1,6 +1,6 @@
 // Public API of qtune's accuracy analyzer.
 export { analyzeModels, type AnalyzeOptions } from './analyze';
-export { compareTensors, cosineSimilarity, sqnrDb, EPS } from './metrics';
+export { compareTensors } from './metrics';
 export { compareAccumulated, matchTensors, type AccumulatedResult, type CompareOptions } from './compare';
 export { isolatedSensitivity, sensitivityFromSums, type IsolatedResult } from './isolated';
 export { outputSensitivity, type OutputSensitivityResult } from './output-sensitivity';

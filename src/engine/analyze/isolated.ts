@@ -2,9 +2,9 @@
 // alone, fed the FLOAT input, against the float layer. One inference of the
 // twin model (see variants.ts) gives every float output next to its twin.
 import type { IsolatedSensitivity } from '../../shared/analysis-types';
-import { DT, createSession, declaredTensorTypes, makeInt64Tensor, makeNode, makeValueInfo, runExposed, type AttrValue, type OnnxModel } from '../onnx';
+import { DT, createSession, declaredTensorTypes, makeInt64Tensor, makeNode, makeValueInfo, nameAllocator, runExposed, type AttrValue, type OnnxModel } from '../onnx';
 import { runSession } from './compare';
-import { cosineFromSums, EPS, sqnrFromSums } from './metrics';
+import { cosineFromSums, EPS, sqnrFromSums } from '../eval/metrics';
 import type { QdqLayer } from './qdq-layers';
 import { throwIfAborted, type SampleBatch } from './samples';
 import { buildTwinModel, type TwinModel } from './variants';
@@ -97,12 +97,8 @@ function addPairReductions(twin: TwinModel, ranks: Map<string, number>): PairSum
   const used = new Set<string>();
   for (const n of g.nodes) for (const o of n.output) used.add(o);
   for (const t of g.initializers) used.add(t.name ?? '');
-  const fresh = (base: string) => {
-    let name = `__qtune_iso_${base}`;
-    for (let k = 1; used.has(name); k++) name = `__qtune_iso_${base}_${k}`;
-    used.add(name);
-    return name;
-  };
+  const allocate = nameAllocator(used);
+  const fresh = (base: string) => allocate(`__qtune_iso_${base}`);
   // ReduceSumSquare takes its axes as an attribute up to opset 17 and as an input from 18
   const axesAsInput = (model.opsetVersion() ?? 13) >= 18;
   const axesInputs = new Map<number, string>();

@@ -1,10 +1,10 @@
 // The analyzer's samples and per-sample bookkeeping. The S compared samples
 // are read once (inputs are small next to the intermediate tensors) and fed
 // to every model variant, so each variant sees exactly the same inputs.
-import * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
 import { METRIC_KEYS, METRIC_WORSE, type MetricAggregate, type MetricKey, type TensorMetrics } from '../../shared/analysis-types';
 import type { Dataset } from '../data/dataset';
+import { toOrtFeeds, type ort } from '../onnx';
 
 export interface SampleBatch {
   feeds: Record<string, ort.Tensor>;
@@ -24,9 +24,7 @@ export async function collectBatches(dataset: Dataset, samples: number, batchSiz
   const size = dataset.effectiveBatchSize(Math.max(1, Math.min(batchSize, samples)));
   for await (const b of dataset.batches({ batchSize: size, limit: samples })) {
     throwIfAborted(signal);
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(b.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
-    out.push({ feeds, indices: b.indices, rows: b.indices.length + b.padded });
+    out.push({ feeds: toOrtFeeds(b.feeds), indices: b.indices, rows: b.indices.length + b.padded });
   }
   return out;
 }

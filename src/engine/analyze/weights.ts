@@ -4,7 +4,7 @@
 import { QtuneError } from '../../shared/errors';
 import type { WeightError } from '../../shared/analysis-types';
 import { tensorDims, tensorToFloat32, type OnnxModel } from '../onnx';
-import { cosineFromSums, sqnrFromSums } from './metrics';
+import { cosineFromSums, sqnrFromSums } from '../eval/metrics';
 import { dequantizeWeight, type QdqLayer } from './qdq-layers';
 
 /** Per-channel min / max of a weight along `axis` (the whole tensor as one channel when axis is undefined). */

@@ -2,22 +2,21 @@
 // folder, a manifest…) and an optional labels path to a dataset that feeds
 // the model's inputs. Used by every job that runs data through a model.
 
-import type * as ort from 'onnxruntime-node';
-import type { ImagePreprocess } from '../../shared/dataset-schema';
 import { QtuneError } from '../../shared/errors';
+import { inputSpecs, type OnnxModel, type ort } from '../onnx';
 import { openDataset, type Dataset } from './dataset';
-import { datasetFromShortForm } from './manifest';
-import { modelInputSpecs } from '../eval/evaluate';
+import { datasetFromShortForm, type ShortForm } from './manifest';
 
-export async function openDataFor(
-  session: ort.InferenceSession,
-  data: string,
-  labels?: string,
-  opts: { preprocess?: ImagePreprocess; skipBadImages?: boolean } = {},
-): Promise<Dataset> {
-  const inputs = modelInputSpecs(session);
-  if (inputs.length === 0) throw new QtuneError('model_invalid', 'the model has no inputs to feed');
+/** Data in short form (the model input it feeds is the model's first). */
+export type DataForm = Omit<ShortForm, 'inputName'> & { skipBadImages?: boolean };
+
+/** Open `form` for a model (loaded, or a session over it); a model without inputs is refused by name. */
+export async function openDataFor(model: OnnxModel | ort.InferenceSession, form: DataForm, file?: string): Promise<Dataset> {
+  const inputs = inputSpecs(model);
+  const path = file ?? ('graph' in model ? model.path : undefined);
+  if (inputs.length === 0) throw new QtuneError('model_invalid', `${path ?? 'the model'} has no inputs to feed`, { file: path });
+  const { skipBadImages, ...short } = form;
   // A short form names one input; multi-input models need a manifest (.json), which names them all.
-  const desc = await datasetFromShortForm({ data, labels, inputName: inputs[0].name, preprocess: opts.preprocess });
-  return openDataset(desc, { inputs, skipBadImages: opts.skipBadImages });
+  const desc = await datasetFromShortForm({ ...short, inputName: inputs[0].name });
+  return openDataset(desc, { inputs, skipBadImages });
 }

@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { QtuneError } from '../../shared/errors';
 import type { LatencyComparison, LatencyStats, ModelLatency } from '../../shared/deploy-types';
 import { seededRandom } from '../../shared/seeded-random';
-import { ort } from '../onnx';
+import { createSession, ort } from '../onnx';
 
 export interface LatencyOptions {
   /** batch sizes to measure (a model with a fixed batch dimension is measured at that size only) */
@@ -82,15 +82,8 @@ interface Timed {
   inputs: InputInfo[];
 }
 
-async function open(path: string | Uint8Array, threads: number | undefined): Promise<ort.InferenceSession> {
-  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
-  if (threads) options.intraOpNumThreads = threads;
-  try {
-    return typeof path === 'string' ? await ort.InferenceSession.create(path, options) : await ort.InferenceSession.create(path, options);
-  } catch (e) {
-    const where = typeof path === 'string' ? path : 'model';
-    throw new QtuneError('model_invalid', `${where} cannot be loaded by ONNX Runtime: ${(e as Error).message.split('\n')[0]}`, { file: typeof path === 'string' ? path : undefined });
-  }
+function open(path: string | Uint8Array, threads: number | undefined): Promise<ort.InferenceSession> {
+  return createSession(path, { forComparison: false, intraOpNumThreads: threads });
 }
 
 /**

@@ -1,14 +1,14 @@
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SQNR_CAP_DB, type EvalProgress } from '../../shared/eval-types';
+import type { EvalProgress } from '../../shared/eval-types';
 import { QtuneError } from '../../shared/errors';
 import { openDataset } from '../data/dataset';
 import { writeNpy } from '../data/npy';
 import { comparePredictions } from './compare';
-import { evaluateModel, modelInputSpecs, loadCustomMetric } from './evaluate';
+import { evaluateModel, loadCustomMetric } from './evaluate';
+import { inputSpecs as modelInputSpecs, ort } from '../onnx';
 import { cosine, inTopK, sqnrDb, top1 } from './metrics';
 import { judgeTarget } from './target';
 
@@ -69,7 +69,7 @@ describe('metrics', () => {
     expect(cosine([1, 2], [2, 4])).toBeCloseTo(1, 12);
     expect(cosine([0, 0], [0, 0])).toBe(1);
     expect(sqnrDb([1.1, 2], [1, 2])).toBeCloseTo(10 * Math.log10(5 / 0.01), 6);
-    expect(sqnrDb([1, 2], [1, 2])).toBe(SQNR_CAP_DB);
+    expect(sqnrDb([1, 2], [1, 2])).toBe(Infinity);
   });
 });
 

@@ -6,6 +6,7 @@
 import { QtuneError } from '../../shared/errors';
 import { toNum, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
 import { attrTensor, subgraphsOf } from './attrs';
+import { freshName } from './names';
 
 export interface GraphIndex {
   /** tensor name → the node producing it */
@@ -147,8 +148,7 @@ export class Graph {
   /** A name for a new tensor or node that collides with nothing in the graph. */
   uniqueName(base: string): string {
     const used = this.allNames();
-    if (!used.has(base)) return base;
-    for (let k = 1; ; k++) if (!used.has(`${base}_${k}`)) return `${base}_${k}`;
+    return freshName(base, (x) => used.has(x));
   }
 
   private allNames(): Set<string> {

@@ -8,6 +8,7 @@ import { attrFloat, attrInt, attrString, getAttr, makeNode, removeAttr, setAttr 
 import { loadModel, saveModel } from './io';
 import type { Graph, OnnxModel } from './model';
 import { DT, toBigInt, type NodeProto } from './proto';
+import { nameAllocator } from './names';
 import { inferTensorTypes } from './shapes';
 import { makeTensor, tensorDims } from './tensor';
 
@@ -57,10 +58,7 @@ class Upgrader {
   private get graph(): Graph { return this.model.graph; }
 
   private fresh(base: string): string {
-    let name = base;
-    for (let k = 1; this.used.has(name); k++) name = `${base}_${k}`;
-    this.used.add(name);
-    return name;
+    return nameAllocator(this.used)(base);
   }
 
   private fail(node: NodeProto, problem: string): never {
@@ -332,9 +330,12 @@ export function upgradeOpset(model: OnnxModel, target = 13, opts: UpgradeOptions
   return { from, to: target, changes: up.changes };
 }
 
-/** Whether a node needs tensor ranks to convert well (Softmax family, legacy broadcast with axis). */
-function needsRanks(model: OnnxModel): boolean {
-  return model.graph.nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType ?? '') || (LEGACY_BROADCAST.has(n.opType ?? '') && attrInt(n, 'axis') !== undefined));
+/**
+ * Whether upgrading the model needs tensor ranks (an ORT run when the model does not declare them): the Softmax
+ * family, and a legacy broadcast with an axis. Other ops convert from the graph alone.
+ */
+export function needsTensorRanks(model: OnnxModel): boolean {
+  return model.graph.nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType ?? '') || (LEGACY_BROADCAST.has(n.opType ?? '') && !!attrInt(n, 'broadcast') && attrInt(n, 'axis') !== undefined));
 }
 
 /** Tensor ranks from declared value info, or (when that is missing) from one ORT run at dynamic dims = 1. */
@@ -355,7 +356,7 @@ export async function tensorRanks(model: OnnxModel): Promise<Map<string, number>
 /** `qtune upgrade`: load, upgrade to `opset`, save. */
 export async function upgradeModelFile(inPath: string, outPath: string, opset = 13): Promise<UpgradeReport> {
   const model = loadModel(inPath);
-  const ranks = needsRanks(model) ? await tensorRanks(model) : undefined;
+  const ranks = needsTensorRanks(model) ? await tensorRanks(model) : undefined;
   const report = upgradeOpset(model, opset, { ranks });
   saveModel(model, outPath);
   return report;

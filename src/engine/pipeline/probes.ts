@@ -16,7 +16,7 @@ import { isolatedSensitivity } from '../analyze/isolated';
 import { readQdqLayers } from '../analyze/qdq-layers';
 import { collectBatches, type SampleBatch } from '../analyze/samples';
 import type { Dataset } from '../data/dataset';
-import { cosine } from '../eval/metrics';
+import { cosine, fidelityScore } from '../eval/metrics';
 import { createSession, loadModel, type ort } from '../onnx';
 import { quantizeModel, type QuantizeOptions } from '../quant/quantize';
 import type { CalibrationCache } from './calibration-cache';
@@ -105,7 +105,7 @@ export class OutputProbe {
           const y = this.reference![i];
           const per = y.length / b.rows;
           for (let r = 0; r < b.indices.length; r++) {
-            const c = cosine(x, y, r * per, per);
+            const c = fidelityScore(cosine(x, y, r * per, per), 0).cosine;
             if (Number.isFinite(c)) {
               sum += c;
               n++;

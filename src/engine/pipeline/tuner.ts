@@ -23,7 +23,7 @@ import type { TuneBudget, TunedLayer, TunePhase, TuneRankedLayer, TuneStatus, Tu
 import { nameList as list, tuneVerdict } from '../../shared/tune-verdict';
 import type { Dataset } from '../data/dataset';
 import { loadModel } from '../onnx';
-import { openCalibrationData, type DataSpec } from '../quant/calibrate';
+import { openDataFor, type DataForm } from '../data/for-model';
 import { effectiveLayerConfig, quantConfigToJson, type ConfigLayer } from '../quant/config';
 import { configModelOf, resolveQuantConfig, type QuantizeOptions } from '../quant/quantize';
 import { CalibrationCache } from './calibration-cache';
@@ -35,7 +35,7 @@ export interface TuneOptions {
   modelPath: string;
   /** where to start (a config.json path, its JSON, or a QuantConfig); default: the generated config */
   startConfig?: QuantizeOptions['config'];
-  calibration: Dataset | DataSpec;
+  calibration: Dataset | DataForm;
   calibrationBatchSize: number;
   evaluation: EvaluationSetup;
   budget?: TuneBudget;
@@ -215,7 +215,7 @@ export class Tuner {
     const o = this.opts;
     try {
       mkdirSync(o.scratchDir, { recursive: true });
-      this.calibration = 'batches' in o.calibration ? o.calibration : await openCalibrationData(loadModel(o.modelPath), o.calibration as DataSpec);
+      this.calibration = 'batches' in o.calibration ? o.calibration : await openDataFor(loadModel(o.modelPath), o.calibration as DataForm);
       o.onProgress?.('evaluate float', 0, 1);
       this.floatResult = await evaluateWith(o.modelPath, o.modelPath, o.evaluation, 'evaluate float', { signal: o.signal, onProgress: o.onProgress });
       await this.search();

@@ -20,9 +20,8 @@
 import { QtuneError } from '../../shared/errors';
 import type { QuantConfig, ResolvedLayerConfig } from '../../shared/config-types';
 import type { QuantizeProgress } from '../../shared/quant-types';
-import { openDataset, type Batch, type Dataset, type ModelInputSpec } from '../data/dataset';
-import { datasetFromShortForm, type ShortForm } from '../data/manifest';
-import { createSession, exposeTensors, findQuantizableLayers, ort, ReductionBuilder, shapeOf, typeName, type ExtremeOutputs, type OnnxModel } from '../onnx';
+import type { Batch, Dataset } from '../data/dataset';
+import { createSession, exposeTensors, findQuantizableLayers, ReductionBuilder, toOrtFeeds, type ExtremeOutputs, type OnnxModel, type ort } from '../onnx';
 import { StreamingIfmrHistogram, summarizeActivation, summarizeFromIfmrHistogram, type ActivationSummary } from './activation-stats';
 import { effectiveLayerConfig } from './config';
 import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from './ifmr';
@@ -79,22 +78,6 @@ export function enabledLayers(model: OnnxModel, config: QuantConfig): EnabledLay
   return out;
 }
 
-/** The model's inputs as the dataset module wants them, read from the model itself. */
-export function inputSpecsOf(model: OnnxModel): ModelInputSpec[] {
-  return model.graph.feedInputs.map((v) => ({ name: v.name ?? '', dims: shapeOf(v.type) ?? [], type: typeName(v.type) }));
-}
-
-export type DataSpec = Omit<ShortForm, 'inputName'> & { skipBadImages?: boolean };
-
-/** Open calibration data given in short form (a .npy, image folder, .bin folder or manifest) for `model`. */
-export async function openCalibrationData(model: OnnxModel, spec: DataSpec): Promise<Dataset> {
-  const inputs = inputSpecsOf(model);
-  if (inputs.length === 0) throw new QtuneError('model_invalid', `${model.path ?? 'model'} has no inputs to feed`, { file: model.path });
-  const { skipBadImages, ...form } = spec;
-  const desc = await datasetFromShortForm({ ...form, inputName: inputs[0].name });
-  return openDataset(desc, { inputs, skipBadImages });
-}
-
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new QtuneError('cancelled', 'calibration was cancelled');
 }
@@ -104,11 +87,6 @@ function asFloat32(t: ort.Tensor, tensor: string): Float32Array {
   return t.data as Float32Array;
 }
 
-function toOrtFeeds(batch: Batch): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, f] of Object.entries(batch.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
-  return feeds;
-}
 
 /** Split tensors into groups whose bytes fit the budget (first fit, largest first); the oversized go apart. */
 export function planGroups(bytes: Map<string, number>, budget: number): { groups: string[][]; oversized: string[] } {
@@ -236,7 +214,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
           throw runFailure(p.batch, err);
         }
       }
-      const feeds = toOrtFeeds(batch);
+      const feeds = toOrtFeeds(batch.feeds);
       pending = { batch, feeds, result: session.run(feeds, outputs) as Promise<Record<string, ort.Tensor>> };
       pending.result.catch(() => undefined); // surfaced when awaited
       if (previous) {
@@ -407,7 +385,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
       let i = 0;
       for await (const batch of dataset.batches({ batchSize, limit: need })) {
         checkAborted(signal);
-        const feeds = toOrtFeeds(batch);
+        const feeds = toOrtFeeds(batch.feeds);
         let result: Record<string, ort.Tensor>;
         try {
           result = (await (outputs.length ? session.run(feeds, outputs) : session.run(feeds))) as Record<string, ort.Tensor>;

@@ -12,7 +12,8 @@ import { QtuneError } from '../../shared/errors';
 import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
 import { findQuantizableLayers, loadModel, saveModel, type OnnxModel } from '../onnx';
-import { calibrate, openCalibrationData, type DataSpec } from './calibrate';
+import { calibrate } from './calibrate';
+import { openDataFor, type DataForm } from '../data/for-model';
 import {
   configInvalidError,
   createQuantConfig,
@@ -39,8 +40,8 @@ export interface QuantizeOptions {
   modelPath: string;
   /** a QuantConfig, the parsed JSON of a config.json, or its path; default: the generated config */
   config?: QuantConfig | Record<string, unknown> | string;
-  /** an opened dataset, or where the calibration data is (see openCalibrationData) */
-  dataset: Dataset | DataSpec;
+  /** an opened dataset, or where the calibration data is (see openDataFor) */
+  dataset: Dataset | DataForm;
   outDir: string;
   /** file name prefix of the outputs */
   name: string;
@@ -93,7 +94,7 @@ export function resolveQuantConfig(config: QuantizeOptions['config'], cm: Config
   return r.config;
 }
 
-function isDataset(d: Dataset | DataSpec): d is Dataset {
+function isDataset(d: Dataset | DataForm): d is Dataset {
   return typeof (d as Dataset).batches === 'function';
 }
 
@@ -146,7 +147,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   if (config.do_fusion) onProgress?.({ stage: 'fuse', done: 1, total: 1 });
   checkAborted(signal);
 
-  const dataset = isDataset(opts.dataset) ? opts.dataset : await openCalibrationData(work, opts.dataset);
+  const dataset = isDataset(opts.dataset) ? opts.dataset : await openDataFor(work, opts.dataset);
   notes.push(...dataset.notes);
   const cal = await (opts.calibrator ?? calibrate)(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod });
   checkAborted(signal);

@@ -6,8 +6,7 @@
 // integer kernels need quantized (residual Add inputs, pooled outputs).
 import { QtuneError } from '../../shared/errors';
 import type { Dataset } from '../data/dataset';
-import { toOrtFeeds } from '../deploy/feeds';
-import { createSession, makeNode, makeValueInfo, type OnnxModel } from '../onnx';
+import { createSession, makeNode, makeValueInfo, toOrtFeeds, type OnnxModel } from '../onnx';
 import type { TensorRange } from './qdq-plan';
 
 /** Most samples per inference in the range pass. */
@@ -54,7 +53,7 @@ export async function measureRanges(model: OnnxModel, dataset: Dataset, tensors:
     opts.onProgress?.(0, limit);
     for await (const batch of dataset.batches({ batchSize, limit })) {
       if (opts.signal?.aborted) throw new QtuneError('cancelled', 'quantization was cancelled');
-      const result = await session.run(toOrtFeeds(batch), names);
+      const result = await session.run(toOrtFeeds(batch.feeds), names);
       for (const [t, [lo, hi]] of outputs) {
         const mn = Number((result[lo].data as Float32Array)[0]);
         const mx = Number((result[hi].data as Float32Array)[0]);
