@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as ort from 'onnxruntime-node';
-import { loadModel, runExposed, type OnnxModel } from '../onnx';
+import { loadModel, ort, runExposed, type OnnxModel } from '../onnx';
 import { exportQdq } from '../quant/qdq-export';
 import { compareAccumulated, matchTensors } from './compare';
 import { cosineFromDiff, isolatedSensitivity, sensitivityFromSums } from './isolated';

@@ -2,10 +2,9 @@
 // name), quantized vs float, per sample, aggregated over samples. Memory stays
 // bounded by one chunk of exposed tensors of one batch of both models: for
 // each chunk we open one session per model and stream the batches through.
-import type * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
 import type { TensorComparison } from '../../shared/analysis-types';
-import { createSession, exposeTensors, type OnnxModel } from '../onnx';
+import { createSession, exposeTensors, type OnnxModel, type ort } from '../onnx';
 import { compareTensors } from './metrics';
 import type { QdqLayer } from './qdq-layers';
 import { MetricAccumulator, numericData, sliceSamples, sliceShape, throwIfAborted, type SampleBatch } from './samples';
