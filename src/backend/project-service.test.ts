@@ -192,6 +192,11 @@ describe('project service against crafted projects', () => {
     await expect(backend.call('project.readRun', { dir, runId: 1 })).rejects.toMatchObject({ code: 'project_link' });
     await expect(backend.call('project.export', { dir, runId: 1, outDir: out })).rejects.toMatchObject({ code: 'project_link' });
     expect(existsSync(join(out, 'secret.txt')) || existsSync(join(out, 'hostname')) || existsSync(join(out, 'link.json'))).toBe(false);
+    // A damaged file of the run is named, with the run_damaged code, like a damaged config.
+    writeFileSync(join(dir, 'runs', '001', 'result.json'), result(names));
+    mkdirSync(join(dir, 'runs', '001', 'analysis'));
+    writeFileSync(join(dir, 'runs', '001', 'analysis', 'analysis.json'), '{"layers": [');
+    await expect(backend.call('project.readRun', { dir, runId: 1 })).rejects.toMatchObject({ code: 'run_damaged', message: expect.stringContaining('analysis.json') });
     backend.dispose();
   });
 

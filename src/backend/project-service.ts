@@ -10,7 +10,8 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { OpenProject, ProjectFile, RunSummary } from '../shared/project';
 import type { ProjectPatch, RunDetails } from '../shared/api';
 import type { RunResult } from '../shared/run-types';
-import { QtuneError } from '../shared/errors';
+import type { JobKind, JobResult } from '../shared/jobs';
+import { isCancelled, QtuneError } from '../shared/errors';
 import type { JobManager } from './job-manager';
 import { addConfig, cleanUpAfterCrash, createProject, loadProject, readConfig, resolveRef, runDir, saveProject, startRun, configPath } from './project-store';
 import { writeFileAtomic } from './atomic-file';
@@ -231,14 +232,26 @@ export class ProjectService {
     );
     const flight = `${key}\0${run.id}`;
     this.inFlight.add(flight);
-    this.jobs
-      .wait<'run.quantize'>(jobId)
-      .then((result) => this.finishRun(key, run.id, result))
-      .catch((error: { code?: string; message?: string }) =>
-        this.finishRun(key, run.id, undefined, error.code === 'cancelled' ? 'cancelled' : 'failed', error.message),
-      )
-      .finally(() => this.inFlight.delete(flight));
+    void this.recordEnd<'run.quantize'>(jobId, key, (result, error) =>
+      this.finishRun(key, run.id, result, error ? (isCancelled(error) ? 'cancelled' : 'failed') : 'done', error?.message),
+    ).finally(() => this.inFlight.delete(flight));
     return { jobId, runId: run.id };
+  }
+
+  /**
+   * When a job of the project ends, record how it ended: `record` gets its result, or the error it failed or was
+   * cancelled with. Runs and analyses both end here; a record that cannot be saved is reported, never dropped silently.
+   */
+  private recordEnd<K extends JobKind>(jobId: string, dir: string, record: (result: JobResult<K> | undefined, error: QtuneError | undefined) => Promise<void>): Promise<void> {
+    return this.jobs
+      .wait<K>(jobId)
+      .then(
+        (result) => record(result, undefined),
+        (error: unknown) => record(undefined, error instanceof QtuneError ? error : new QtuneError('internal', String((error as Error)?.message ?? error))),
+      )
+      .catch((err: unknown) => {
+        console.error(`qtune: could not record the end of job ${jobId} in ${dir}: ${(err as Error)?.message ?? err}`);
+      });
   }
 
   private finishRun(dir: string, runId: number, result?: RunResult, status: RunSummary['status'] = 'done', error?: string): Promise<void> {
@@ -283,12 +296,13 @@ export class ProjectService {
     const summary = p.runs.find((r) => r.id === runId);
     if (!summary) throw new QtuneError('run_unknown', `The project has no run ${runId}`);
     const folder = runDir(key, runId);
+    // Like readConfig: a file that cannot be read or parsed is the run's damage, named by its file.
     const readJson = async (file: string): Promise<unknown> => {
       if (!existsSync(file)) return undefined;
-      const text = (await readProjectFile(key, file)).toString('utf8');
       try {
-        return JSON.parse(text);
+        return JSON.parse((await readProjectFile(key, file)).toString('utf8'));
       } catch (err) {
+        if (err instanceof QtuneError) throw err;
         throw new QtuneError('run_damaged', `${file} is damaged (${(err as Error).message})`, { file });
       }
     };
@@ -318,28 +332,19 @@ export class ProjectService {
       },
       key,
     );
-    this.jobs
-      .wait(jobId)
-      .then(() =>
-        this.change(key, async (proj) => {
-          const run = proj.runs.find((r) => r.id === runId);
-          if (run) {
-            run.analyzed = true;
-            delete run.analysisError;
-          }
-          await saveProject(key, proj);
-        }),
-      )
-      .catch((error: { code?: string; message?: string }) =>
+    void this.recordEnd<'run.analyze'>(jobId, key, (_result, error) =>
+      this.change(key, async (proj) => {
+        const run = proj.runs.find((r) => r.id === runId);
+        if (!run) return;
         // A failed or cancelled analysis leaves the run as it was, with the reason beside it.
-        this.change(key, async (proj) => {
-          const run = proj.runs.find((r) => r.id === runId);
-          if (!run) return;
-          run.analysisError = error.code === 'cancelled' ? 'the analysis was cancelled' : (error.message ?? 'the analysis failed');
-          await saveProject(key, proj);
-        }),
-      )
-      .catch(() => undefined);
+        if (error) run.analysisError = error.message;
+        else {
+          run.analyzed = true;
+          delete run.analysisError;
+        }
+        await saveProject(key, proj);
+      }),
+    );
     return { jobId };
   }
 

@@ -52,7 +52,7 @@ function checkSameInputs(float: OnnxModel, quant: OnnxModel, floatPath: string, 
   const describe = (s: ModelInputSpec[]) => s.map((i) => `${i.name}: ${i.type} [${i.dims.join(', ')}]`).join('; ');
   const same = f.length === q.length && f.every((a, i) => a.name === q[i].name && a.type === q[i].type && a.dims.length === q[i].dims.length);
   if (!same) {
-    throw new QtuneError('analyze-inputs', `the two models take different inputs: ${floatPath} has ${describe(f)}, ${quantPath} has ${describe(q)}`, {
+    throw new QtuneError('analyze_inputs', `the two models take different inputs: ${floatPath} has ${describe(f)}, ${quantPath} has ${describe(q)}`, {
       file: quantPath, hint: 'compare a quantized model with the float model it was made from',
     });
   }
@@ -109,7 +109,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   }
   const match = matchTensors(reference, quant);
   if (match.common.length === 0) {
-    throw new QtuneError('analyze-no-common-tensors', `${referencePath} and ${quantPath} have no tensor names in common, so they cannot be compared layer by layer`, {
+    throw new QtuneError('analyze_no_common_tensors', `${referencePath} and ${quantPath} have no tensor names in common, so they cannot be compared layer by layer`, {
       file: quantPath, hint: 'the quantized model must keep the float model\'s tensor names (qtune\'s QDQ export does)',
     });
   }

@@ -53,7 +53,7 @@ export async function runSession(session: ort.InferenceSession, feeds: Record<st
   try {
     return (await session.run(feeds, fetches)) as Record<string, ort.Tensor>;
   } catch (e) {
-    throw new QtuneError('analyze-inference', `the ${role} model failed to run: ${(e as Error).message.split('\n')[0]}`);
+    throw new QtuneError('analyze_inference', `the ${role} model failed to run: ${(e as Error).message.split('\n')[0]}`);
   }
 }
 

@@ -14,7 +14,7 @@ type Num = ArrayLike<number>;
 
 function checkLengths(x: Num, y: Num): void {
   if (x.length !== y.length) {
-    throw new QtuneError('analyze-shape', `cannot compare tensors of ${x.length} and ${y.length} elements`);
+    throw new QtuneError('analyze_shape', `cannot compare tensors of ${x.length} and ${y.length} elements`);
   }
 }
 

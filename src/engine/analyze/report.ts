@@ -165,7 +165,7 @@ export async function writeReports(report: AnalysisReport, outDir: string): Prom
     await writeAtomic(files.csv, reportToCsv(report));
     await writeAtomic(files.html, reportToHtml(report));
   } catch (e) {
-    throw new QtuneError('analyze-write', `cannot write the analysis report to ${outDir}: ${(e as Error).message}`, { file: outDir });
+    throw new QtuneError('analyze_write', `cannot write the analysis report to ${outDir}: ${(e as Error).message}`, { file: outDir });
   }
   return files;
 }

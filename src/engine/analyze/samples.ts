@@ -1,7 +1,9 @@
 // The analyzer's samples and per-sample bookkeeping. The S compared samples
 // are read once (inputs are small next to the intermediate tensors) and fed
 // to every model variant, so each variant sees exactly the same inputs.
-import { QtuneError } from '../../shared/errors';
+import { throwIfAborted } from '../../shared/errors';
+
+export { throwIfAborted };
 import { METRIC_KEYS, METRIC_WORSE, type MetricAggregate, type MetricKey, type TensorMetrics } from '../../shared/analysis-types';
 import type { Dataset } from '../data/dataset';
 import { toOrtFeeds, type ort } from '../onnx';
@@ -12,10 +14,6 @@ export interface SampleBatch {
   indices: number[];
   /** rows in the batch, padding rows included */
   rows: number;
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new QtuneError('cancelled', 'The analysis was cancelled');
 }
 
 /** The first `samples` samples of the dataset as ready-to-run batches. */

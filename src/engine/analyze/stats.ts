@@ -63,7 +63,7 @@ export function normaliseLayerStats(entry: unknown): LayerActivationStats {
 
 /** layer name → its statistics. */
 export function parseStats(json: unknown, file = 'stats file'): Map<string, LayerActivationStats> {
-  if (!isObj(json)) throw new QtuneError('analyze-stats', `${file}: expected a JSON object`, { file });
+  if (!isObj(json)) throw new QtuneError('analyze_stats', `${file}: expected a JSON object`, { file });
   const layers = json.layers ?? json;
   const out = new Map<string, LayerActivationStats>();
   if (Array.isArray(layers)) {
@@ -85,7 +85,7 @@ export async function readStatsFile(path: string): Promise<Map<string, LayerActi
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new QtuneError('analyze-stats', `${path} is not valid JSON: ${(e as Error).message}`, { file: path });
+    throw new QtuneError('analyze_stats', `${path} is not valid JSON: ${(e as Error).message}`, { file: path });
   }
   return parseStats(json, path);
 }

@@ -2,7 +2,7 @@
 // the float model beside it. The two are measured interleaved (one inference
 // of each in turn), so a noisy machine slows both alike and the ratio holds.
 import { cpus } from 'node:os';
-import { QtuneError } from '../../shared/errors';
+import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type { LatencyComparison, LatencyStats, ModelLatency } from '../../shared/deploy-types';
 import { seededRandom } from '../../shared/seeded-random';
 import { createSession, ort } from '../onnx';
@@ -109,7 +109,7 @@ export async function measureInterleaved(paths: readonly string[], opts: Latency
       const feeds = await Promise.all(timed.map((t) => (opts.feedsFor ?? randomFeeds)(bs, t.inputs)));
       for (let r = 0; r < warmup + repetitions; r++) {
         for (let k = 0; k < timed.length; k++) {
-          if (opts.signal?.aborted) throw new QtuneError('cancelled', 'benchmark cancelled');
+          throwIfAborted(opts.signal);
           const t0 = performance.now();
           await timed[k].session.run(feeds[k]);
           const ms = performance.now() - t0;

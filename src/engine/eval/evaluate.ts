@@ -2,7 +2,7 @@
 // and scores it — classification accuracy against labels, fidelity against a
 // reference float model, or a user's own metric module.
 
-import { QtuneError } from '../../shared/errors';
+import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type {
   ClassificationMetrics,
   EvalProgress,
@@ -230,7 +230,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
     let done = 0;
     opts.onProgress?.({ stage: 'evaluate', done, total });
     for await (const batch of dataset.batches({ batchSize: opts.batchSize, limit: opts.limit })) {
-      if (signal?.aborted) throw new QtuneError('cancelled', 'evaluation cancelled');
+      throwIfAborted(signal);
       const outs = await run(main.session, batch, 'evaluated');
       if (classification) {
         const { data, per } = rows(outs[output], batch, output);
@@ -253,7 +253,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
       done += batch.indices.length;
       opts.onProgress?.({ stage: 'evaluate', done, total });
     }
-    if (signal?.aborted) throw new QtuneError('cancelled', 'evaluation cancelled');
+    throwIfAborted(signal);
     const base = { metric, samples: done, notes: [...dataset.notes], durationMs: 0, ...(dataset.skipped.length ? { skipped: [...dataset.skipped] } : {}) };
     let result: EvalResult;
     if (classification) {

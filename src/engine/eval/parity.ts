@@ -5,7 +5,7 @@
 // some CPUs saturate), so the two can disagree; this measures by how much.
 import { PARITY_MAX_FLIP_PERCENT, PARITY_MAX_METRIC_DIFF, type RuntimeParity } from '../../shared/deploy-types';
 import type { Dataset } from '../data/dataset';
-import { QtuneError } from '../../shared/errors';
+import { QtuneError, throwIfAborted } from '../../shared/errors';
 import { createSession, toOrtFeeds } from '../onnx';
 import { rows } from './evaluate';
 import { top1 } from './metrics';
@@ -64,7 +64,7 @@ export async function runtimeParity(opts: ParityOptions): Promise<RuntimeParity>
     const c: ParityCounts = { samples: 0, agree: 0, simCorrect: 0, realCorrect: 0, labelled: !!opts.dataset.labels, maxAbsDiff: 0 };
     opts.onProgress?.(0, total);
     for await (const batch of opts.dataset.batches({ batchSize: opts.batchSize, limit: opts.limit })) {
-      if (opts.signal?.aborted) throw new QtuneError('cancelled', 'parity check cancelled');
+      throwIfAborted(opts.signal);
       const feeds = toOrtFeeds(batch.feeds);
       const a = rows((await sim.run(feeds, [output]))[output], batch, output);
       const b = rows((await real.run(feeds, [output]))[output], batch, output);

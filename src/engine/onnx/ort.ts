@@ -129,7 +129,7 @@ export function exposeTensors(model: OnnxModel, names: readonly string[] | 'all'
   for (const name of wanted) {
     if (present.has(name)) continue;
     if (!idx.producers.has(name) && !idx.graphInputs.has(name) && !idx.initializers.has(name)) {
-      throw new QtuneError('onnx-expose', `${model.path ?? 'model'}: no tensor named '${name}' in the graph`, { file: model.path, path: name });
+      throw new QtuneError('onnx_expose', `${model.path ?? 'model'}: no tensor named '${name}' in the graph`, { file: model.path, path: name });
     }
     const vi = idx.valueInfo.get(name);
     g.outputs.push(vi ? { ...vi } : makeValueInfo(name, undefined, undefined));

@@ -62,7 +62,7 @@ class Upgrader {
   }
 
   private fail(node: NodeProto, problem: string): never {
-    throw new QtuneError('onnx-upgrade', `${this.model.path ?? 'model'}: cannot upgrade node '${node.name}' (${node.opType}) from opset ${this.from}: ${problem}`, { file: this.model.path, layer: node.name });
+    throw new QtuneError('onnx_upgrade', `${this.model.path ?? 'model'}: cannot upgrade node '${node.name}' (${node.opType}) from opset ${this.from}: ${problem}`, { file: this.model.path, layer: node.name });
   }
 
   private note(node: NodeProto, change: string): void {
@@ -306,11 +306,11 @@ class Upgrader {
  */
 export function upgradeOpset(model: OnnxModel, target = 13, opts: UpgradeOptions = {}): UpgradeReport {
   if (target < MIN_TARGET_OPSET || target > MAX_TARGET_OPSET) {
-    throw new QtuneError('onnx-upgrade', `opset ${target} is not a supported target (${MIN_TARGET_OPSET}..${MAX_TARGET_OPSET})`, { file: model.path });
+    throw new QtuneError('onnx_upgrade', `opset ${target} is not a supported target (${MIN_TARGET_OPSET}..${MAX_TARGET_OPSET})`, { file: model.path });
   }
   const from = model.opsetVersion('') ?? 1;
   if (from > target) {
-    throw new QtuneError('onnx-upgrade', `${model.path ?? 'model'}: already at opset ${from}, above the requested ${target} (downgrades are not supported)`, { file: model.path });
+    throw new QtuneError('onnx_upgrade', `${model.path ?? 'model'}: already at opset ${from}, above the requested ${target} (downgrades are not supported)`, { file: model.path });
   }
   const up = new Upgrader(model, from, opts);
   if (from < 13) {

@@ -11,7 +11,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QuantConfig } from '../../shared/config-types';
-import { QtuneError } from '../../shared/errors';
+import { throwIfAborted } from '../../shared/errors';
 import { isolatedSensitivity } from '../analyze/isolated';
 import { readQdqLayers } from '../analyze/qdq-layers';
 import { collectBatches, type SampleBatch } from '../analyze/samples';
@@ -73,7 +73,7 @@ export class OutputProbe {
   constructor(private readonly opts: ProbeOptions) {}
 
   private async run(session: ort.InferenceSession, batch: SampleBatch): Promise<Float32Array> {
-    if (this.opts.signal?.aborted) throw new QtuneError('cancelled', 'The probe was cancelled');
+    throwIfAborted(this.opts.signal);
     const out = await session.run(batch.feeds, [this.output]);
     return out[this.output].data as Float32Array;
   }

@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import type { ImagePreprocess } from '../../shared/dataset-schema';
 import type { AccuracyTarget, EvalResult, MetricSpec } from '../../shared/eval-types';
-import { QtuneError } from '../../shared/errors';
+import { throwIfAborted } from '../../shared/errors';
 import type { QuantizeResult } from '../../shared/quant-types';
 import type { RunResult } from '../../shared/run-types';
 import type { Dataset } from '../data/dataset';
@@ -61,10 +61,6 @@ export interface TrialResult {
   quantization: QuantizeResult;
 }
 
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new QtuneError('cancelled', 'The run was cancelled');
-}
-
 /** Evaluate one model as the setup says; fidelity compares against `floatModel`. */
 export async function evaluateWith(
   modelPath: string,
@@ -73,7 +69,7 @@ export async function evaluateWith(
   stage: string,
   opts: { signal?: AbortSignal; onProgress?: PipelineProgress } = {},
 ): Promise<EvalResult> {
-  checkAborted(opts.signal);
+  throwIfAborted(opts.signal);
   const session = await createSession(modelPath, { forComparison: false });
   try {
     const dataset = await openDataFor(session, { data: setup.data, labels: setup.labels, preprocess: setup.preprocess, skipBadImages: setup.skipBadImages });

@@ -17,7 +17,7 @@
 // data is run once per group. An input too large to hold alone is reduced to a
 // fine histogram over two passes (range, then bins) and searched in IFMR's
 // approximate mode, flagged as such.
-import { QtuneError } from '../../shared/errors';
+import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type { QuantConfig, ResolvedLayerConfig } from '../../shared/config-types';
 import type { QuantizeProgress } from '../../shared/quant-types';
 import type { Batch, Dataset } from '../data/dataset';
@@ -78,10 +78,6 @@ export function enabledLayers(model: OnnxModel, config: QuantConfig): EnabledLay
   return out;
 }
 
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new QtuneError('cancelled', 'calibration was cancelled');
-}
-
 function asFloat32(t: ort.Tensor, tensor: string): Float32Array {
   if (t.type !== 'float32') throw new QtuneError('activation_not_float', `tensor '${tensor}' is ${t.type}; only float32 activations can be calibrated`, { path: tensor });
   return t.data as Float32Array;
@@ -124,7 +120,7 @@ export async function calibrate(model: OnnxModel, dataset: Dataset, config: Quan
     );
   }
   if (layers.length === 0) return { layers: [], batches: 0, batchSize, samples: 0, passes: 0 };
-  checkAborted(opts.signal);
+  throwIfAborted(opts.signal);
   if (opts.method !== 'held') {
     const streamed = await calibrateStreaming(model, dataset, layers, { ...opts, batchSize, batchNum });
     if (streamed) return streamed;
@@ -204,7 +200,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
     };
     for await (const batch of dataset.batches({ batchSize: inferenceBatch, limit })) {
       if (signal?.aborted) await drain();
-      checkAborted(signal);
+      throwIfAborted(signal);
       let previous: { result: Record<string, ort.Tensor>; feeds: Record<string, ort.Tensor> } | undefined;
       if (pending) {
         const p = pending;
@@ -280,7 +276,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
       let unusable = false;
       const done = await runPass(session, builder.outputs, inferenceBatch, 1, (r, feeds, run) => {
         for (const t of tensors) {
-          checkAborted(signal);
+          throwIfAborted(signal);
           const o = outputs.get(t)!;
           const s = acc.get(t)!;
           const min = Number(r[o.extremes.min].data[0]);
@@ -323,7 +319,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass.
   const plans = new Map<string, IfmrPlan>();
   for (const l of layers) {
-    checkAborted(signal);
+    throwIfAborted(signal);
     plans.set(l.name, planIfmr(summaries.get(l.inputTensor)!, l.config.activation));
   }
   const exact = new Map<string, Map<number, number>>();
@@ -384,7 +380,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
     try {
       let i = 0;
       for await (const batch of dataset.batches({ batchSize, limit: need })) {
-        checkAborted(signal);
+        throwIfAborted(signal);
         const feeds = toOrtFeeds(batch.feeds);
         let result: Record<string, ort.Tensor>;
         try {
@@ -408,7 +404,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
   let ifmrDone = 0;
   const searchExact = (t: string, chunks: Float32Array[]) => {
     for (const l of layersOf(t)) {
-      checkAborted(signal);
+      throwIfAborted(signal);
       onProgress?.({ stage: 'ifmr', done: ifmrDone, total: layers.length, layer: l.name });
       const ifmr = ifmrSearch(chunks, l.config.activation, { layer: l.name });
       results.set(l.name, { ...l, ifmr, stats: summarizeActivation(chunks) });
@@ -466,7 +462,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
       for (const t of over) {
         const h = hists.get(t)!.result();
         for (const l of layersOf(t)) {
-          checkAborted(signal);
+          throwIfAborted(signal);
           onProgress?.({ stage: 'ifmr', done: ifmrDone, total: layers.length, layer: l.name });
           const ifmr = ifmrSearchHistogram(h, l.config.activation);
           results.set(l.name, { ...l, ifmr, stats: summarizeFromIfmrHistogram(h) });

@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { QuantConfig } from '../../shared/config-types';
-import { QtuneError } from '../../shared/errors';
+import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
 import { findQuantizableLayers, loadModel, saveModel, type OnnxModel } from '../onnx';
@@ -105,10 +105,6 @@ function isDataset(d: Dataset | DataForm): d is Dataset {
  */
 const SATURATION_TOLERANCE = 1e-3;
 
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new QtuneError('cancelled', 'quantization was cancelled');
-}
-
 function layerSummaries(model: OnnxModel, config: QuantConfig, enabled: Map<string, { scale: number; offset: number; approximate: boolean }>): QuantizedLayerSummary[] {
   return findQuantizableLayers(model).map((l) => {
     const e = enabled.get(l.name);
@@ -139,18 +135,18 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const opsetUpgradedFrom = upgraded.from;
   if (opsetUpgradedFrom !== undefined) notes.push(`the model was upgraded from opset ${opsetUpgradedFrom} to ${QDQ_MIN_OPSET} (needed for per-channel QDQ)`);
   onProgress?.({ stage: 'load', done: 1, total: 1 });
-  checkAborted(signal);
+  throwIfAborted(signal);
 
   const fusionSettings = { doFusion: config.do_fusion, skip: config.skip_fusion_layers };
   if (config.do_fusion) onProgress?.({ stage: 'fuse', done: 0, total: 1 });
   const fusion: FusionResult = fuseAsConfigured(work, fusionSettings);
   if (config.do_fusion) onProgress?.({ stage: 'fuse', done: 1, total: 1 });
-  checkAborted(signal);
+  throwIfAborted(signal);
 
   const dataset = isDataset(opts.dataset) ? opts.dataset : await openDataFor(work, opts.dataset);
   notes.push(...dataset.notes);
   const cal = await (opts.calibrator ?? calibrate)(work, dataset, config, { batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod });
-  checkAborted(signal);
+  throwIfAborted(signal);
 
   const target = opts.target ?? DEFAULT_EXPORT_TARGET;
   const specs = cal.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: l.config.weight.channelWise }));
@@ -161,7 +157,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
       batchSize: cal.batchSize, batches: cal.batches, signal, onProgress: (done, total) => onProgress?.({ stage: 'ranges', done, total }),
     })
     : new Map();
-  checkAborted(signal);
+  throwIfAborted(signal);
   onProgress?.({ stage: 'export', done: 0, total: 1 });
   const weights: WeightStorage = opts.weights === 'uint8' ? 'uint8' : 'int8';
   let exported = exportQdq(work, specs, { target, ranges, weights });
@@ -177,7 +173,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   }
   onProgress?.({ stage: 'export', done: 1, total: 1 });
   for (const l of exported.layers) for (const n of l.notes) notes.push(`${l.name}: ${n}`);
-  checkAborted(signal);
+  throwIfAborted(signal);
 
   const stats: QuantStatsFile = {
     version: 1,
@@ -218,7 +214,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
     writeFileSync(staged.record, record);
     writeFileSync(staged.config, formatQuantConfig(effectiveConfig(config, cm.layers)));
     writeFileSync(staged.stats, `${JSON.stringify(stats)}\n`);
-    checkAborted(signal);
+    throwIfAborted(signal);
     for (const k of Object.keys(files) as (keyof typeof files)[]) renameSync(staged[k], files[k]);
   } catch (e) {
     if (e instanceof QtuneError) throw e;

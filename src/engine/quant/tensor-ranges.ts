@@ -4,7 +4,7 @@
 // size of the tensors or the number of samples. The ort-cpu export uses these
 // ranges for the few tensors AMCT's simulation keeps in float but the runtime's
 // integer kernels need quantized (residual Add inputs, pooled outputs).
-import { QtuneError } from '../../shared/errors';
+import { throwIfAborted } from '../../shared/errors';
 import type { Dataset } from '../data/dataset';
 import { createSession, makeNode, makeValueInfo, toOrtFeeds, type OnnxModel } from '../onnx';
 import type { TensorRange } from './qdq-plan';
@@ -52,7 +52,7 @@ export async function measureRanges(model: OnnxModel, dataset: Dataset, tensors:
     let done = 0;
     opts.onProgress?.(0, limit);
     for await (const batch of dataset.batches({ batchSize, limit })) {
-      if (opts.signal?.aborted) throw new QtuneError('cancelled', 'quantization was cancelled');
+      throwIfAborted(opts.signal);
       const result = await session.run(toOrtFeeds(batch.feeds), names);
       for (const [t, [lo, hi]] of outputs) {
         const mn = Number((result[lo].data as Float32Array)[0]);
