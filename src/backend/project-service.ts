@@ -17,6 +17,7 @@ import { addConfig, cleanUpAfterCrash, createProject, loadProject, readConfig, r
 import { writeFileAtomic } from './atomic-file';
 import { LOCK_FILE, ProjectLocks } from './project-lock';
 import { isValidUi } from './project-schema';
+import { applyProjectPatch, isEmptyPatch } from '../shared/project-patch';
 import { assertNoLinks, isPlainFileName, readProjectFile } from './safe-paths';
 
 /** The bundled sample's manifest (resources/sample/sample.json). */
@@ -69,20 +70,34 @@ export class ProjectService {
   /**
    * Change the project in memory and save it, after earlier changes. A change
    * whose save fails is rolled back, so one bad change cannot break every
-   * later save.
+   * later save; one that succeeds is announced (project.changed).
    */
   private change<T>(dir: string, fn: (p: ProjectFile) => Promise<T>): Promise<T> {
     const key = resolve(dir);
     return this.withLock(key, async () => {
       const p = await this.current(key);
       const before = structuredClone(p);
+      let out: T;
       try {
-        return await fn(p);
+        out = await fn(p);
       } catch (err) {
         this.open.set(key, before);
         throw err;
       }
+      if (JSON.stringify(p) !== JSON.stringify(before)) this.changed(key, p);
+      return out;
     });
+  }
+
+  /** Tell every renderer that project.json of `dir` now holds `project` (after each successful write). */
+  private changed(dir: string, project: ProjectFile): void {
+    this.jobs.publish({ type: 'project.changed', dir, project: structuredClone(project) });
+  }
+
+  /** project.json as held here, once the project's earlier writes are done; reads never write. */
+  read(dir: string): Promise<ProjectFile> {
+    const key = resolve(dir);
+    return this.withLock(key, () => this.current(key));
   }
 
   private async current(dir: string): Promise<ProjectFile> {
@@ -114,6 +129,7 @@ export class ProjectService {
     const opened = await createProject(init);
     this.folderLocks.acquire(opened.dir);
     this.open.set(opened.dir, opened.project);
+    this.changed(opened.dir, opened.project);
     this.opts.onOpened?.(opened.dir);
     return opened;
   }
@@ -136,6 +152,7 @@ export class ProjectService {
     }
     if (changed) await saveProject(opened.dir, opened.project);
     this.open.set(opened.dir, opened.project);
+    if (changed) this.changed(opened.dir, opened.project);
     this.opts.onOpened?.(opened.dir);
     return opened;
   }
@@ -168,23 +185,18 @@ export class ProjectService {
     }).then(async (opened) => {
       opened.project.name = manifest.name;
       await saveProject(opened.dir, opened.project);
+      this.changed(opened.dir, opened.project);
       return opened;
     });
   }
 
   update(dir: string, patch: ProjectPatch): Promise<ProjectFile> {
     return this.change(dir, async (p) => {
-      if (patch.wizard) p.wizard = { ...p.wizard, ...patch.wizard };
-      if (patch.ui) {
-        const ui = { ...p.ui, ...patch.ui };
-        if (!isValidUi(ui)) throw new QtuneError('rpc_invalid', 'Invalid view state for the project (ui)');
-        p.ui = ui;
-      }
-      if (patch.target) p.target = patch.target;
-      if (patch.evaluation) p.evaluation = { ...p.evaluation, ...patch.evaluation };
-      if (patch.calibration) p.calibration = { ...p.calibration, ...patch.calibration };
+      if (patch.ui && !isValidUi({ ...p.ui, ...patch.ui })) throw new QtuneError('rpc_invalid', 'Invalid view state for the project (ui)');
+      applyProjectPatch(p, patch);
       if (patch.trustEvaluator) this.trusted.add(`${resolve(dir)}\0${p.evaluation.metric}`);
-      return saveProject(resolve(dir), p);
+      // nothing of project.json changes: nothing is written
+      return isEmptyPatch(patch) ? p : saveProject(resolve(dir), p);
     });
   }
 
@@ -286,6 +298,7 @@ export class ProjectService {
       summarizeRun(run, result, result ? 'done' : 'failed', trial.error);
       p.wizard = wizard;
       await saveProject(key, p);
+      this.changed(key, p);
       return { configId, runId: run.id };
     });
   }

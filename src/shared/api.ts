@@ -69,6 +69,8 @@ export interface RpcMethods {
   /** opens the bundled sample project, creating its folder on first use */
   'project.openSample': { params: Record<string, never>; result: OpenProject };
   'project.update': { params: { dir: string; patch: ProjectPatch }; result: ProjectFile };
+  /** project.json as the backend holds it, after the project's earlier writes; never writes */
+  'project.get': { params: { dir: string }; result: ProjectFile };
   'project.saveConfig': { params: { dir: string; config: unknown; note: string; parent?: number }; result: { configId: number; project: ProjectFile } };
   'project.readConfig': { params: { dir: string; configId: number }; result: { config: unknown } };
   /** quantize with a saved config and evaluate float vs int8; the run is recorded when the job ends */
@@ -111,6 +113,7 @@ export const RPC_METHODS: readonly RpcMethod[] = [
   'project.open',
   'project.openSample',
   'project.update',
+  'project.get',
   'project.saveConfig',
   'project.readConfig',
   'project.startRun',
@@ -141,6 +144,11 @@ export type QtuneEvent =
   | { type: 'job.progress'; jobId: string; progress: JobProgress }
   | { type: 'job.done'; jobId: string; result: JobResult<JobKind> }
   | { type: 'job.failed'; jobId: string; error: SerializedError }
+  /**
+   * project.json was written (a run started or ended, an analysis or a tuning trial was recorded, an update, a
+   * config saved): `project` is what the file now holds; `dir` is the project folder as project.open returned it
+   */
+  | { type: 'project.changed'; dir: string; project: ProjectFile }
   /** a project's tuning changed: a trial ended, it stopped or finished */
   | { type: 'tune.update'; dir: string; state: TuneState }
   /** the Electron File menu: the renderer carries out the action (the browser host has buttons instead) */
