@@ -18,6 +18,8 @@ import { writeFileAtomic } from './atomic-file';
 import { LOCK_FILE, ProjectLocks } from './project-lock';
 import { isValidUi } from './project-schema';
 import { applyProjectPatch, isEmptyPatch } from '../shared/project-patch';
+import { migrateAnalysisReport } from '../shared/analysis-file';
+import { parseStatsFile } from '../shared/stats-file';
 import { assertNoLinks, isPlainFileName, readProjectFile } from './safe-paths';
 
 /** The bundled sample's manifest (resources/sample/sample.json). */
@@ -321,8 +323,12 @@ export class ProjectService {
     };
     const raw = await readJson(join(folder, 'result.json'));
     const result = raw === undefined ? undefined : checkRunResult(raw, join(folder, 'result.json'));
-    const analysis = await readJson(join(folder, 'analysis', 'analysis.json'));
-    const stats = result ? await readJson(join(folder, result.artifacts.stats)) : undefined;
+    const analysisFile = join(folder, 'analysis', 'analysis.json');
+    const rawAnalysis = await readJson(analysisFile);
+    const analysis = rawAnalysis === undefined ? undefined : migrateAnalysisReport(rawAnalysis, analysisFile);
+    const statsFile = result ? join(folder, result.artifacts.stats) : undefined;
+    const rawStats = statsFile ? await readJson(statsFile) : undefined;
+    const stats = rawStats === undefined ? undefined : parseStatsFile(rawStats, statsFile);
     return { summary, result, analysis, stats };
   }
 

@@ -3,7 +3,9 @@
 // the browser a WebSocket client does. Both carry the same RPC methods and the
 // same events, so everything below the transport is shared.
 
+import type { EncodedAnalysisReport } from './analysis-file';
 import type { SerializedError } from './errors';
+import type { QuantStatsFile } from './quant-types';
 import type { JobKind, JobParams, JobResult } from './jobs';
 import type { AppSettings } from './settings';
 import type { OpenProject, ProjectFile, ProjectInit, ProjectUiState, RunSummary, WizardStep } from './project';
@@ -25,10 +27,10 @@ export interface ProjectPatch {
 export interface RunDetails {
   summary: RunSummary;
   result?: RunResult;
-  /** the analyzer's report for this run, once analysed (src/shared/analysis-types.ts) */
-  analysis?: unknown;
+  /** the analyzer's report for this run, once analysed, as analysis.json holds it (decodeAnalysisReport in src/shared/analysis-file.ts) */
+  analysis?: EncodedAnalysisReport;
   /** per-layer activation statistics written by calibration (histograms, IFMR loss curves) */
-  stats?: unknown;
+  stats?: QuantStatsFile;
 }
 
 export interface AppInfo {

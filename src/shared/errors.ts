@@ -31,7 +31,7 @@ export const ERROR_CODES = [
   'eval_invalid', 'eval_no_predictions', 'custom_metric_invalid', 'custom_metric_untrusted', 'unknown_metric',
   // analysis
   'analyze_inference', 'analyze_inputs', 'analyze_no_common_tensors', 'analyze_qdq', 'analyze_shape', 'analyze_stats', 'analyze_variant',
-  'analyze_weights', 'analyze_write', 'analyze_wrong_float', 'analyze_wrong_fused',
+  'analyze_weights', 'analyze_write', 'analyze_wrong_float', 'analyze_wrong_fused', 'analysis_invalid',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -2,6 +2,7 @@
 // three views of each layer's error (accumulated, isolated, weight), adds the
 // quantization run's activation statistics and, on request, output
 // sensitivity, then ranks the layers to keep in float.
+import { ANALYSIS_REPORT_VERSION } from '../../shared/analysis-file';
 import { QtuneError } from '../../shared/errors';
 import {
   DEFAULT_THRESHOLDS, type AnalysisProgress, type AnalysisReport, type AnalysisStage, type AnalysisThresholds,
@@ -101,11 +102,11 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   warnings.push(...resolved.warnings);
   checkSameInputs(reference, quant, referencePath, quantPath);
   const qdq = readQdqLayers(quant);
-  for (const w of qdq.warnings) warnings.push({ code: 'qdq-layer', message: w.message, layer: w.layer });
+  for (const w of qdq.warnings) warnings.push({ code: 'qdq_layer', message: w.message, layer: w.layer });
   if (qdq.qdqNodeCount === 0) {
-    warnings.push({ code: 'not-qdq', message: `${quantPath} has no QuantizeLinear/DequantizeLinear nodes: it is not a QDQ model, so no layer is known to be quantized (only tensors are compared)` });
+    warnings.push({ code: 'not_qdq', message: `${quantPath} has no QuantizeLinear/DequantizeLinear nodes: it is not a QDQ model, so no layer is known to be quantized (only tensors are compared)` });
   } else if (qdq.layers.length === 0) {
-    warnings.push({ code: 'no-quantized-layers', message: `${quantPath} has Q/DQ nodes but no quantizable layer (Conv, ConvTranspose, Gemm, MatMul, AveragePool) is fed through QuantizeLinear → DequantizeLinear` });
+    warnings.push({ code: 'no_quantized_layers', message: `${quantPath} has Q/DQ nodes but no quantizable layer (Conv, ConvTranspose, Gemm, MatMul, AveragePool) is fed through QuantizeLinear → DequantizeLinear` });
   }
   const match = matchTensors(reference, quant);
   if (match.common.length === 0) {
@@ -120,7 +121,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   const dataset = typeof opts.dataset === 'string' ? await openDataFor(reference, { data: opts.dataset }) : opts.dataset;
   const batches = await collectBatches(dataset, samples, opts.batchSize ?? 8, opts.signal);
   const sampleIndices = batches.flatMap((b) => b.indices);
-  if (sampleIndices.length < samples) warnings.push({ code: 'few-samples', message: `the data holds ${sampleIndices.length} samples; ${samples} were asked for` });
+  if (sampleIndices.length < samples) warnings.push({ code: 'few_samples', message: `the data holds ${sampleIndices.length} samples; ${samples} were asked for` });
   stage('data');
 
   const acc = await compareAccumulated(reference, quant, qdq.layers, {
@@ -130,7 +131,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
 
   // the ranks seen in the comparison spare the twin model a probing inference
   const iso = await isolatedSensitivity(reference, quant, qdq.layers, { batches, knownRanks: acc.ranks, signal: opts.signal, onProgress: progress('isolated') });
-  for (const f of iso.failed) warnings.push({ code: 'isolated-failed', message: `isolated sensitivity not measured: ${f.message}`, layer: f.layer });
+  for (const f of iso.failed) warnings.push({ code: 'isolated_failed', message: `isolated sensitivity not measured: ${f.message}`, layer: f.layer });
   stage('isolated');
 
   const refLayers = findQuantizableLayers(reference);
@@ -142,7 +143,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
       weights.set(l.name, weightError(reference, l, infoByName.get(l.name)?.channelAxis));
     } catch (e) {
       if (!(e instanceof QtuneError)) throw e;
-      warnings.push({ code: 'weight-error-failed', message: e.message, layer: l.name });
+      warnings.push({ code: 'weight_error_failed', message: e.message, layer: l.name });
     }
     progress('weights')(i + 1, qdq.layers.length);
   });
@@ -155,7 +156,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   const cosOf = (t: string): number | undefined => (graphInputs.has(t) ? 1 : byTensor.get(t)?.metrics.CosineSimilarity.mean);
   const quantizable = refLayers.filter((l) => l.quantizable || qdqByName.has(l.name));
   for (const l of qdq.layers) {
-    if (!infoByName.has(l.name)) warnings.push({ code: 'layer-not-in-float', message: `quantized layer '${l.name}' has no node of that name in ${referencePath}`, layer: l.name });
+    if (!infoByName.has(l.name)) warnings.push({ code: 'layer_not_in_float', message: `quantized layer '${l.name}' has no node of that name in ${referencePath}`, layer: l.name });
   }
   const pos = layerPositions(reference, new Set(quantizable.map((l) => l.name)));
   const layers: LayerAnalysis[] = quantizable.map((info) => {
@@ -185,7 +186,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
     return entry;
   });
   if (stats && qdq.layers.length > 0 && !qdq.layers.some((l) => stats.has(l.name))) {
-    warnings.push({ code: 'stats-unmatched', message: `${opts.statsPath} names none of the quantized layers` });
+    warnings.push({ code: 'stats_unmatched', message: `${opts.statsPath} names none of the quantized layers` });
   }
 
   if (opts.outputSensitivity) {
@@ -202,7 +203,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
       batches: few, maxLayers: o.maxLayers, timeBudgetMs: o.timeBudgetMs, signal: opts.signal, onProgress: progress('output-sensitivity'),
     });
     for (const l of layers) { const e = r.byLayer.get(l.name); if (e) l.output = e; }
-    if (r.skipped.length) warnings.push({ code: 'output-sensitivity-budget', message: `output sensitivity not measured for ${r.skipped.length} layer(s) (budget spent): ${r.skipped.slice(0, 5).join(', ')}${r.skipped.length > 5 ? ', ...' : ''}` });
+    if (r.skipped.length) warnings.push({ code: 'output_sensitivity_budget', message: `output sensitivity not measured for ${r.skipped.length} layer(s) (budget spent): ${r.skipped.slice(0, 5).join(', ')}${r.skipped.length > 5 ? ', ...' : ''}` });
     stage('output-sensitivity');
   }
 
@@ -218,13 +219,13 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   const worstOutput = Math.min(...outputs.map((o) => o.cosine).filter((c) => !Number.isNaN(c)));
   if (outputs.length > 0 && worstOutput >= thresholds.accumulatedCosine && suggestions.length > 0) {
     warnings.push({
-      code: 'output-close',
+      code: 'output_close',
       message: `the quantized model's output already has cosine ${worstOutput.toFixed(5)} (≥ ${thresholds.accumulatedCosine}) to the float output: if accuracy is fine, nothing needs skipping; the suggestions below rest on small differences`,
     });
   }
 
   return {
-    version: 1,
+    version: ANALYSIS_REPORT_VERSION,
     createdAt: new Date().toISOString(),
     floatModel: floatPath,
     quantModel: quantPath,

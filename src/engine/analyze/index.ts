@@ -7,7 +7,7 @@ export { outputSensitivity, type OutputSensitivityResult } from './output-sensit
 export { readQdqLayers, dequantizeWeight, type QdqLayer, type QdqModelInfo } from './qdq-layers';
 export { buildTwinModel, buildOnlyLayerQuantized, buildAllButLayer, type TwinModel } from './variants';
 export { weightError, channelRanges } from './weights';
-export { parseStats, readStatsFile, normaliseLayerStats } from './stats';
+export { readStatsFile } from './stats';
 export { suggestSkips } from './suggest';
 export { reportToJson, parseReportJson, reportToCsv, reportToHtml, writeReports, type WrittenReports } from './report';
 export { collectBatches, type SampleBatch } from './samples';

@@ -50,7 +50,7 @@ export async function resolveFloatReference(opts: {
   const prov = readProvenance(quant);
   if (!prov) {
     warnings.push({
-      code: 'no-provenance',
+      code: 'no_provenance',
       message: `${quantPath} does not record which float model it was made from (not exported by this qtune), so the float model given could not be checked`,
     });
     const float = load(opts.floatModel);
@@ -75,7 +75,7 @@ export async function resolveFloatReference(opts: {
   const rebuilt = await prepareFloatModel(float, { doFusion: prov.fusion.doFusion, skip: prov.fusion.skip });
   if (prov.fusedFloatSha256 && sha256(serializeModel(rebuilt.model)) !== prov.fusedFloatSha256) {
     warnings.push({
-      code: 'fused-rebuilt-differs',
+      code: 'fused_rebuilt_differs',
       message: `the float model fused again here differs from the one the run calibrated (${prov.fusion.fused.length} Conv+BatchNorm pairs fused then, ${rebuilt.fusion.fused.length} now); layer names still match`,
     });
   }
