@@ -4,16 +4,21 @@
 import type { IsolatedSensitivity } from '../../shared/analysis-types';
 import { DT, createSession, declaredTensorTypes, makeInt64Tensor, makeNode, makeValueInfo, nameAllocator, runExposed, type AttrValue, type OnnxModel } from '../onnx';
 import { runSession } from './compare';
-import { cosineFromSums, EPS, sqnrFromSums } from '../eval/metrics';
+import { cosineFromDiff, cosineFromSums, EPS, sqnrFromSums } from '../eval/metrics';
 import type { QdqLayer } from './qdq-layers';
 import { throwIfAborted, type SampleBatch } from './samples';
 import { buildTwinModel, type TwinModel } from './variants';
 
-/** 0.5 + 0.5·cos; 1 when the float output is all zero, 0 when only the quantized one is. */
-export function sensitivityFromSums(dot: number, xx: number, yy: number): number {
+/** 0.5 + 0.5·cos; 1 when the float output (y) is all zero, 0 when only the quantized one (x) is. */
+function sensitivity(cos: number, xx: number, yy: number): number {
   if (Math.sqrt(yy) <= EPS) return 1;
   if (Math.sqrt(xx) <= EPS) return 0;
-  return 0.5 + 0.5 * cosineFromSums(dot, xx, yy);
+  return 0.5 + 0.5 * cos;
+}
+
+/** The isolated sensitivity from the sums x·y, ‖x‖², ‖y‖². */
+export function sensitivityFromSums(dot: number, xx: number, yy: number): number {
+  return sensitivity(cosineFromSums(dot, xx, yy), xx, yy);
 }
 
 export interface IsolatedOptions {
@@ -31,14 +36,6 @@ export interface IsolatedResult {
   timings: { buildMs: number; sessionMs: number; runMs: number };
 }
 
-/** Cosine from ‖x‖², ‖y‖², ‖x−y‖²: 1 − (‖x−y‖² − (‖x‖−‖y‖)²) / (2‖x‖‖y‖) keeps 1 − cos precise when it is tiny. */
-export function cosineFromDiff(xx: number, yy: number, dd: number): number {
-  const nx = Math.sqrt(xx), ny = Math.sqrt(yy);
-  if (nx <= EPS && ny <= EPS) return 1;
-  if (nx <= EPS || ny <= EPS) return NaN;
-  return Math.min(1 - (dd - (nx - ny) ** 2) / (2 * nx * ny), 1);
-}
-
 class SensitivityAccumulator {
   sum = 0; n = 0; worst = Infinity; worstSample = -1;
   cosSum = 0; cosN = 0; sqnrSum = 0; sqnrN = 0; sqnrInf = 0;
@@ -46,7 +43,7 @@ class SensitivityAccumulator {
   /** one sample's sums: x = twin (quantized) output, y = float output */
   add(xx: number, yy: number, dd: number, sample: number): void {
     const c = cosineFromDiff(xx, yy, dd);
-    const s = Math.sqrt(yy) <= EPS ? 1 : Math.sqrt(xx) <= EPS ? 0 : 0.5 + 0.5 * c;
+    const s = sensitivity(c, xx, yy);
     this.sum += s; this.n++;
     if (s < this.worst) { this.worst = s; this.worstSample = sample; }
     if (!Number.isNaN(c)) { this.cosSum += c; this.cosN++; }

@@ -8,7 +8,7 @@
 // - "all but this layer": the QDQ model with one layer fed its float input
 //   and float weights again.
 import { QtuneError } from '../../shared/errors';
-import type { GraphIndex, NodeProto, OnnxModel, TensorProto } from '../onnx';
+import { nameAllocator, type GraphIndex, type NodeProto, type OnnxModel, type TensorProto } from '../onnx';
 import type { QdqLayer } from './qdq-layers';
 
 /** Ops that belong to a layer's quantized inputs and are copied with it. */
@@ -39,10 +39,7 @@ class ChainCopier {
   }
 
   fresh(base: string): string {
-    let name = `${base}__qtune`;
-    for (let k = 1; this.used.has(name); k++) name = `${base}__qtune${k}`;
-    this.used.add(name);
-    return name;
+    return nameAllocator(this.used)(`${base}__qtune`);
   }
 
   private isTargetTensor(t: string): boolean {
@@ -143,18 +140,16 @@ export function buildAllButLayer(float: OnnxModel, quant: OnnxModel, layer: QdqL
   const floatNode = float.graph.getNode(layer.name);
   if (!node || !floatNode) throw new QtuneError('analyze_variant', `layer '${layer.name}' is missing from the ${node ? 'float' : 'quantized'} model`, { layer: layer.name });
   const floatIdx = float.graph.index();
-  const used = allNames(model);
+  const fresh = nameAllocator(allNames(model));
   node.input[0] = layer.inputTensor;
   for (let k = 1; k < node.input.length; k++) {
     const name = floatNode.input[k];
     if (!name) continue;
     const t = floatIdx.initializers.get(name) ?? floatIdx.constants.get(name);
     if (!t) throw new QtuneError('analyze_variant', `layer '${layer.name}': float input ${k} ('${name}') is not a constant`, { layer: layer.name });
-    let fresh = `${name}__qtune_float`;
-    for (let j = 1; used.has(fresh); j++) fresh = `${name}__qtune_float${j}`;
-    used.add(fresh);
-    model.graph.addInitializer({ ...t, name: fresh });
-    node.input[k] = fresh;
+    const copy = fresh(`${name}__qtune_float`);
+    model.graph.addInitializer({ ...t, name: copy });
+    node.input[k] = copy;
   }
   return model;
 }

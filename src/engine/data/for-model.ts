@@ -3,16 +3,16 @@
 // the model's inputs. Used by every job that runs data through a model.
 
 import { QtuneError } from '../../shared/errors';
-import { inputSpecs, type OnnxModel, type ort } from '../onnx';
+import { inputSpecs, type ModelInputSpec, type OnnxModel, type ort } from '../onnx';
 import { openDataset, type Dataset } from './dataset';
 import { datasetFromShortForm, type ShortForm } from './manifest';
 
 /** Data in short form (the model input it feeds is the model's first). */
 export type DataForm = Omit<ShortForm, 'inputName'> & { skipBadImages?: boolean };
 
-/** Open `form` for a model (loaded, or a session over it); a model without inputs is refused by name. */
-export async function openDataFor(model: OnnxModel | ort.InferenceSession, form: DataForm, file?: string): Promise<Dataset> {
-  const inputs = inputSpecs(model);
+/** Open `form` for a model (loaded, a session over it, or its input specs); a model without inputs is refused by name. */
+export async function openDataFor(model: OnnxModel | ort.InferenceSession | readonly ModelInputSpec[], form: DataForm, file?: string): Promise<Dataset> {
+  const inputs = Array.isArray(model) ? model : inputSpecs(model as OnnxModel | ort.InferenceSession);
   const path = file ?? ('graph' in model ? model.path : undefined);
   if (inputs.length === 0) throw new QtuneError('model_invalid', `${path ?? 'the model'} has no inputs to feed`, { file: path });
   const { skipBadImages, ...short } = form;

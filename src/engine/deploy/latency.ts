@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type { LatencyComparison, LatencyStats, ModelLatency } from '../../shared/deploy-types';
 import { seededRandom } from '../../shared/seeded-random';
-import { createSession, ort } from '../onnx';
+import { createSession, inputSpecs, ort } from '../onnx';
 
 export interface LatencyOptions {
   /** batch sizes to measure (a model with a fixed batch dimension is measured at that size only) */
@@ -43,9 +43,9 @@ export function machineDescription(): string {
 }
 
 function inputsOf(session: ort.InferenceSession): InputInfo[] {
-  return session.inputMetadata.map((m) => {
-    if (!m.isTensor) throw new QtuneError('benchmark_invalid', `input '${m.name}' is not a tensor; only tensor inputs can be benchmarked`);
-    return { name: m.name, type: m.type, dims: [...m.shape] };
+  return inputSpecs(session).map((s) => {
+    if (s.type === 'non-tensor') throw new QtuneError('benchmark_invalid', `input '${s.name}' is not a tensor; only tensor inputs can be benchmarked`);
+    return { name: s.name, type: s.type, dims: [...s.dims] };
   });
 }
 

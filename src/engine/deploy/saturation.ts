@@ -6,7 +6,7 @@
 // output codes are compared with the simulation's. Layers that differ by more
 // than one code step (a rounding tie) anywhere are the ones to store with
 // uint8 weights, whose kernel is exact.
-import { makeValueInfo, OnnxModel, ort, runExposed, serializeModel, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto } from '../onnx';
+import { createSession, makeValueInfo, OnnxModel, runExposed, serializeModel, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto } from '../onnx';
 
 interface NodeUnit {
   layer: string;
@@ -81,7 +81,8 @@ export async function codeMismatches(model: OnnxModel, feeds: Feeds, layers: rea
   for (const u of units) {
     const x = sim[u.input];
     if (x.type !== 'uint8') continue;
-    const session = await ort.InferenceSession.create(unitModel(model, idx, u, x.dims), { graphOptimizationLevel: 'all' });
+    // onnxruntime's CPU integer kernels are what is checked
+    const session = await createSession(unitModel(model, idx, u, x.dims), { forComparison: false, executionProvider: 'cpu' });
     try {
       const y = (await session.run({ [u.input]: x }))[u.output].data as Uint8Array;
       const want = sim[u.output].data as Uint8Array;

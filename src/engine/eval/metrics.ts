@@ -47,12 +47,31 @@ export const EPS = 2.22e-16;
 export function cosineFromSums(dot: number, xx: number, yy: number): number {
   const nx = Math.sqrt(xx);
   const ny = Math.sqrt(yy);
-  if (nx <= EPS && ny <= EPS) return 1;
-  if (nx <= EPS || ny <= EPS) return NaN;
+  const zero = zeroCaseCosine(nx, ny);
+  if (zero !== undefined) return zero;
   // sqrt(xx·yy) rather than ‖x‖·‖y‖: identical tensors then give exactly 1
   const p = xx * yy;
   const denom = Number.isFinite(p) && p > 0 ? Math.sqrt(p) : nx * ny;
   return Math.min(dot / denom, 1);
+}
+
+/**
+ * The same cosine from ‖x‖², ‖y‖², ‖x−y‖² (what in-graph reductions give):
+ * 1 − (‖x−y‖² − (‖x‖−‖y‖)²) / (2‖x‖‖y‖) keeps 1 − cos precise when it is tiny.
+ */
+export function cosineFromDiff(xx: number, yy: number, dd: number): number {
+  const nx = Math.sqrt(xx);
+  const ny = Math.sqrt(yy);
+  const zero = zeroCaseCosine(nx, ny);
+  if (zero !== undefined) return zero;
+  return Math.min(1 - (dd - (nx - ny) ** 2) / (2 * nx * ny), 1);
+}
+
+/** The cosine when a side is all zero (spec §7): 1 when both are, NaN when only one is; undefined when neither is. */
+function zeroCaseCosine(nx: number, ny: number): number | undefined {
+  if (nx <= EPS && ny <= EPS) return 1;
+  if (nx <= EPS || ny <= EPS) return NaN;
+  return undefined;
 }
 
 /** 20·log10(‖y‖ / ‖x − y‖) from the squared norms ‖y‖², ‖x − y‖²: +Infinity when x equals y, −Infinity when y alone is zero. */

@@ -22,6 +22,8 @@ export interface SessionOptions {
    * sessions whose outputs are large and short-lived (calibration), so memory stays flat.
    */
   lowMemory?: boolean;
+  /** further ORT options for the few sessions that need them (profiling, saving the optimized graph) */
+  ortOptions?: ort.InferenceSession.SessionOptions;
 }
 
 /** What every session gets unless its caller says otherwise: set once by the CLI or the worker from the user's settings. */
@@ -86,6 +88,7 @@ export async function createSession(model: OnnxModel | Uint8Array | string, opts
   if (threads) options.intraOpNumThreads = threads;
   const ep = opts.executionProvider ?? runtimeDefaults.executionProvider;
   if (ep && ep !== 'cpu') options.executionProviders = [ep, 'cpu'];
+  Object.assign(options, opts.ortOptions);
   try {
     return typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
   } catch (e) {
