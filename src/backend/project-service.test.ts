@@ -67,7 +67,8 @@ describe('project service', () => {
     expect(result.flipCounts.broke + result.flipCounts.fixed).toBeLessThanOrEqual(result.flipCounts.total);
     // The run is recorded once the job's end has been written.
     await settled(backend, dir, runId);
-    // the write that recorded the run's end was announced
+    // the write that recorded the run's end was announced (project.get waits for the project's writes in progress)
+    await backend.call('project.get', { dir });
     expect(changes.some((p) => p.runs.some((r) => r.id === runId && r.status === 'done'))).toBe(true);
     const details = await backend.call('project.readRun', { dir, runId });
     expect(details.summary).toMatchObject({ status: 'done', floatAccuracy: result.float.value, quantAccuracy: result.quant.value });
