@@ -22,22 +22,51 @@ const allowed = {
 /** Node and Electron modules that a folder must not reach for. */
 const forbiddenPackages = {
   shared: ['electron', 'node:*', 'fs', 'path', 'onnxruntime-node'],
-  engine: ['electron'],
-  worker: ['electron'],
-  backend: ['electron'],
-  server: ['electron'],
-  cli: ['electron'],
+  engine: ['electron', 'onnxruntime-node'],
+  worker: ['electron', 'onnxruntime-node'],
+  backend: ['electron', 'onnxruntime-node'],
+  main: ['onnxruntime-node'],
+  preload: ['onnxruntime-node'],
+  server: ['electron', 'onnxruntime-node'],
+  cli: ['electron', 'onnxruntime-node'],
   renderer: ['electron', 'node:*', 'fs', 'path', 'child_process', 'onnxruntime-node', 'sharp'],
 };
 
-function boundaryRule(folder) {
+/**
+ * Folders inside a folder that are allowed a package the folder forbids: the ONNX layer is the one place that
+ * imports onnxruntime-node (sessions, tensors, reductions); the rest of the engine reaches it through '../onnx'.
+ */
+const packageExceptions = {
+  engine: { 'src/engine/onnx': ['onnxruntime-node'] },
+};
+
+function boundaryRules(folder) {
+  const base = boundaryRule(folder, forbiddenPackages[folder] ?? []);
+  const exceptions = Object.entries(packageExceptions[folder] ?? {});
+  if (exceptions.length === 0) return [base];
+  base.ignores = exceptions.map(([dir]) => `${dir}/**`);
+  return [
+    base,
+    ...exceptions.map(([dir, packages]) => ({
+      ...boundaryRule(folder, (forbiddenPackages[folder] ?? []).filter((p) => !packages.includes(p))),
+      files: [`${dir}/**/*.ts`],
+    })),
+  ];
+}
+
+function boundaryRule(folder, packages) {
   const forbidden = folders.filter((f) => f !== folder && !allowed[folder].includes(f));
   const patterns = forbidden.map((f) => ({
     group: [`**/${f}`, `**/${f}/**`, `*/src/${f}/**`],
     message: `src/${folder} may not import src/${f} (see architecture.md: ${folder} may import ${allowed[folder].join(', ') || 'nothing'}).`,
   }));
-  for (const pkg of forbiddenPackages[folder] ?? []) {
-    patterns.push({ group: [pkg], message: `src/${folder} may not import ${pkg}.` });
+  for (const pkg of packages) {
+    const message = pkg === 'onnxruntime-node' && folder !== 'engine'
+      ? `src/${folder} may not import onnxruntime-node (only src/engine/onnx does).`
+      : pkg === 'onnxruntime-node'
+        ? 'only src/engine/onnx imports onnxruntime-node: import { ort, createSession, toOrtFeeds, … } from the ONNX layer.'
+        : `src/${folder} may not import ${pkg}.`;
+    patterns.push({ group: [pkg], message });
   }
   return {
     files: [`src/${folder}/**/*.ts`, `src/${folder}/**/*.svelte`],
@@ -62,5 +91,5 @@ export default [
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  ...folders.map(boundaryRule),
+  ...folders.flatMap(boundaryRules),
 ];

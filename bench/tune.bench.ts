@@ -16,7 +16,7 @@ import { IsolatedProbe } from '../src/engine/pipeline/probes';
 import { evaluateWith, runTrial, type EvaluationSetup } from '../src/engine/pipeline/trial';
 import { tune } from '../src/engine/pipeline/tuner';
 import { loadModel } from '../src/engine/onnx';
-import { openCalibrationData } from '../src/engine/quant/calibrate';
+import { openDataFor } from '../src/engine/data/for-model';
 import { configModelOf, resolveQuantConfig } from '../src/engine/quant/quantize';
 
 const ROOT = process.cwd();
@@ -37,7 +37,7 @@ async function oneAtATime(modelPath: string, data: string, dir: string): Promise
   const t0 = performance.now();
   const model = loadModel(modelPath);
   const start = resolveQuantConfig(undefined, configModelOf(model));
-  const calibration = await openCalibrationData(model, { data: join(data, 'calib_x.npy') });
+  const calibration = await openDataFor(model, { data: join(data, 'calib_x.npy') });
   const evaluation = setup(data);
   const floatResult = await evaluateWith(modelPath, modelPath, evaluation, 'float');
   const trial = (config: typeof start, k: number) =>

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDataset } from '../../src/engine/data/dataset';
 import { datasetFromShortForm } from '../../src/engine/data/manifest';
-import { createSession, loadModel, ort } from '../../src/engine/onnx';
-import { inputSpecsOf } from '../../src/engine/quant/calibrate';
+import { createSession, inputSpecs, loadModel, ort } from '../../src/engine/onnx';
 import { quantizeModel } from '../../src/engine/quant/quantize';
 
 const [what, modelPath, data, samplesArg, batchArg, , method] = process.argv.slice(2);
@@ -19,7 +18,7 @@ const t = performance.now();
 let passes = 1;
 if (what === 'plain') {
   const model = loadModel(modelPath);
-  const inputs = inputSpecsOf(model);
+  const inputs = inputSpecs(model);
   const dataset = await openDataset(await datasetFromShortForm({ data, inputName: inputs[0].name }), { inputs });
   const session = await createSession(model, { forComparison: true });
   const t0 = performance.now();

@@ -89,6 +89,7 @@ export function createBackend(options: BackendOptions): Backend {
     'project.open': (p) => projects.openProject(p.dir),
     'project.openSample': () => projects.openSample(),
     'project.update': (p) => projects.update(p.dir, p.patch),
+    'project.get': (p) => projects.read(p.dir),
     'project.saveConfig': (p) => projects.saveConfig(p.dir, p.config, p.note, p.parent),
     'project.readConfig': (p) => projects.readConfig(p.dir, p.configId),
     'project.startRun': async (p) => {

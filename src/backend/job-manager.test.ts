@@ -74,6 +74,10 @@ describe('JobManager', () => {
     });
     expect(jobs.cancel(id)).toBe(true);
     await expect(jobs.wait(id)).rejects.toMatchObject({ code: 'cancelled' });
+    // a waiter gets an Error (with a stack and instanceof checks), not a plain object
+    await expect(jobs.wait(id)).rejects.toBeInstanceOf(Error);
+    await expect(jobs.wait('no-such-job')).rejects.toMatchObject({ code: 'job_unknown' });
+    await expect(jobs.wait('no-such-job')).rejects.toBeInstanceOf(Error);
     expect(jobs.get(id)?.state).toBe('cancelled');
     expect(events.some((e) => e.type === 'job.failed' && e.jobId === id)).toBe(true);
   });

@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { JobProgress, QtuneEvent } from '../shared/api';
-import type { SerializedError } from '../shared/errors';
+import { cancelledError, deserializeError, isCancelled, QtuneError, serializeError, type SerializedError } from '../shared/errors';
 import type { JobKind, JobParams, JobResult } from '../shared/jobs';
 import type { WorkerChannel, WorkerLauncher } from './worker-launcher';
 
@@ -65,15 +65,15 @@ export class JobManager {
     this.emit(e);
   }
 
-  /** Resolves with the job's result, rejects with its serialised error. */
+  /** Resolves with the job's result, rejects with its error (a QtuneError: code, message, details). */
   wait<K extends JobKind>(jobId: string): Promise<JobResult<K>> {
     const job = this.jobs.get(jobId);
-    if (!job) return Promise.reject({ code: 'job_unknown', message: `no job ${jobId}` });
+    if (!job) return Promise.reject(new QtuneError('job_unknown', `no job ${jobId}`));
     if (job.state === 'done') return Promise.resolve(job.result as JobResult<K>);
-    if (job.state === 'failed' || job.state === 'cancelled') return Promise.reject(job.error);
+    if (job.state === 'failed' || job.state === 'cancelled') return Promise.reject(deserializeError(job.error!));
     return new Promise((resolve, reject) => {
       const list = this.waiters.get(jobId) ?? [];
-      list.push({ resolve: resolve as (v: unknown) => void, reject });
+      list.push({ resolve: resolve as (v: unknown) => void, reject: (e: SerializedError) => reject(deserializeError(e)) });
       this.waiters.set(jobId, list);
     });
   }
@@ -90,7 +90,7 @@ export class JobManager {
     const job = this.jobs.get(jobId);
     if (!job) return false;
     if (job.state === 'queued') {
-      this.finish(job, 'cancelled', undefined, { code: 'cancelled', message: 'The job was cancelled' });
+      this.finish(job, 'cancelled', undefined, serializeError(cancelledError()));
       return true;
     }
     if (job.state !== 'running') return false;
@@ -99,7 +99,7 @@ export class JobManager {
     const timer = setTimeout(() => {
       if (job.state === 'running') {
         worker?.kill();
-        this.finish(job, 'cancelled', undefined, { code: 'cancelled', message: 'The job was cancelled' });
+        this.finish(job, 'cancelled', undefined, serializeError(cancelledError()));
       }
     }, this.options.cancelGraceMs ?? 2000);
     timer.unref();
@@ -157,7 +157,7 @@ export class JobManager {
           worker.kill(); // one worker per job: it has nothing left to do
           break;
         case 'error':
-          this.finish(job, msg.error.code === 'cancelled' ? 'cancelled' : 'failed', undefined, msg.error);
+          this.finish(job, isCancelled(msg.error) ? 'cancelled' : 'failed', undefined, msg.error);
           worker.kill();
           break;
       }

@@ -2,12 +2,14 @@
 // processes, the real engine, the LeNet fixture and its MNIST splits.
 
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createBackend } from './backend';
 import { createMemorySettings } from './settings-store';
 import { forkLauncher } from './worker-launcher';
+import type { ProjectFile } from '../shared/project';
+import type { QtuneEvent } from '../shared/api';
 
 const lenet = resolve('test/fixtures/models/lenet_mnist.onnx');
 const mnist = resolve('test/fixtures/data/mnist');
@@ -27,6 +29,10 @@ describe('project service', () => {
     const root = mkdtempSync(join(tmpdir(), 'qtune-loop-'));
     const settings = createMemorySettings();
     const backend = createBackend({ host: 'browser', launcher: forkLauncher(), settings, version: 'test', sampleDir: '/nowhere', projectsDir: root });
+    const changes: ProjectFile[] = [];
+    backend.onEvent((e) => {
+      if (e.type === 'project.changed') changes.push(e.project);
+    });
     const opened = await backend.call('project.create', {
       dir: root,
       name: 'lenet',
@@ -65,6 +71,9 @@ describe('project service', () => {
     expect(result.flipCounts.broke + result.flipCounts.fixed).toBeLessThanOrEqual(result.flipCounts.total);
     // The run is recorded once the job's end has been written.
     await settled(backend, dir, runId);
+    // the write that recorded the run's end was announced (project.get waits for the project's writes in progress)
+    await backend.call('project.get', { dir });
+    expect(changes.some((p) => p.runs.some((r) => r.id === runId && r.status === 'done'))).toBe(true);
     const details = await backend.call('project.readRun', { dir, runId });
     expect(details.summary).toMatchObject({ status: 'done', floatAccuracy: result.float.value, quantAccuracy: result.quant.value });
     expect(details.stats).toBeTruthy();
@@ -199,6 +208,11 @@ describe('project service against crafted projects', () => {
     await expect(backend.call('project.readRun', { dir, runId: 1 })).rejects.toMatchObject({ code: 'project_link' });
     await expect(backend.call('project.export', { dir, runId: 1, outDir: out })).rejects.toMatchObject({ code: 'project_link' });
     expect(existsSync(join(out, 'secret.txt')) || existsSync(join(out, 'hostname')) || existsSync(join(out, 'link.json'))).toBe(false);
+    // A damaged file of the run is named, with the run_damaged code, like a damaged config.
+    writeFileSync(join(dir, 'runs', '001', 'result.json'), result(names));
+    mkdirSync(join(dir, 'runs', '001', 'analysis'));
+    writeFileSync(join(dir, 'runs', '001', 'analysis', 'analysis.json'), '{"layers": [');
+    await expect(backend.call('project.readRun', { dir, runId: 1 })).rejects.toMatchObject({ code: 'run_damaged', message: expect.stringContaining('analysis.json') });
     backend.dispose();
   });
 
@@ -220,6 +234,32 @@ describe('project service against crafted projects', () => {
     const c = make(root);
     await expect(c.call('project.open', { dir })).resolves.toMatchObject({ dir });
     c.dispose();
+  });
+
+  it('announces each write of project.json as project.changed; reads and empty patches write nothing', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qtune-changed-'));
+    const backend = make(root);
+    const events: Extract<QtuneEvent, { type: 'project.changed' }>[] = [];
+    backend.onEvent((e) => {
+      if (e.type === 'project.changed') events.push(e);
+    });
+    const { dir } = await lenetProject(backend, root);
+    expect(events.map((e) => e.dir)).toEqual([dir]);
+    await backend.call('project.update', { dir, patch: { wizard: { step: 'config' } } });
+    expect(events).toHaveLength(2);
+    expect(events[1]).toMatchObject({ dir, project: { wizard: { step: 'config' } } });
+    expect(events[1].project).toEqual(projectJson(dir));
+    const file = join(dir, 'project.json');
+    const before = { text: readFileSync(file, 'utf8'), backup: readFileSync(`${file}.bak`, 'utf8'), mtime: statSync(file).mtimeMs, backupMtime: statSync(`${file}.bak`).mtimeMs };
+    for (let i = 0; i < 3; i++) {
+      expect(await backend.call('project.get', { dir })).toMatchObject({ wizard: { step: 'config' } });
+      await backend.call('project.update', { dir, patch: {} });
+    }
+    expect({ text: readFileSync(file, 'utf8'), backup: readFileSync(`${file}.bak`, 'utf8'), mtime: statSync(file).mtimeMs, backupMtime: statSync(`${file}.bak`).mtimeMs }).toEqual(before);
+    expect(events).toHaveLength(2);
+    const { configId } = await backend.call('project.saveConfig', { dir, config: {}, note: 'empty' });
+    expect(events.at(-1)!.project.configs.map((c) => c.id)).toEqual([configId]);
+    backend.dispose();
   });
 
   it('refuses a 20,000-level ui patch and rolls back a change whose save failed', async () => {

@@ -10,12 +10,16 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { OpenProject, ProjectFile, RunSummary } from '../shared/project';
 import type { ProjectPatch, RunDetails } from '../shared/api';
 import type { RunResult } from '../shared/run-types';
-import { QtuneError } from '../shared/errors';
+import type { JobKind, JobResult } from '../shared/jobs';
+import { isCancelled, QtuneError } from '../shared/errors';
 import type { JobManager } from './job-manager';
 import { addConfig, cleanUpAfterCrash, createProject, loadProject, readConfig, resolveRef, runDir, saveProject, startRun, configPath } from './project-store';
 import { writeFileAtomic } from './atomic-file';
 import { LOCK_FILE, ProjectLocks } from './project-lock';
 import { isValidUi } from './project-schema';
+import { applyProjectPatch, isEmptyPatch } from '../shared/project-patch';
+import { migrateAnalysisReport } from '../shared/analysis-file';
+import { parseStatsFile } from '../shared/stats-file';
 import { assertNoLinks, isPlainFileName, readProjectFile } from './safe-paths';
 
 /** The bundled sample's manifest (resources/sample/sample.json). */
@@ -68,20 +72,34 @@ export class ProjectService {
   /**
    * Change the project in memory and save it, after earlier changes. A change
    * whose save fails is rolled back, so one bad change cannot break every
-   * later save.
+   * later save; one that succeeds is announced (project.changed).
    */
   private change<T>(dir: string, fn: (p: ProjectFile) => Promise<T>): Promise<T> {
     const key = resolve(dir);
     return this.withLock(key, async () => {
       const p = await this.current(key);
       const before = structuredClone(p);
+      let out: T;
       try {
-        return await fn(p);
+        out = await fn(p);
       } catch (err) {
         this.open.set(key, before);
         throw err;
       }
+      if (JSON.stringify(p) !== JSON.stringify(before)) this.changed(key, p);
+      return out;
     });
+  }
+
+  /** Tell every renderer that project.json of `dir` now holds `project` (after each successful write). */
+  private changed(dir: string, project: ProjectFile): void {
+    this.jobs.publish({ type: 'project.changed', dir, project: structuredClone(project) });
+  }
+
+  /** project.json as held here, once the project's earlier writes are done; reads never write. */
+  read(dir: string): Promise<ProjectFile> {
+    const key = resolve(dir);
+    return this.withLock(key, () => this.current(key));
   }
 
   private async current(dir: string): Promise<ProjectFile> {
@@ -113,6 +131,7 @@ export class ProjectService {
     const opened = await createProject(init);
     this.folderLocks.acquire(opened.dir);
     this.open.set(opened.dir, opened.project);
+    this.changed(opened.dir, opened.project);
     this.opts.onOpened?.(opened.dir);
     return opened;
   }
@@ -135,6 +154,7 @@ export class ProjectService {
     }
     if (changed) await saveProject(opened.dir, opened.project);
     this.open.set(opened.dir, opened.project);
+    if (changed) this.changed(opened.dir, opened.project);
     this.opts.onOpened?.(opened.dir);
     return opened;
   }
@@ -167,23 +187,18 @@ export class ProjectService {
     }).then(async (opened) => {
       opened.project.name = manifest.name;
       await saveProject(opened.dir, opened.project);
+      this.changed(opened.dir, opened.project);
       return opened;
     });
   }
 
   update(dir: string, patch: ProjectPatch): Promise<ProjectFile> {
     return this.change(dir, async (p) => {
-      if (patch.wizard) p.wizard = { ...p.wizard, ...patch.wizard };
-      if (patch.ui) {
-        const ui = { ...p.ui, ...patch.ui };
-        if (!isValidUi(ui)) throw new QtuneError('rpc_invalid', 'Invalid view state for the project (ui)');
-        p.ui = ui;
-      }
-      if (patch.target) p.target = patch.target;
-      if (patch.evaluation) p.evaluation = { ...p.evaluation, ...patch.evaluation };
-      if (patch.calibration) p.calibration = { ...p.calibration, ...patch.calibration };
+      if (patch.ui && !isValidUi({ ...p.ui, ...patch.ui })) throw new QtuneError('rpc_invalid', 'Invalid view state for the project (ui)');
+      applyProjectPatch(p, patch);
       if (patch.trustEvaluator) this.trusted.add(`${resolve(dir)}\0${p.evaluation.metric}`);
-      return saveProject(resolve(dir), p);
+      // nothing of project.json changes: nothing is written
+      return isEmptyPatch(patch) ? p : saveProject(resolve(dir), p);
     });
   }
 
@@ -231,14 +246,26 @@ export class ProjectService {
     );
     const flight = `${key}\0${run.id}`;
     this.inFlight.add(flight);
-    this.jobs
-      .wait<'run.quantize'>(jobId)
-      .then((result) => this.finishRun(key, run.id, result))
-      .catch((error: { code?: string; message?: string }) =>
-        this.finishRun(key, run.id, undefined, error.code === 'cancelled' ? 'cancelled' : 'failed', error.message),
-      )
-      .finally(() => this.inFlight.delete(flight));
+    void this.recordEnd<'run.quantize'>(jobId, key, (result, error) =>
+      this.finishRun(key, run.id, result, error ? (isCancelled(error) ? 'cancelled' : 'failed') : 'done', error?.message),
+    ).finally(() => this.inFlight.delete(flight));
     return { jobId, runId: run.id };
+  }
+
+  /**
+   * When a job of the project ends, record how it ended: `record` gets its result, or the error it failed or was
+   * cancelled with. Runs and analyses both end here; a record that cannot be saved is reported, never dropped silently.
+   */
+  private recordEnd<K extends JobKind>(jobId: string, dir: string, record: (result: JobResult<K> | undefined, error: QtuneError | undefined) => Promise<void>): Promise<void> {
+    return this.jobs
+      .wait<K>(jobId)
+      .then(
+        (result) => record(result, undefined),
+        (error: unknown) => record(undefined, error instanceof QtuneError ? error : new QtuneError('internal', String((error as Error)?.message ?? error))),
+      )
+      .catch((err: unknown) => {
+        console.error(`qtune: could not record the end of job ${jobId} in ${dir}: ${(err as Error)?.message ?? err}`);
+      });
   }
 
   private finishRun(dir: string, runId: number, result?: RunResult, status: RunSummary['status'] = 'done', error?: string): Promise<void> {
@@ -273,6 +300,7 @@ export class ProjectService {
       summarizeRun(run, result, result ? 'done' : 'failed', trial.error);
       p.wizard = wizard;
       await saveProject(key, p);
+      this.changed(key, p);
       return { configId, runId: run.id };
     });
   }
@@ -283,19 +311,24 @@ export class ProjectService {
     const summary = p.runs.find((r) => r.id === runId);
     if (!summary) throw new QtuneError('run_unknown', `The project has no run ${runId}`);
     const folder = runDir(key, runId);
+    // Like readConfig: a file that cannot be read or parsed is the run's damage, named by its file.
     const readJson = async (file: string): Promise<unknown> => {
       if (!existsSync(file)) return undefined;
-      const text = (await readProjectFile(key, file)).toString('utf8');
       try {
-        return JSON.parse(text);
+        return JSON.parse((await readProjectFile(key, file)).toString('utf8'));
       } catch (err) {
+        if (err instanceof QtuneError) throw err;
         throw new QtuneError('run_damaged', `${file} is damaged (${(err as Error).message})`, { file });
       }
     };
     const raw = await readJson(join(folder, 'result.json'));
     const result = raw === undefined ? undefined : checkRunResult(raw, join(folder, 'result.json'));
-    const analysis = await readJson(join(folder, 'analysis', 'analysis.json'));
-    const stats = result ? await readJson(join(folder, result.artifacts.stats)) : undefined;
+    const analysisFile = join(folder, 'analysis', 'analysis.json');
+    const rawAnalysis = await readJson(analysisFile);
+    const analysis = rawAnalysis === undefined ? undefined : migrateAnalysisReport(rawAnalysis, analysisFile);
+    const statsFile = result ? join(folder, result.artifacts.stats) : undefined;
+    const rawStats = statsFile ? await readJson(statsFile) : undefined;
+    const stats = rawStats === undefined ? undefined : parseStatsFile(rawStats, statsFile);
     return { summary, result, analysis, stats };
   }
 
@@ -318,28 +351,19 @@ export class ProjectService {
       },
       key,
     );
-    this.jobs
-      .wait(jobId)
-      .then(() =>
-        this.change(key, async (proj) => {
-          const run = proj.runs.find((r) => r.id === runId);
-          if (run) {
-            run.analyzed = true;
-            delete run.analysisError;
-          }
-          await saveProject(key, proj);
-        }),
-      )
-      .catch((error: { code?: string; message?: string }) =>
+    void this.recordEnd<'run.analyze'>(jobId, key, (_result, error) =>
+      this.change(key, async (proj) => {
+        const run = proj.runs.find((r) => r.id === runId);
+        if (!run) return;
         // A failed or cancelled analysis leaves the run as it was, with the reason beside it.
-        this.change(key, async (proj) => {
-          const run = proj.runs.find((r) => r.id === runId);
-          if (!run) return;
-          run.analysisError = error.code === 'cancelled' ? 'the analysis was cancelled' : (error.message ?? 'the analysis failed');
-          await saveProject(key, proj);
-        }),
-      )
-      .catch(() => undefined);
+        if (error) run.analysisError = error.message;
+        else {
+          run.analyzed = true;
+          delete run.analysisError;
+        }
+        await saveProject(key, proj);
+      }),
+    );
     return { jobId };
   }
 

@@ -78,6 +78,7 @@ const schemas: Record<RpcMethod, object> = {
   },
   'project.open': dir,
   'project.openSample': empty,
+  'project.get': dir,
   'project.update': {
     type: 'object',
     additionalProperties: false,

@@ -3,6 +3,7 @@
 // can exercise progress, cancellation, a crashing worker and large results
 // without a model, and without a test-only job in the app's own worker.
 
+import { cancelledError, serializeError } from '../shared/errors';
 import type { FromWorker, ToWorker } from '../shared/worker-protocol';
 
 export interface SleepParams {
@@ -18,7 +19,7 @@ let cancelled = false;
 async function sleep(p: SleepParams): Promise<void> {
   for (let i = 0; i < p.steps; i++) {
     if (cancelled) {
-      send({ type: 'error', error: { code: 'cancelled', message: 'The job was cancelled' } });
+      send({ type: 'error', error: serializeError(cancelledError()) });
       return;
     }
     send({ type: 'progress', progress: { stage: 'sleep', done: i, total: p.steps } });

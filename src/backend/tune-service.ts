@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TuneState } from '../shared/api';
-import { QtuneError } from '../shared/errors';
+import { isCancelled, QtuneError } from '../shared/errors';
 import type { TuneBudget, TuneEvent, TuneSummary } from '../shared/tune-types';
 import { tuneVerdict } from '../shared/tune-verdict';
 import { writeFileAtomic } from './atomic-file';
@@ -132,7 +132,7 @@ export class TuneService {
         if (summary) r.summary = this.withIds(summary, r);
         else {
           r.summary.status = error?.code === 'cancelled' ? 'stopped' : 'failed';
-          if (error?.code !== 'cancelled') r.summary.error = error?.message;
+          if (!isCancelled(error)) r.summary.error = error?.message;
           r.summary.endedAt = new Date().toISOString();
           r.summary.verdict = tuneVerdict(r.summary);
         }

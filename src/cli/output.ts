@@ -1,7 +1,7 @@
 // How the CLI talks: results on stdout (JSON with --json), progress and errors
 // on stderr, one line per error with no stack trace.
 
-import { QtuneError } from '../shared/errors';
+import { isCancelled, QtuneError } from '../shared/errors';
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
@@ -11,7 +11,7 @@ export function fail(err: unknown): never {
   const msg = err instanceof QtuneError || err instanceof Error ? err.message : String(err);
   process.stderr.write(`qtune: error: ${msg.split('\n')[0]}\n`);
   if (process.env.QTUNE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  process.exit(err instanceof QtuneError && err.code === 'cancelled' ? 130 : 1);
+  process.exit(isCancelled(err) ? 130 : 1);
 }
 
 export interface ProgressStream {

@@ -4,7 +4,7 @@
 
 import { Option, type Command } from 'commander';
 import type { EvaluationSetup } from '../engine/pipeline/trial';
-import type { DataSpec } from '../engine/quant/calibrate';
+import type { DataForm } from '../engine/data/for-model';
 import type { AccuracyTarget } from '../shared/eval-types';
 import { QtuneError } from '../shared/errors';
 import { metricSpec } from './commands/evaluate';
@@ -45,7 +45,7 @@ function positiveInt(flag: string, v: string): number {
   return n;
 }
 
-export function trialSetup(flags: TrialFlags): { calibration: DataSpec; calibrationBatchSize: number; evaluation: EvaluationSetup } {
+export function trialSetup(flags: TrialFlags): { calibration: DataForm; calibrationBatchSize: number; evaluation: EvaluationSetup } {
   const drop = Number(flags.maxDrop);
   if (!Number.isFinite(drop) || drop < 0) throw new QtuneError('cli_invalid', `--max-drop wants a number >= 0, got "${flags.maxDrop}"`);
   const target: AccuracyTarget = flags.dropType === 'relative' ? { mode: 'relative', percent: drop } : { mode: 'absolute', points: drop };

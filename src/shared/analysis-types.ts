@@ -232,8 +232,16 @@ export const DEFAULT_THRESHOLDS: AnalysisThresholds = {
   weightCosine: 0.999,
 };
 
+/** What the analyzer warns about (snake_case since report version 2; see analysis-file.ts for older reports). */
+export const ANALYSIS_WARNING_CODES = [
+  'few_samples', 'fused_rebuilt_differs', 'isolated_failed', 'layer_not_in_float', 'no_provenance', 'no_quantized_layers', 'not_qdq',
+  'output_close', 'output_sensitivity_budget', 'qdq_layer', 'stats_unmatched', 'weight_error_failed',
+] as const;
+
+export type AnalysisWarningCode = (typeof ANALYSIS_WARNING_CODES)[number];
+
 export interface AnalysisWarning {
-  code: string;
+  code: AnalysisWarningCode;
   message: string;
   layer?: string;
   tensor?: string;
@@ -248,7 +256,8 @@ export interface AnalysisProgress {
 }
 
 export interface AnalysisReport {
-  version: 1;
+  /** schema version (ANALYSIS_REPORT_VERSION in analysis-file.ts) */
+  version: 2;
   createdAt: string;
   floatModel: string;
   quantModel: string;

@@ -3,7 +3,9 @@
 // the browser a WebSocket client does. Both carry the same RPC methods and the
 // same events, so everything below the transport is shared.
 
+import type { EncodedAnalysisReport } from './analysis-file';
 import type { SerializedError } from './errors';
+import type { QuantStatsFile } from './quant-types';
 import type { JobKind, JobParams, JobResult } from './jobs';
 import type { AppSettings } from './settings';
 import type { OpenProject, ProjectFile, ProjectInit, ProjectUiState, RunSummary, WizardStep } from './project';
@@ -25,10 +27,10 @@ export interface ProjectPatch {
 export interface RunDetails {
   summary: RunSummary;
   result?: RunResult;
-  /** the analyzer's report for this run, once analysed (src/shared/analysis-types.ts) */
-  analysis?: unknown;
+  /** the analyzer's report for this run, once analysed, as analysis.json holds it (decodeAnalysisReport in src/shared/analysis-file.ts) */
+  analysis?: EncodedAnalysisReport;
   /** per-layer activation statistics written by calibration (histograms, IFMR loss curves) */
-  stats?: unknown;
+  stats?: QuantStatsFile;
 }
 
 export interface AppInfo {
@@ -71,6 +73,8 @@ export interface RpcMethods {
   /** opens the bundled sample project, creating its folder on first use */
   'project.openSample': { params: Record<string, never>; result: OpenProject };
   'project.update': { params: { dir: string; patch: ProjectPatch }; result: ProjectFile };
+  /** project.json as the backend holds it, after the project's earlier writes; never writes */
+  'project.get': { params: { dir: string }; result: ProjectFile };
   'project.saveConfig': { params: { dir: string; config: unknown; note: string; parent?: number }; result: { configId: number; project: ProjectFile } };
   'project.readConfig': { params: { dir: string; configId: number }; result: { config: unknown } };
   /** quantize with a saved config and evaluate float vs int8; the run is recorded when the job ends */
@@ -124,6 +128,7 @@ export const RPC_METHODS: readonly RpcMethod[] = [
   'project.open',
   'project.openSample',
   'project.update',
+  'project.get',
   'project.saveConfig',
   'project.readConfig',
   'project.startRun',
@@ -155,6 +160,11 @@ export type QtuneEvent =
   | { type: 'job.progress'; jobId: string; progress: JobProgress }
   | { type: 'job.done'; jobId: string; result: JobResult<JobKind> }
   | { type: 'job.failed'; jobId: string; error: SerializedError }
+  /**
+   * project.json was written (a run started or ended, an analysis or a tuning trial was recorded, an update, a
+   * config saved): `project` is what the file now holds; `dir` is the project folder as project.open returned it
+   */
+  | { type: 'project.changed'; dir: string; project: ProjectFile }
   /** a project's tuning changed: a trial ended, it stopped or finished */
   | { type: 'tune.update'; dir: string; state: TuneState }
   /** the Electron File menu: the renderer carries out the action (the browser host has buttons instead) */

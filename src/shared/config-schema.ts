@@ -4,11 +4,13 @@
 // within the range, layer names that exist in the model, per-op rules) is
 // checked in src/engine/quant/config.ts.
 
+import { DEFAULT_ACTIVATION_PARAMS as ACT } from './config-types';
+
 const percentile = {
   type: 'number',
   exclusiveMinimum: 0.5,
   maximum: 1,
-  description: 'Percentile for the initial clip value, in (0.5, 1]. Default 0.999999.',
+  description: `Percentile for the initial clip value, in (0.5, 1]. Default ${ACT.max_percentile}.`,
 };
 
 export const QUANT_CONFIG_SCHEMA = {
@@ -49,12 +51,12 @@ export const QUANT_CONFIG_SCHEMA = {
               items: { type: 'number', exclusiveMinimum: 0 },
               minItems: 2,
               maxItems: 2,
-              description: 'Clip search range [start, end], 0 < start < end. Default [0.7, 1.3].',
+              description: `Clip search range [start, end], 0 < start < end. Default [${ACT.search_range.join(', ')}].`,
             },
             search_step: {
               type: 'number',
               exclusiveMinimum: 0,
-              description: 'Clip search step, in (0, end - start]. Default 0.01.',
+              description: `Clip search step, in (0, end - start]. Default ${ACT.search_step}.`,
             },
             act_algo: { enum: ['ifmr'], description: 'Activation algorithm; only "ifmr".' },
             asymmetric: {

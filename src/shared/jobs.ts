@@ -1,6 +1,7 @@
 // Job kinds: long work that runs in a worker process. Each kind names its
 // parameters and its result; the worker has one handler per kind.
 
+import type { AnalysisReport } from './analysis-types';
 import type { DisplayGraph } from './graph';
 import type { ModelIo } from './model-io';
 import type { ModelSummary, QuantizableLayer } from './model-summary';
@@ -63,7 +64,7 @@ export interface JobTypes {
   'data.preview': { params: { data: string; labels?: string; modelPath: string; indices: number[] }; result: SamplePreview[] };
   'run.quantize': { params: RunQuantizeParams; result: RunResult };
   /** result: the analyzer's report (src/shared/analysis-types.ts) */
-  'run.analyze': { params: RunAnalyzeParams; result: unknown };
+  'run.analyze': { params: RunAnalyzeParams; result: AnalysisReport };
   'tune.run': { params: TuneRunParams; result: TuneSummary };
 }
 

@@ -4,7 +4,8 @@
 
 import { setRuntimeDefaults } from '../engine/onnx';
 import { createJobContext } from './job-context';
-import { JOB_HANDLERS, type JobHandler } from './jobs/index';
+import type { JobHandler } from './jobs/handler';
+import { JOB_HANDLERS } from './jobs/index';
 import { QtuneError, serializeError } from '../shared/errors';
 import type { FromWorker, ToWorker } from '../shared/worker-protocol';
 import type { JobKind } from '../shared/jobs';
@@ -48,7 +49,7 @@ async function run(kind: JobKind, params: unknown): Promise<void> {
   const ctx = createJobContext(abort.signal, (progress) => channel.send({ type: 'progress', progress }), undefined, (event) => channel.send({ type: 'event', event }));
   try {
     const handler = (JOB_HANDLERS as Partial<Record<string, JobHandler<JobKind>>>)[kind];
-    if (!handler) throw new QtuneError("job_unsupported", `This qtune cannot run "${kind}" jobs`);
+    if (!handler) throw new QtuneError('job_unsupported', `This qtune cannot run "${kind}" jobs`);
     if (runtimeError) throw runtimeError;
     const result = await handler(params as never, ctx);
     channel.send({ type: 'result', result });

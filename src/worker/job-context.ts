@@ -2,7 +2,7 @@
 // progress reporter that adds the ETA and throttles chatty jobs.
 
 import type { JobProgress } from '../shared/api';
-import { QtuneError } from '../shared/errors';
+import { throwIfAborted } from '../shared/errors';
 
 export interface JobContext {
   signal: AbortSignal;
@@ -34,7 +34,7 @@ export function createJobContext(signal: AbortSignal, send: (p: JobProgress) => 
     },
     emit,
     throwIfCancelled() {
-      if (signal.aborted) throw new QtuneError('cancelled', 'The job was cancelled');
+      throwIfAborted(signal);
     },
   };
 }

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { analyzeModels, reportToJson, writeReports } from '../../engine/analyze';
-import { openDataset } from '../../engine/data/dataset';
-import { datasetFromShortForm } from '../../engine/data/manifest';
-import { loadModel, shapeOf, typeName } from '../../engine/onnx';
+import { openDataFor } from '../../engine/data/for-model';
+import { loadModel } from '../../engine/onnx';
 import { readProvenance } from '../../engine/quant/provenance';
 import type { AnalysisReport, AnalysisThresholds } from '../../shared/analysis-types';
 import { QtuneError } from '../../shared/errors';
@@ -106,9 +105,7 @@ export function registerAnalyze(program: Command): void {
       const statsPath = flags.stats ?? sibling(flags.quant, '_stats.json');
       if (!flags.fused && fusedPath) process.stderr.write(`qtune: comparing against the fused float model ${fusedPath}\n`);
       if (!flags.stats && statsPath) process.stderr.write(`qtune: reading activation statistics from ${statsPath}\n`);
-      const inputs = quantModel.graph.feedInputs.map((v) => ({ name: v.name ?? '', dims: shapeOf(v.type) ?? [], type: typeName(v.type) }));
-      const desc = await datasetFromShortForm({ ...shortFormFromFlags(flags), inputName: inputs[0]?.name ?? 'input' });
-      const dataset = await openDataset(desc, { inputs, skipBadImages: flags.skipBadImages });
+      const dataset = await openDataFor(quantModel, { ...shortFormFromFlags(flags), skipBadImages: flags.skipBadImages });
       const report = await analyzeModels({
         floatModel: flags.float, quantModel, fusedFloatModel: fusedPath, dataset, samples, batchSize, statsPath, thresholds,
         outputSensitivity: flags.outputSensitivity ? { timeBudgetMs: positive('budget', flags.budget ?? '120', false) * 1000 } : false,

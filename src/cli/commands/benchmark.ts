@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { openDataset } from '../../engine/data/dataset';
-import { datasetFromShortForm } from '../../engine/data/manifest';
+import { openDataFor } from '../../engine/data/for-model';
 import { compareLatency, DEFAULT_REPETITIONS, DEFAULT_WARMUP, type InputInfo } from '../../engine/deploy/latency';
 import { firstFeeds } from '../../engine/deploy/feeds';
 import { profileLayers } from '../../engine/deploy/profile';
-import { ort } from '../../engine/onnx';
+import { createSession, inputSpecs, ort } from '../../engine/onnx';
 import { speedupSentence } from '../../shared/deploy-types';
 import { QtuneError } from '../../shared/errors';
 import { cancelOnInterrupt } from '../cancel';
@@ -30,8 +29,7 @@ function count(flag: string, v: string, min: number): number {
 
 /** One batch of real samples per batch size, taken from the start of a .npy (or other dataset) for every input. */
 async function dataFeeds(path: string, inputs: readonly InputInfo[], bs: number): Promise<Record<string, ort.Tensor>> {
-  const specs = inputs.map((i) => ({ name: i.name, dims: i.dims, type: i.type }));
-  const dataset = await openDataset(await datasetFromShortForm({ data: path, inputName: inputs[0].name }), { inputs: specs });
+  const dataset = await openDataFor(inputs, { data: path });
   if (dataset.count < bs) throw new QtuneError('cli_invalid', `${path} has ${dataset.count} samples, fewer than the batch size ${bs}`, { file: path });
   const feeds = await firstFeeds(dataset, bs);
   if (!feeds) throw new QtuneError('cli_invalid', `${path} gave no samples`, { file: path });
@@ -70,8 +68,8 @@ export function registerBenchmark(program: Command): void {
         if (flags.profile) {
           const bs = result.model.stats.at(-1)!.batchSize;
           for (const path of [flags.model, flags.reference].filter((p): p is string => !!p)) {
-            const session = await ort.InferenceSession.create(path);
-            const inputs = session.inputMetadata.map((m) => ({ name: m.name, type: m.isTensor ? m.type : 'float32', dims: m.isTensor ? [...m.shape] : [] }));
+            const session = await createSession(path, { forComparison: false });
+            const inputs = inputSpecs(session).map((s) => (s.type === 'non-tensor' ? { ...s, type: 'float32', dims: [] } : { ...s, dims: [...s.dims] }));
             await session.release();
             const feeds = flags.data ? await dataFeeds(flags.data, inputs, bs) : Object.fromEntries(inputs.map((i) => {
               const dims = i.dims.map((d, k) => (k === 0 ? bs : Number(d)));

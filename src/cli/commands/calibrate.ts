@@ -1,6 +1,6 @@
 import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
-import type { DataSpec } from '../../engine/quant/calibrate';
+import type { DataForm } from '../../engine/data/for-model';
 import { parseExportTarget } from '../../engine/quant/qdq-export';
 import { outputFiles, quantizeModel } from '../../engine/quant/quantize';
 import { QtuneError } from '../../shared/errors';
@@ -35,11 +35,11 @@ function positiveInt(flag: string, v: string): number {
   return n;
 }
 
-function dataSpec(flags: CalibrateFlags): { spec: DataSpec; batchFromShape?: number } {
+function dataSpec(flags: CalibrateFlags): { spec: DataForm; batchFromShape?: number } {
   if (flags.data && flags.data_dir) throw new QtuneError('cli_invalid', 'give the calibration data once: --data or --data_dir, not both');
   const data = flags.data ?? flags.data_dir;
   if (!data) throw new QtuneError('cli_invalid', 'no calibration data: give --data <.npy | manifest.json | image folder> (or AMCT\'s --data_dir with --input_shape)');
-  const spec: DataSpec = { ...shortFormFromFlags({ ...flags, data }), skipBadImages: flags.skipBadImages };
+  const spec: DataForm = { ...shortFormFromFlags({ ...flags, data }), skipBadImages: flags.skipBadImages };
   return { spec, batchFromShape: spec.inputShape?.[0] };
 }
 

@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
-import { openDataset } from '../../engine/data/dataset';
-import { datasetFromShortForm } from '../../engine/data/manifest';
+import { openDataFor } from '../../engine/data/for-model';
 import { comparePredictions } from '../../engine/eval/compare';
-import { createSession, evaluateModel, modelInputSpecs } from '../../engine/eval/evaluate';
+import { evaluateModel } from '../../engine/eval/evaluate';
+import { createSession } from '../../engine/onnx';
 import { runtimeParity } from '../../engine/eval/parity';
 import { judgeTarget } from '../../engine/eval/target';
 import type { EvalResult, MetricSpec } from '../../shared/eval-types';
@@ -59,10 +59,8 @@ export function registerEvaluate(program: Command): void {
       const limit = flags.limit ? Number.parseInt(flags.limit, 10) : undefined;
       if (!(batchSize > 0)) throw new QtuneError('cli_invalid', `--batch-size must be a positive integer, got "${flags.batchSize}"`);
       if (metric === 'fidelity' && !flags.reference) throw new QtuneError('cli_invalid', '--metric fidelity needs --reference <float.onnx>');
-      const session = await createSession(flags.model);
-      const inputs = modelInputSpecs(session);
-      const desc = await datasetFromShortForm({ ...shortFormFromFlags(flags), inputName: inputs[0].name });
-      const dataset = await openDataset(desc, { inputs, skipBadImages: flags.skipBadImages });
+      const session = await createSession(flags.model, { forComparison: false });
+      const dataset = await openDataFor(session, { ...shortFormFromFlags(flags), skipBadImages: flags.skipBadImages }, flags.model);
       const run = (label: string, ref?: string) =>
         evaluateModel({
           modelPath: ref,

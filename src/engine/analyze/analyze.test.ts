@@ -28,7 +28,8 @@ describe('analyzeModels end to end', () => {
   it('ranks the damaged layer first and writes the three reports', async () => {
     const stages = new Set<string>();
     const stats = join(dir, 'stats.json');
-    writeFileSync(stats, JSON.stringify({ layers: { [BAD]: { histogram: { min: 0, max: 7, counts: [5, 3, 1] }, maxInit: 6.9, minInit: 0, clipMin: -0.5, clipMax: 0.5, losses: [3, 2, 1], candidates: [0.7, 0.71, 0.72] } } }));
+    // the layout quantize writes (QuantStatsFile), with the fields the analyzer shows
+    writeFileSync(stats, JSON.stringify({ version: 1, model: MODEL, batchNum: 1, batchSize: 16, samples: 16, layers: [{ name: BAD, histogram: { min: 0, max: 7, counts: [5, 3, 1] }, maxInit: 6.9, minInit: 0, clipMin: -0.5, clipMax: 0.5, losses: [3, 2, 1], candidates: [0.7, 0.71, 0.72] }] }));
     const report = await analyzeModels({
       floatModel: MODEL, quantModel: quantPath, dataset: DATA, samples: 16, statsPath: stats,
       outputSensitivity: { maxLayers: 3 },
@@ -73,7 +74,7 @@ describe('analyzeModels end to end', () => {
     saveModel(makeTestQdqModel(float, ranges), good);
     const report = await analyzeModels({ floatModel: MODEL, quantModel: good, dataset: DATA, samples: 8 });
     expect(report.outputs[0].cosine).toBeGreaterThan(0.99);
-    expect(report.warnings.map((w) => w.code)).toContain('output-close');
+    expect(report.warnings.map((w) => w.code)).toContain('output_close');
     expect(report.suggestions.every((s) => s.reasons.every((r) => r.kind !== 'isolated-sensitivity'))).toBe(true);
   });
 
@@ -89,7 +90,7 @@ describe('analyzeModels end to end', () => {
 
   it('a quantized model that is not a QDQ model: a warning, and identical tensors', async () => {
     const report = await analyzeModels({ floatModel: MODEL, quantModel: MODEL, dataset: DATA, samples: 4 });
-    expect(report.warnings.map((w) => w.code)).toContain('not-qdq');
+    expect(report.warnings.map((w) => w.code)).toContain('not_qdq');
     expect(report.tensors.every((t) => t.metrics.CosineSimilarity.mean === 1)).toBe(true);
     expect(report.suggestions.every((s) => s.reasons.every((r) => ['input-layer', 'output-layer', 'few-parameters'].includes(r.kind)))).toBe(true);
   });

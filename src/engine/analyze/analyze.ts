@@ -2,14 +2,15 @@
 // three views of each layer's error (accumulated, isolated, weight), adds the
 // quantization run's activation statistics and, on request, output
 // sensitivity, then ranks the layers to keep in float.
+import { ANALYSIS_REPORT_VERSION } from '../../shared/analysis-file';
 import { QtuneError } from '../../shared/errors';
 import {
   DEFAULT_THRESHOLDS, type AnalysisProgress, type AnalysisReport, type AnalysisStage, type AnalysisThresholds,
   type AnalysisWarning, type LayerAnalysis, type TensorComparison,
 } from '../../shared/analysis-types';
-import { openDataset, type Dataset, type ModelInputSpec } from '../data/dataset';
-import { datasetFromShortForm } from '../data/manifest';
-import { findQuantizableLayers, loadModel, shapeOf, typeName, type OnnxModel } from '../onnx';
+import type { Dataset, ModelInputSpec } from '../data/dataset';
+import { openDataFor } from '../data/for-model';
+import { findQuantizableLayers, inputSpecs, loadModel, type OnnxModel } from '../onnx';
 import { compareAccumulated, matchTensors } from './compare';
 import { isolatedSensitivity } from './isolated';
 import { outputSensitivity } from './output-sensitivity';
@@ -46,17 +47,13 @@ export interface AnalyzeOptions {
 const pathOf = (m: string | OnnxModel): string => (typeof m === 'string' ? m : m.path ?? '<memory>');
 const load = (m: string | OnnxModel): OnnxModel => (typeof m === 'string' ? loadModel(m) : m);
 
-function inputSpecs(model: OnnxModel): ModelInputSpec[] {
-  return model.graph.feedInputs.map((v) => ({ name: v.name ?? '', dims: shapeOf(v.type) ?? [], type: typeName(v.type) }));
-}
-
 /** Both models must take the same inputs, or comparing them means nothing. */
 function checkSameInputs(float: OnnxModel, quant: OnnxModel, floatPath: string, quantPath: string): void {
   const f = inputSpecs(float), q = inputSpecs(quant);
   const describe = (s: ModelInputSpec[]) => s.map((i) => `${i.name}: ${i.type} [${i.dims.join(', ')}]`).join('; ');
   const same = f.length === q.length && f.every((a, i) => a.name === q[i].name && a.type === q[i].type && a.dims.length === q[i].dims.length);
   if (!same) {
-    throw new QtuneError('analyze-inputs', `the two models take different inputs: ${floatPath} has ${describe(f)}, ${quantPath} has ${describe(q)}`, {
+    throw new QtuneError('analyze_inputs', `the two models take different inputs: ${floatPath} has ${describe(f)}, ${quantPath} has ${describe(q)}`, {
       file: quantPath, hint: 'compare a quantized model with the float model it was made from',
     });
   }
@@ -84,13 +81,6 @@ function layerPositions(model: OnnxModel, names: Set<string>): { inputs: Set<str
   return { inputs, outputs };
 }
 
-async function openData(data: Dataset | string, model: OnnxModel): Promise<Dataset> {
-  if (typeof data !== 'string') return data;
-  const specs = inputSpecs(model);
-  const desc = await datasetFromShortForm({ data, inputName: specs[0]?.name ?? 'input' });
-  return openDataset(desc, { inputs: specs });
-}
-
 export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisReport> {
   const thresholds: AnalysisThresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
   const timings: AnalysisReport['timings'] = {};
@@ -112,15 +102,15 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   warnings.push(...resolved.warnings);
   checkSameInputs(reference, quant, referencePath, quantPath);
   const qdq = readQdqLayers(quant);
-  for (const w of qdq.warnings) warnings.push({ code: 'qdq-layer', message: w.message, layer: w.layer });
+  for (const w of qdq.warnings) warnings.push({ code: 'qdq_layer', message: w.message, layer: w.layer });
   if (qdq.qdqNodeCount === 0) {
-    warnings.push({ code: 'not-qdq', message: `${quantPath} has no QuantizeLinear/DequantizeLinear nodes: it is not a QDQ model, so no layer is known to be quantized (only tensors are compared)` });
+    warnings.push({ code: 'not_qdq', message: `${quantPath} has no QuantizeLinear/DequantizeLinear nodes: it is not a QDQ model, so no layer is known to be quantized (only tensors are compared)` });
   } else if (qdq.layers.length === 0) {
-    warnings.push({ code: 'no-quantized-layers', message: `${quantPath} has Q/DQ nodes but no quantizable layer (Conv, ConvTranspose, Gemm, MatMul, AveragePool) is fed through QuantizeLinear → DequantizeLinear` });
+    warnings.push({ code: 'no_quantized_layers', message: `${quantPath} has Q/DQ nodes but no quantizable layer (Conv, ConvTranspose, Gemm, MatMul, AveragePool) is fed through QuantizeLinear → DequantizeLinear` });
   }
   const match = matchTensors(reference, quant);
   if (match.common.length === 0) {
-    throw new QtuneError('analyze-no-common-tensors', `${referencePath} and ${quantPath} have no tensor names in common, so they cannot be compared layer by layer`, {
+    throw new QtuneError('analyze_no_common_tensors', `${referencePath} and ${quantPath} have no tensor names in common, so they cannot be compared layer by layer`, {
       file: quantPath, hint: 'the quantized model must keep the float model\'s tensor names (qtune\'s QDQ export does)',
     });
   }
@@ -128,10 +118,10 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   stage('load');
 
   const samples = Math.max(1, opts.samples ?? 32);
-  const dataset = await openData(opts.dataset, reference);
+  const dataset = typeof opts.dataset === 'string' ? await openDataFor(reference, { data: opts.dataset }) : opts.dataset;
   const batches = await collectBatches(dataset, samples, opts.batchSize ?? 8, opts.signal);
   const sampleIndices = batches.flatMap((b) => b.indices);
-  if (sampleIndices.length < samples) warnings.push({ code: 'few-samples', message: `the data holds ${sampleIndices.length} samples; ${samples} were asked for` });
+  if (sampleIndices.length < samples) warnings.push({ code: 'few_samples', message: `the data holds ${sampleIndices.length} samples; ${samples} were asked for` });
   stage('data');
 
   const acc = await compareAccumulated(reference, quant, qdq.layers, {
@@ -141,7 +131,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
 
   // the ranks seen in the comparison spare the twin model a probing inference
   const iso = await isolatedSensitivity(reference, quant, qdq.layers, { batches, knownRanks: acc.ranks, rowsPerRun: acc.rowsPerRun, signal: opts.signal, onProgress: progress('isolated') });
-  for (const f of iso.failed) warnings.push({ code: 'isolated-failed', message: `isolated sensitivity not measured: ${f.message}`, layer: f.layer });
+  for (const f of iso.failed) warnings.push({ code: 'isolated_failed', message: `isolated sensitivity not measured: ${f.message}`, layer: f.layer });
   stage('isolated');
 
   const refLayers = findQuantizableLayers(reference);
@@ -153,7 +143,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
       weights.set(l.name, weightError(reference, l, infoByName.get(l.name)?.channelAxis));
     } catch (e) {
       if (!(e instanceof QtuneError)) throw e;
-      warnings.push({ code: 'weight-error-failed', message: e.message, layer: l.name });
+      warnings.push({ code: 'weight_error_failed', message: e.message, layer: l.name });
     }
     progress('weights')(i + 1, qdq.layers.length);
   });
@@ -166,7 +156,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   const cosOf = (t: string): number | undefined => (graphInputs.has(t) ? 1 : byTensor.get(t)?.metrics.CosineSimilarity.mean);
   const quantizable = refLayers.filter((l) => l.quantizable || qdqByName.has(l.name));
   for (const l of qdq.layers) {
-    if (!infoByName.has(l.name)) warnings.push({ code: 'layer-not-in-float', message: `quantized layer '${l.name}' has no node of that name in ${referencePath}`, layer: l.name });
+    if (!infoByName.has(l.name)) warnings.push({ code: 'layer_not_in_float', message: `quantized layer '${l.name}' has no node of that name in ${referencePath}`, layer: l.name });
   }
   const pos = layerPositions(reference, new Set(quantizable.map((l) => l.name)));
   const layers: LayerAnalysis[] = quantizable.map((info) => {
@@ -196,7 +186,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
     return entry;
   });
   if (stats && qdq.layers.length > 0 && !qdq.layers.some((l) => stats.has(l.name))) {
-    warnings.push({ code: 'stats-unmatched', message: `${opts.statsPath} names none of the quantized layers` });
+    warnings.push({ code: 'stats_unmatched', message: `${opts.statsPath} names none of the quantized layers` });
   }
 
   if (opts.outputSensitivity) {
@@ -213,7 +203,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
       batches: few, maxLayers: o.maxLayers, timeBudgetMs: o.timeBudgetMs, signal: opts.signal, onProgress: progress('output-sensitivity'),
     });
     for (const l of layers) { const e = r.byLayer.get(l.name); if (e) l.output = e; }
-    if (r.skipped.length) warnings.push({ code: 'output-sensitivity-budget', message: `output sensitivity not measured for ${r.skipped.length} layer(s) (budget spent): ${r.skipped.slice(0, 5).join(', ')}${r.skipped.length > 5 ? ', ...' : ''}` });
+    if (r.skipped.length) warnings.push({ code: 'output_sensitivity_budget', message: `output sensitivity not measured for ${r.skipped.length} layer(s) (budget spent): ${r.skipped.slice(0, 5).join(', ')}${r.skipped.length > 5 ? ', ...' : ''}` });
     stage('output-sensitivity');
   }
 
@@ -229,13 +219,13 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   const worstOutput = Math.min(...outputs.map((o) => o.cosine).filter((c) => !Number.isNaN(c)));
   if (outputs.length > 0 && worstOutput >= thresholds.accumulatedCosine && suggestions.length > 0) {
     warnings.push({
-      code: 'output-close',
+      code: 'output_close',
       message: `the quantized model's output already has cosine ${worstOutput.toFixed(5)} (≥ ${thresholds.accumulatedCosine}) to the float output: if accuracy is fine, nothing needs skipping; the suggestions below rest on small differences`,
     });
   }
 
   return {
-    version: 1,
+    version: ANALYSIS_REPORT_VERSION,
     createdAt: new Date().toISOString(),
     floatModel: floatPath,
     quantModel: quantPath,

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as ort from 'onnxruntime-node';
-import { loadModel, runExposed, type OnnxModel } from '../onnx';
+import { loadModel, ort, runExposed, type OnnxModel } from '../onnx';
 import { exportQdq } from '../quant/qdq-export';
 import { compareAccumulated, matchTensors } from './compare';
-import { cosineFromDiff, isolatedSensitivity, sensitivityFromSums } from './isolated';
+import { cosineFromDiff } from '../eval/metrics';
+import { isolatedSensitivity, sensitivityFromSums } from './isolated';
 import { readQdqLayers } from './qdq-layers';
 import type { SampleBatch } from './samples';
 import { activationRanges, makeTestQdqModel, npyFeed } from './testing';

@@ -6,10 +6,9 @@
 // (on a real-size model every tensor of a few samples; on a small one every
 // tensor of the whole batch). For each chunk of tensors one session per model
 // is opened and the batches stream through.
-import type * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
 import type { TensorComparison } from '../../shared/analysis-types';
-import { createSession, exposeTensors, type OnnxModel } from '../onnx';
+import { createSession, exposeTensors, type OnnxModel, type ort } from '../onnx';
 import { compareTensors } from './metrics';
 import type { QdqLayer } from './qdq-layers';
 import { canSplitBatches, MetricAccumulator, numericData, sliceSamples, sliceShape, splitBatch, throwIfAborted, type SampleBatch } from './samples';
@@ -65,7 +64,7 @@ export async function runSession(session: ort.InferenceSession, feeds: Record<st
   try {
     return (await session.run(feeds, fetches)) as Record<string, ort.Tensor>;
   } catch (e) {
-    throw new QtuneError('analyze-inference', `the ${role} model failed to run: ${(e as Error).message.split('\n')[0]}`);
+    throw new QtuneError('analyze_inference', `the ${role} model failed to run: ${(e as Error).message.split('\n')[0]}`);
   }
 }
 

@@ -2,18 +2,23 @@
 // alone, fed the FLOAT input, against the float layer. One inference of the
 // twin model (see variants.ts) gives every float output next to its twin.
 import type { IsolatedSensitivity } from '../../shared/analysis-types';
-import { DT, createSession, declaredTensorTypes, makeInt64Tensor, makeNode, makeValueInfo, runExposed, type AttrValue, type OnnxModel } from '../onnx';
+import { DT, createSession, declaredTensorTypes, makeInt64Tensor, makeNode, makeValueInfo, nameAllocator, runExposed, type AttrValue, type OnnxModel } from '../onnx';
 import { runSession } from './compare';
-import { cosineFromSums, EPS, sqnrFromSums } from './metrics';
+import { cosineFromDiff, cosineFromSums, EPS, sqnrFromSums } from '../eval/metrics';
 import type { QdqLayer } from './qdq-layers';
 import { splitBatch, throwIfAborted, type SampleBatch } from './samples';
 import { buildTwinModel, type TwinModel } from './variants';
 
-/** 0.5 + 0.5·cos; 1 when the float output is all zero, 0 when only the quantized one is. */
-export function sensitivityFromSums(dot: number, xx: number, yy: number): number {
+/** 0.5 + 0.5·cos; 1 when the float output (y) is all zero, 0 when only the quantized one (x) is. */
+function sensitivity(cos: number, xx: number, yy: number): number {
   if (Math.sqrt(yy) <= EPS) return 1;
   if (Math.sqrt(xx) <= EPS) return 0;
-  return 0.5 + 0.5 * cosineFromSums(dot, xx, yy);
+  return 0.5 + 0.5 * cos;
+}
+
+/** The isolated sensitivity from the sums x·y, ‖x‖², ‖y‖². */
+export function sensitivityFromSums(dot: number, xx: number, yy: number): number {
+  return sensitivity(cosineFromSums(dot, xx, yy), xx, yy);
 }
 
 export interface IsolatedOptions {
@@ -33,14 +38,6 @@ export interface IsolatedResult {
   timings: { buildMs: number; sessionMs: number; runMs: number };
 }
 
-/** Cosine from ‖x‖², ‖y‖², ‖x−y‖²: 1 − (‖x−y‖² − (‖x‖−‖y‖)²) / (2‖x‖‖y‖) keeps 1 − cos precise when it is tiny. */
-export function cosineFromDiff(xx: number, yy: number, dd: number): number {
-  const nx = Math.sqrt(xx), ny = Math.sqrt(yy);
-  if (nx <= EPS && ny <= EPS) return 1;
-  if (nx <= EPS || ny <= EPS) return NaN;
-  return Math.min(1 - (dd - (nx - ny) ** 2) / (2 * nx * ny), 1);
-}
-
 class SensitivityAccumulator {
   sum = 0; n = 0; worst = Infinity; worstSample = -1;
   cosSum = 0; cosN = 0; sqnrSum = 0; sqnrN = 0; sqnrInf = 0;
@@ -48,7 +45,7 @@ class SensitivityAccumulator {
   /** one sample's sums: x = twin (quantized) output, y = float output */
   add(xx: number, yy: number, dd: number, sample: number): void {
     const c = cosineFromDiff(xx, yy, dd);
-    const s = Math.sqrt(yy) <= EPS ? 1 : Math.sqrt(xx) <= EPS ? 0 : 0.5 + 0.5 * c;
+    const s = sensitivity(c, xx, yy);
     this.sum += s; this.n++;
     if (s < this.worst) { this.worst = s; this.worstSample = sample; }
     if (!Number.isNaN(c)) { this.cosSum += c; this.cosN++; }
@@ -99,12 +96,8 @@ function addPairReductions(twin: TwinModel, ranks: Map<string, number>): PairSum
   const used = new Set<string>();
   for (const n of g.nodes) for (const o of n.output) used.add(o);
   for (const t of g.initializers) used.add(t.name ?? '');
-  const fresh = (base: string) => {
-    let name = `__qtune_iso_${base}`;
-    for (let k = 1; used.has(name); k++) name = `__qtune_iso_${base}_${k}`;
-    used.add(name);
-    return name;
-  };
+  const allocate = nameAllocator(used);
+  const fresh = (base: string) => allocate(`__qtune_iso_${base}`);
   // ReduceSumSquare takes its axes as an attribute up to opset 17 and as an input from 18
   const axesAsInput = (model.opsetVersion() ?? 13) >= 18;
   const axesInputs = new Map<number, string>();

@@ -5,55 +5,16 @@
 // min/max and means, so they take a second.
 import { QtuneError } from '../../shared/errors';
 import type { TensorMetrics } from '../../shared/analysis-types';
+import { cosineFromSums, EPS, sqnrFromSums } from '../eval/metrics';
 
-/** Norms and |y| at or below this count as zero (double epsilon, as the comparison tool uses). */
-export const EPS = 2.22e-16;
 /** Floor of the normalised values in the KL divergence (float32 epsilon). */
 export const KL_FLOOR = 1.1920929e-7;
 
 type Num = ArrayLike<number>;
 
-/** Cosine similarity: 1 when both sides are all zero, NaN when only one is, capped at 1. */
-export function cosineFromSums(dot: number, xx: number, yy: number): number {
-  const nx = Math.sqrt(xx);
-  const ny = Math.sqrt(yy);
-  if (nx <= EPS && ny <= EPS) return 1;
-  if (nx <= EPS || ny <= EPS) return NaN;
-  // sqrt(xx·yy) rather than ‖x‖·‖y‖: identical tensors then give exactly 1
-  const p = xx * yy;
-  const denom = Number.isFinite(p) && p > 0 ? Math.sqrt(p) : nx * ny;
-  return Math.min(dot / denom, 1);
-}
-
-/** 20·log10(‖y‖ / ‖x − y‖) from the squared norms: +Infinity when x equals y, −Infinity when y alone is zero. */
-export function sqnrFromSums(yy: number, dd: number): number {
-  if (dd === 0) return Infinity;
-  return 10 * Math.log10(yy / dd);
-}
-
-export function cosineSimilarity(x: Num, y: Num): number {
-  checkLengths(x, y);
-  let dot = 0, xx = 0, yy = 0;
-  for (let i = 0; i < x.length; i++) {
-    const a = x[i], b = y[i];
-    dot += a * b; xx += a * a; yy += b * b;
-  }
-  return cosineFromSums(dot, xx, yy);
-}
-
-export function sqnrDb(x: Num, y: Num): number {
-  checkLengths(x, y);
-  let yy = 0, dd = 0;
-  for (let i = 0; i < x.length; i++) {
-    const d = x[i] - y[i];
-    yy += y[i] * y[i]; dd += d * d;
-  }
-  return sqnrFromSums(yy, dd);
-}
-
 function checkLengths(x: Num, y: Num): void {
   if (x.length !== y.length) {
-    throw new QtuneError('analyze-shape', `cannot compare tensors of ${x.length} and ${y.length} elements`);
+    throw new QtuneError('analyze_shape', `cannot compare tensors of ${x.length} and ${y.length} elements`);
   }
 }
 

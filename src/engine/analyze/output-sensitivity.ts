@@ -6,7 +6,7 @@
 import type { OutputSensitivity } from '../../shared/analysis-types';
 import { createSession, type OnnxModel } from '../onnx';
 import { runSession } from './compare';
-import { cosineFromSums } from './metrics';
+import { cosineFromSums } from '../eval/metrics';
 import type { QdqLayer } from './qdq-layers';
 import { numericData, sliceSamples, throwIfAborted, type SampleBatch } from './samples';
 import { buildAllButLayer, buildOnlyLayerQuantized } from './variants';

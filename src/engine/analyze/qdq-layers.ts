@@ -62,11 +62,11 @@ function readWeight(idx: GraphIndex, tensor: string, layer: string): QdqWeight |
   const q = constant(idx, dq.input[0]);
   const scale = constant(idx, dq.input[1]);
   if (!q || !scale) {
-    throw new QtuneError('analyze-qdq', `layer '${layer}': the weight DequantizeLinear '${dq.name}' does not read constant int8 data and scale`, { layer });
+    throw new QtuneError('analyze_qdq', `layer '${layer}': the weight DequantizeLinear '${dq.name}' does not read constant int8 data and scale`, { layer });
   }
   const raw = tensorToTypedArray(q);
   if (!(raw instanceof Int8Array || raw instanceof Uint8Array)) {
-    throw new QtuneError('analyze-qdq', `layer '${layer}': weight '${dq.input[0]}' is not int8/uint8`, { layer });
+    throw new QtuneError('analyze_qdq', `layer '${layer}': weight '${dq.input[0]}' is not int8/uint8`, { layer });
   }
   const shape = tensorDims(q);
   const scales = Float32Array.from(tensorToFloat32(scale));

@@ -33,7 +33,7 @@ function checkFloat(floatModel: string | OnnxModel, quantPath: string, p: QuantP
   if (actual === p.floatModel.sha256) return 'float';
   if (actual === p.fusedFloatSha256) return 'fused';
   throw new QtuneError(
-    'analyze-wrong-float',
+    'analyze_wrong_float',
     `${pathOf(floatModel)} is not the float model ${quantPath} was made from (that was ${p.floatModel.file}, sha256 ${short(p.floatModel.sha256)}…; this file's is ${short(actual)}…)`,
     { file: pathOf(floatModel), hint: `give the float model the quantized model was made from (${p.floatModel.file})` },
   );
@@ -50,7 +50,7 @@ export async function resolveFloatReference(opts: {
   const prov = readProvenance(quant);
   if (!prov) {
     warnings.push({
-      code: 'no-provenance',
+      code: 'no_provenance',
       message: `${quantPath} does not record which float model it was made from (not exported by this qtune), so the float model given could not be checked`,
     });
     const float = load(opts.floatModel);
@@ -64,7 +64,7 @@ export async function resolveFloatReference(opts: {
     const actual = hashOf(opts.fusedFloatModel);
     if (actual !== prov.fusedFloatSha256) {
       throw new QtuneError(
-        'analyze-wrong-fused',
+        'analyze_wrong_fused',
         `${pathOf(opts.fusedFloatModel)} is not the fused float model of the run that made ${quantPath} (sha256 ${short(actual)}…, expected ${short(prov.fusedFloatSha256)}…)`,
         { file: pathOf(opts.fusedFloatModel), hint: 'leave it out: the fused model is rebuilt from the float model' },
       );
@@ -75,7 +75,7 @@ export async function resolveFloatReference(opts: {
   const rebuilt = await prepareFloatModel(float, { doFusion: prov.fusion.doFusion, skip: prov.fusion.skip });
   if (prov.fusedFloatSha256 && sha256(serializeModel(rebuilt.model)) !== prov.fusedFloatSha256) {
     warnings.push({
-      code: 'fused-rebuilt-differs',
+      code: 'fused_rebuilt_differs',
       message: `the float model fused again here differs from the one the run calibrated (${prov.fusion.fused.length} Conv+BatchNorm pairs fused then, ${rebuilt.fusion.fused.length} now); layer names still match`,
     });
   }

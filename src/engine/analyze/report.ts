@@ -5,17 +5,15 @@
 // network, readable by someone without qtune).
 import { mkdir, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodeAnalysisReport, parseAnalysisReport } from '../../shared/analysis-file';
 import { QtuneError } from '../../shared/errors';
 import { METRIC_NAMES, type AnalysisReport, type LayerAnalysis, type TensorComparison } from '../../shared/analysis-types';
 
-/** JSON cannot hold NaN / ±Infinity: written as strings, read back as numbers. */
-export function reportToJson(report: AnalysisReport): string {
-  return JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2);
-}
+/** analysis.json's text (JSON cannot hold NaN / ±Infinity: they are written as strings; see src/shared/analysis-file.ts). */
+export const reportToJson = encodeAnalysisReport;
 
-export function parseReportJson(text: string): AnalysisReport {
-  return JSON.parse(text, (_k, v) => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v)) as AnalysisReport;
-}
+/** A report read back from analysis.json's text (checked, migrated from older versions, numbers decoded). */
+export const parseReportJson = parseAnalysisReport;
 
 function num(v: number | undefined, digits = 6): string {
   if (v === undefined) return '';
@@ -165,7 +163,7 @@ export async function writeReports(report: AnalysisReport, outDir: string): Prom
     await writeAtomic(files.csv, reportToCsv(report));
     await writeAtomic(files.html, reportToHtml(report));
   } catch (e) {
-    throw new QtuneError('analyze-write', `cannot write the analysis report to ${outDir}: ${(e as Error).message}`, { file: outDir });
+    throw new QtuneError('analyze_write', `cannot write the analysis report to ${outDir}: ${(e as Error).message}`, { file: outDir });
   }
   return files;
 }

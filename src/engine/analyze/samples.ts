@@ -1,11 +1,12 @@
 // The analyzer's samples and per-sample bookkeeping. The S compared samples
 // are read once (inputs are small next to the intermediate tensors) and fed
 // to every model variant, so each variant sees exactly the same inputs.
-import * as ort from 'onnxruntime-node';
-import { QtuneError } from '../../shared/errors';
+import { throwIfAborted } from '../../shared/errors';
+
+export { throwIfAborted };
 import { METRIC_KEYS, METRIC_WORSE, type MetricAggregate, type MetricKey, type TensorMetrics } from '../../shared/analysis-types';
 import type { Dataset } from '../data/dataset';
-import { shapeOf, type OnnxModel } from '../onnx';
+import { ort, shapeOf, toOrtFeeds, type OnnxModel } from '../onnx';
 
 export interface SampleBatch {
   feeds: Record<string, ort.Tensor>;
@@ -15,19 +16,13 @@ export interface SampleBatch {
   rows: number;
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new QtuneError('cancelled', 'The analysis was cancelled');
-}
-
 /** The first `samples` samples of the dataset as ready-to-run batches. */
 export async function collectBatches(dataset: Dataset, samples: number, batchSize: number, signal?: AbortSignal): Promise<SampleBatch[]> {
   const out: SampleBatch[] = [];
   const size = dataset.effectiveBatchSize(Math.max(1, Math.min(batchSize, samples)));
   for await (const b of dataset.batches({ batchSize: size, limit: samples })) {
     throwIfAborted(signal);
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(b.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
-    out.push({ feeds, indices: b.indices, rows: b.indices.length + b.padded });
+    out.push({ feeds: toOrtFeeds(b.feeds), indices: b.indices, rows: b.indices.length + b.padded });
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LayerQuantStats, QuantStatsFile } from '../../shared/quant-types';
-import { parseStats, readStatsFile } from './stats';
+import { readStatsFile } from './stats';
 
 const layer: LayerQuantStats = {
   name: 'conv1', opType: 'Conv', inputTensor: 'x', outputTensor: 'y', count: 100, min: -1, max: 3,
@@ -23,9 +23,10 @@ describe('stats file', () => {
       clipMin: -2.32, clipMax: 2.32, scale: 0.0183, offset: 0, candidates: [0.7, 0.8, 0.9], losses: [0.3, 0.1, 0.2], bestIndex: 1,
     });
   });
-  it('accepts layers keyed by name and other common spellings', () => {
-    const s = parseStats({ layers: { fc: { hist: [1, 2], hist_min: 0, hist_max: 1, ifmr: { max_init: 1, clip: [0, 0.9], ratios: [1], loss: [0.5] } } } }).get('fc')!;
-    expect(s).toMatchObject({ histogram: { min: 0, max: 1, counts: [1, 2] }, maxInit: 1, clipMin: 0, clipMax: 0.9, candidates: [1], losses: [0.5] });
+  it('reads only what the writer writes: a guessed spelling of a field is not read', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'qtune-stats-')), 'm_stats.json');
+    writeFileSync(path, JSON.stringify({ layers: { fc: { hist: [1, 2], hist_min: 0, hist_max: 1 } } }));
+    await expect(readStatsFile(path)).rejects.toThrow(/m_stats\.json is not a qtune statistics file: no schema version/);
   });
   it('a file that is not JSON is a clear error naming it', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'qtune-stats-')), 'bad.json');

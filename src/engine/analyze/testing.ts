@@ -3,9 +3,8 @@
 // int8 weights + DQ, int32 bias + DQ, original names kept), float activation
 // ranges, and reading .npy samples as feeds.
 import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
 import { arqQuantize, quantizeBias } from '../quant/arq';
-import { findQuantizableLayers, makeNode, makeTensor, runExposedChunks, tensorDims, tensorToFloat32, type OnnxModel } from '../onnx';
+import { findQuantizableLayers, makeNode, makeTensor, ort, runExposedChunks, tensorDims, tensorToFloat32, type OnnxModel } from '../onnx';
 import { parseNpy, toFloat32 } from '../data/npy';
 
 /** The first `count` samples of an (N, ...) float .npy as one feed tensor. */

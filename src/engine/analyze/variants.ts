@@ -8,7 +8,7 @@
 // - "all but this layer": the QDQ model with one layer fed its float input
 //   and float weights again.
 import { QtuneError } from '../../shared/errors';
-import type { GraphIndex, NodeProto, OnnxModel, TensorProto } from '../onnx';
+import { nameAllocator, type GraphIndex, type NodeProto, type OnnxModel, type TensorProto } from '../onnx';
 import type { QdqLayer } from './qdq-layers';
 
 /** Ops that belong to a layer's quantized inputs and are copied with it. */
@@ -39,10 +39,7 @@ class ChainCopier {
   }
 
   fresh(base: string): string {
-    let name = `${base}__qtune`;
-    for (let k = 1; this.used.has(name); k++) name = `${base}__qtune${k}`;
-    this.used.add(name);
-    return name;
+    return nameAllocator(this.used)(`${base}__qtune`);
   }
 
   private isTargetTensor(t: string): boolean {
@@ -73,7 +70,7 @@ class ChainCopier {
     } else if (this.isTargetTensor(t)) {
       out = t;
     } else {
-      throw new QtuneError('analyze-variant', `layer '${layer}': its input '${t}' is neither a Q/DQ output, a constant of the quantized model, nor a tensor of the float model`, { layer });
+      throw new QtuneError('analyze_variant', `layer '${layer}': its input '${t}' is neither a Q/DQ output, a constant of the quantized model, nor a tensor of the float model`, { layer });
     }
     memo.set(t, out);
     return out;
@@ -128,7 +125,7 @@ export function buildTwinModel(float: OnnxModel, quant: OnnxModel, layers: reado
 export function buildOnlyLayerQuantized(float: OnnxModel, quant: OnnxModel, layer: QdqLayer): OnnxModel {
   const model = float.clone();
   const node = model.graph.getNode(layer.name);
-  if (!node) throw new QtuneError('analyze-variant', `the float model has no node '${layer.name}'`, { layer: layer.name });
+  if (!node) throw new QtuneError('analyze_variant', `the float model has no node '${layer.name}'`, { layer: layer.name });
   const copier = new ChainCopier(model, quant.graph.index());
   const memo = new Map<string, string>();
   node.input = layer.node.input.map((i) => copier.resolve(i, memo, layer.name));
@@ -141,20 +138,18 @@ export function buildAllButLayer(float: OnnxModel, quant: OnnxModel, layer: QdqL
   const model = quant.clone();
   const node = model.graph.getNode(layer.name);
   const floatNode = float.graph.getNode(layer.name);
-  if (!node || !floatNode) throw new QtuneError('analyze-variant', `layer '${layer.name}' is missing from the ${node ? 'float' : 'quantized'} model`, { layer: layer.name });
+  if (!node || !floatNode) throw new QtuneError('analyze_variant', `layer '${layer.name}' is missing from the ${node ? 'float' : 'quantized'} model`, { layer: layer.name });
   const floatIdx = float.graph.index();
-  const used = allNames(model);
+  const fresh = nameAllocator(allNames(model));
   node.input[0] = layer.inputTensor;
   for (let k = 1; k < node.input.length; k++) {
     const name = floatNode.input[k];
     if (!name) continue;
     const t = floatIdx.initializers.get(name) ?? floatIdx.constants.get(name);
-    if (!t) throw new QtuneError('analyze-variant', `layer '${layer.name}': float input ${k} ('${name}') is not a constant`, { layer: layer.name });
-    let fresh = `${name}__qtune_float`;
-    for (let j = 1; used.has(fresh); j++) fresh = `${name}__qtune_float${j}`;
-    used.add(fresh);
-    model.graph.addInitializer({ ...t, name: fresh });
-    node.input[k] = fresh;
+    if (!t) throw new QtuneError('analyze_variant', `layer '${layer.name}': float input ${k} ('${name}') is not a constant`, { layer: layer.name });
+    const copy = fresh(`${name}__qtune_float`);
+    model.graph.addInitializer({ ...t, name: copy });
+    node.input[k] = copy;
   }
   return model;
 }

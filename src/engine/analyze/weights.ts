@@ -4,7 +4,7 @@
 import { QtuneError } from '../../shared/errors';
 import type { WeightError } from '../../shared/analysis-types';
 import { tensorDims, tensorToFloat32, type OnnxModel } from '../onnx';
-import { cosineFromSums, sqnrFromSums } from './metrics';
+import { cosineFromSums, sqnrFromSums } from '../eval/metrics';
 import { dequantizeWeight, type QdqLayer } from './qdq-layers';
 
 /** Per-channel min / max of a weight along `axis` (the whole tensor as one channel when axis is undefined). */
@@ -33,10 +33,10 @@ export function weightError(float: OnnxModel, layer: QdqLayer, outputAxis?: numb
   const name = node?.input[1];
   const idx = float.graph.index();
   const t = name ? idx.initializers.get(name) ?? idx.constants.get(name) : undefined;
-  if (!t) throw new QtuneError('analyze-weights', `layer '${layer.name}': the float model has no constant weight for it`, { layer: layer.name });
+  if (!t) throw new QtuneError('analyze_weights', `layer '${layer.name}': the float model has no constant weight for it`, { layer: layer.name });
   const shape = tensorDims(t);
   if (shape.join() !== w.shape.join()) {
-    throw new QtuneError('analyze-weights', `layer '${layer.name}': float weight [${shape.join(', ')}] and int8 weight [${w.shape.join(', ')}] differ in shape`, { layer: layer.name });
+    throw new QtuneError('analyze_weights', `layer '${layer.name}': float weight [${shape.join(', ')}] and int8 weight [${w.shape.join(', ')}] differ in shape`, { layer: layer.name });
   }
   const y = tensorToFloat32(t);
   const x = dequantizeWeight(w);

@@ -10,14 +10,9 @@ import { allocData, convertData, dtypeForModelInput } from './cast';
 import { loadLabels } from './labels';
 import type { NdData, NdDtype } from './npy';
 import { openSource, type Sample, type SampleSource } from './sources';
+import type { ModelInputSpec } from '../onnx/value-info';
 
-export interface ModelInputSpec {
-  name: string;
-  /** a dynamic dimension is a string (its symbolic name, or "?") or -1 */
-  dims: readonly (number | string)[];
-  /** ONNX Runtime element type, e.g. "float32" */
-  type: string;
-}
+export type { ModelInputSpec } from '../onnx/value-info';
 
 export interface Feed {
   dims: number[];

@@ -6,7 +6,7 @@
 // (AMCT's ARQ uses all of [-128, 127]) the integer model then differs from its
 // own simulation. Its U8U8 kernels widen first and are exact. Rather than
 // guess from CPU flags, run one tiny model that saturates if the kernel does.
-import { DT, makeNode, makeTensor, makeValueInfo, ort, OnnxModel, serializeModel, type ModelProto } from '../onnx';
+import { createSession, DT, makeNode, makeTensor, makeValueInfo, ort, OnnxModel, serializeModel, type ModelProto } from '../onnx';
 
 let cached: boolean | undefined;
 
@@ -41,7 +41,7 @@ function probeModel(): Uint8Array {
 /** True when onnxruntime's uint8 × int8 kernels on this machine never saturate (VNNI, ARM …). Measured once. */
 export async function u8s8IsExact(): Promise<boolean> {
   if (cached !== undefined) return cached;
-  const session = await ort.InferenceSession.create(probeModel(), { graphOptimizationLevel: 'all' });
+  const session = await createSession(probeModel(), { forComparison: false, executionProvider: 'cpu' });
   try {
     const x = new ort.Tensor('uint8', new Uint8Array(4).fill(255), [1, 4]);
     const y = (await session.run({ x })).y.data as Float32Array;

@@ -2,10 +2,10 @@
 // the float model beside it. The two are measured interleaved (one inference
 // of each in turn), so a noisy machine slows both alike and the ratio holds.
 import { cpus } from 'node:os';
-import { QtuneError } from '../../shared/errors';
+import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type { LatencyComparison, LatencyStats, ModelLatency } from '../../shared/deploy-types';
 import { seededRandom } from '../../shared/seeded-random';
-import { ort } from '../onnx';
+import { createSession, inputSpecs, ort } from '../onnx';
 
 export interface LatencyOptions {
   /** batch sizes to measure (a model with a fixed batch dimension is measured at that size only) */
@@ -43,9 +43,9 @@ export function machineDescription(): string {
 }
 
 function inputsOf(session: ort.InferenceSession): InputInfo[] {
-  return session.inputMetadata.map((m) => {
-    if (!m.isTensor) throw new QtuneError('benchmark_invalid', `input '${m.name}' is not a tensor; only tensor inputs can be benchmarked`);
-    return { name: m.name, type: m.type, dims: [...m.shape] };
+  return inputSpecs(session).map((s) => {
+    if (s.type === 'non-tensor') throw new QtuneError('benchmark_invalid', `input '${s.name}' is not a tensor; only tensor inputs can be benchmarked`);
+    return { name: s.name, type: s.type, dims: [...s.dims] };
   });
 }
 
@@ -82,15 +82,8 @@ interface Timed {
   inputs: InputInfo[];
 }
 
-async function open(path: string | Uint8Array, threads: number | undefined): Promise<ort.InferenceSession> {
-  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
-  if (threads) options.intraOpNumThreads = threads;
-  try {
-    return typeof path === 'string' ? await ort.InferenceSession.create(path, options) : await ort.InferenceSession.create(path, options);
-  } catch (e) {
-    const where = typeof path === 'string' ? path : 'model';
-    throw new QtuneError('model_invalid', `${where} cannot be loaded by ONNX Runtime: ${(e as Error).message.split('\n')[0]}`, { file: typeof path === 'string' ? path : undefined });
-  }
+function open(path: string | Uint8Array, threads: number | undefined): Promise<ort.InferenceSession> {
+  return createSession(path, { forComparison: false, intraOpNumThreads: threads });
 }
 
 /**
@@ -116,7 +109,7 @@ export async function measureInterleaved(paths: readonly string[], opts: Latency
       const feeds = await Promise.all(timed.map((t) => (opts.feedsFor ?? randomFeeds)(bs, t.inputs)));
       for (let r = 0; r < warmup + repetitions; r++) {
         for (let k = 0; k < timed.length; k++) {
-          if (opts.signal?.aborted) throw new QtuneError('cancelled', 'benchmark cancelled');
+          throwIfAborted(opts.signal);
           const t0 = performance.now();
           await timed[k].session.run(feeds[k]);
           const ms = performance.now() - t0;

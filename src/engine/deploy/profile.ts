@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QtuneError } from '../../shared/errors';
-import { QUANTIZABLE_OP_TYPES, loadModel, ort, type Feeds, type GraphIndex, type NodeProto, type OnnxModel } from '../onnx';
+import { createSession, QUANTIZABLE_OP_TYPES, loadModel, type Feeds, type GraphIndex, type NodeProto, type OnnxModel } from '../onnx';
 
 export interface LayerTime {
   /** qtune layer name, or the runtime's node name when it maps to no layer */
@@ -57,7 +57,7 @@ export async function profileLayers(modelPath: string, feeds: Feeds, runs = 5): 
   const idx = model.graph.index();
   const dir = mkdtempSync(join(tmpdir(), 'qtune-profile-'));
   try {
-    const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: join(dir, 'profile') });
+    const session = await createSession(modelPath, { forComparison: false, executionProvider: 'cpu', ortOptions: { enableProfiling: true, profileFilePrefix: join(dir, 'profile') } });
     try {
       for (let i = 0; i <= runs; i++) await session.run(feeds);
       session.endProfiling();

@@ -2,7 +2,7 @@
 // runtime's integer model give the simulated answers, and how fast is it next
 // to the float model. One call, so the run pipeline stays a list of steps.
 import type { LatencyComparison, LayerTimes, RuntimeParity } from '../../shared/deploy-types';
-import { QtuneError } from '../../shared/errors';
+import { isCancelled, QtuneError } from '../../shared/errors';
 import type { Dataset } from '../data/dataset';
 import { runtimeParity } from '../eval/parity';
 import type { ort } from '../onnx';
@@ -45,7 +45,7 @@ export async function runDeployChecks(opts: DeployCheckOptions): Promise<DeployC
       onProgress: (d, t) => opts.onProgress?.('runtime parity', d, t),
     });
   } catch (e) {
-    if (e instanceof QtuneError && e.code === 'cancelled') throw e;
+    if (isCancelled(e)) throw e;
     notes.push(`runtime parity not checked: ${(e as Error).message}`);
   }
   try {
@@ -56,7 +56,7 @@ export async function runDeployChecks(opts: DeployCheckOptions): Promise<DeployC
       onProgress: (d, t) => opts.onProgress?.('latency', d, t),
     });
   } catch (e) {
-    if (e instanceof QtuneError && e.code === 'cancelled') throw e;
+    if (isCancelled(e)) throw e;
     notes.push(`latency not measured: ${(e as Error).message}`);
   }
   try {
@@ -70,7 +70,7 @@ export async function runDeployChecks(opts: DeployCheckOptions): Promise<DeployC
     opts.onProgress?.('layer times', 2, 2);
     out.layerTimes = { batchSize: bs, float, int8 };
   } catch (e) {
-    if (e instanceof QtuneError && e.code === 'cancelled') throw e;
+    if (isCancelled(e)) throw e;
     notes.push(`layer times not measured: ${(e as Error).message}`);
   }
   return out;

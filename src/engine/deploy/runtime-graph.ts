@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeModelProto, ort } from '../onnx';
+import { createSession, decodeModelProto } from '../onnx';
 
 export interface RuntimeGraph {
   /** op type (prefixed with its domain when not the default one) → count */
@@ -26,8 +26,7 @@ export async function runtimeGraph(model: string | Uint8Array): Promise<RuntimeG
   const dir = mkdtempSync(join(tmpdir(), 'qtune-ort-optimized-'));
   const file = join(dir, 'optimized.onnx');
   try {
-    const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', optimizedModelFilePath: file };
-    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+    const session = await createSession(model, { forComparison: false, executionProvider: 'cpu', ortOptions: { optimizedModelFilePath: file } });
     await session.release();
     // the optimised file uses ORT-internal domains, so it is decoded, not loaded as a model qtune would run
     const proto = decodeModelProto(readFileSync(file));

@@ -7,7 +7,7 @@
 // in one model, so the check costs one session and one run. Layers that differ by more
 // than one code step (a rounding tie) anywhere are the ones to store with
 // uint8 weights, whose kernel is exact.
-import { makeValueInfo, OnnxModel, ort, runExposed, serializeModel, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx';
+import { createSession, makeValueInfo, OnnxModel, runExposed, serializeModel, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx';
 
 interface NodeUnit {
   layer: string;
@@ -103,7 +103,8 @@ export async function codeMismatches(model: OnnxModel, feeds: Feeds, layers: rea
   let tag = '__qtune_unit';
   while ([...used].some((t) => t.includes(tag))) tag += '_';
   const bytes = unitsModel(model, idx, checked, new Map(checked.map((u) => [u.input, sim[u.input].dims])), tag);
-  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+  // onnxruntime's CPU integer kernels are what is checked
+  const session = await createSession(bytes, { forComparison: false, executionProvider: 'cpu' });
   try {
     const result = await session.run(Object.fromEntries(checked.map((u, k) => [`${u.input}${tag}${k}`, sim[u.input]])));
     checked.forEach((u, k) => {

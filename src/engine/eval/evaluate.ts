@@ -2,8 +2,7 @@
 // and scores it — classification accuracy against labels, fidelity against a
 // reference float model, or a user's own metric module.
 
-import * as ort from 'onnxruntime-node';
-import { QtuneError } from '../../shared/errors';
+import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type {
   ClassificationMetrics,
   EvalProgress,
@@ -12,9 +11,10 @@ import type {
   MetricSpec,
   PerSampleResult,
 } from '../../shared/eval-types';
-import type { Batch, Dataset, ModelInputSpec } from '../data/dataset';
+import type { Batch, Dataset } from '../data/dataset';
+import { createSession, toOrtFeeds, type ort } from '../onnx';
 import { halfToFloat } from '../data/npy';
-import { cosine, inTopK, sqnrDb, top1 } from './metrics';
+import { cosine, fidelityScore, inTopK, sqnrDb, top1 } from './metrics';
 import { importUserModule } from './user-module';
 
 export interface ModelRef {
@@ -50,26 +50,10 @@ export interface CustomMetricModule {
   finish(): { value: number; details?: unknown } | Promise<{ value: number; details?: unknown }>;
 }
 
-/** Model inputs as the dataset wants them, from a session. */
-export function modelInputSpecs(session: ort.InferenceSession): ModelInputSpec[] {
-  return session.inputMetadata.map((m) =>
-    m.isTensor ? { name: m.name, dims: m.shape, type: m.type } : { name: m.name, dims: [], type: 'non-tensor' },
-  );
-}
-
-export async function createSession(modelPath: string): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(modelPath);
-  } catch (err) {
-    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    throw new QtuneError('model_invalid', `${modelPath} cannot be loaded by ONNX Runtime: ${reason}`, { file: modelPath });
-  }
-}
-
 async function obtain(ref: ModelRef, role: string): Promise<{ session: ort.InferenceSession; owned: boolean }> {
   if (ref.session) return { session: ref.session, owned: false };
   if (!ref.modelPath) throw new QtuneError('eval_invalid', `no ${role} model given (modelPath or session)`);
-  return { session: await createSession(ref.modelPath), owned: true };
+  return { session: await createSession(ref.modelPath, { forComparison: false }), owned: true };
 }
 
 export function asFloat32(t: ort.Tensor): Float32Array {
@@ -82,10 +66,8 @@ export function asFloat32(t: ort.Tensor): Float32Array {
 }
 
 async function run(session: ort.InferenceSession, batch: Batch, role: string): Promise<ort.InferenceSession.OnnxValueMapType> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, f] of Object.entries(batch.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
   try {
-    return await session.run(feeds);
+    return await session.run(toOrtFeeds(batch.feeds));
   } catch (err) {
     const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     throw new QtuneError('inference_failed', `the ${role} model failed on samples ${batch.indices[0]}…${batch.indices.at(-1)}: ${reason}`);
@@ -178,8 +160,9 @@ class FidelityScorer {
     for (let r = 0; r < indices.length; r++) {
       const mine = top1(x, r * per, per);
       if (mine.prediction === top1(y, r * per, per).prediction) this.agree++;
-      this.cosSum += cosine(x, y, r * per, per);
-      this.sqnrSum += sqnrDb(x, y, r * per, per);
+      const score = fidelityScore(cosine(x, y, r * per, per), sqnrDb(x, y, r * per, per));
+      this.cosSum += score.cosine;
+      this.sqnrSum += score.sqnrDb;
       this.seen++;
       this.perSample.indices.push(indices[r]);
       this.perSample.predictions.push(mine.prediction);
@@ -247,7 +230,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
     let done = 0;
     opts.onProgress?.({ stage: 'evaluate', done, total });
     for await (const batch of dataset.batches({ batchSize: opts.batchSize, limit: opts.limit })) {
-      if (signal?.aborted) throw new QtuneError('cancelled', 'evaluation cancelled');
+      throwIfAborted(signal);
       const outs = await run(main.session, batch, 'evaluated');
       if (classification) {
         const { data, per } = rows(outs[output], batch, output);
@@ -270,7 +253,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
       done += batch.indices.length;
       opts.onProgress?.({ stage: 'evaluate', done, total });
     }
-    if (signal?.aborted) throw new QtuneError('cancelled', 'evaluation cancelled');
+    throwIfAborted(signal);
     const base = { metric, samples: done, notes: [...dataset.notes], durationMs: 0, ...(dataset.skipped.length ? { skipped: [...dataset.skipped] } : {}) };
     let result: EvalResult;
     if (classification) {

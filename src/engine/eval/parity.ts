@@ -3,11 +3,10 @@
 // analysis reasons about) and on (the runtime fuses them into integer kernels:
 // what a deployment gets). Integer kernels round differently in places (and on
 // some CPUs saturate), so the two can disagree; this measures by how much.
-import * as ort from 'onnxruntime-node';
-import { QtuneError } from '../../shared/errors';
 import { PARITY_MAX_FLIP_PERCENT, PARITY_MAX_METRIC_DIFF, type RuntimeParity } from '../../shared/deploy-types';
 import type { Dataset } from '../data/dataset';
-import { toOrtFeeds } from '../deploy/feeds';
+import { QtuneError, throwIfAborted } from '../../shared/errors';
+import { createSession, toOrtFeeds } from '../onnx';
 import { rows } from './evaluate';
 import { top1 } from './metrics';
 
@@ -22,15 +21,6 @@ export interface ParityOptions {
   maxFlipPercent?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
-}
-
-async function open(path: string, level: 'disabled' | 'all'): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(path, { graphOptimizationLevel: level });
-  } catch (err) {
-    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    throw new QtuneError('model_invalid', `${path} cannot be loaded by ONNX Runtime: ${reason}`, { file: path });
-  }
 }
 
 /** Counts that make up a parity result; kept apart so tests can check the verdict on known numbers. */
@@ -60,8 +50,8 @@ export function parityVerdict(c: ParityCounts, output: string, maxMetricDiff = P
 
 /** Runs the int8 model both ways over the dataset and compares the chosen output sample by sample. */
 export async function runtimeParity(opts: ParityOptions): Promise<RuntimeParity> {
-  const sim = await open(opts.modelPath, 'disabled');
-  const real = await open(opts.modelPath, 'all').catch(async (e) => {
+  const sim = await createSession(opts.modelPath, { forComparison: true });
+  const real = await createSession(opts.modelPath, { forComparison: false }).catch(async (e) => {
     await sim.release();
     throw e;
   });
@@ -74,8 +64,8 @@ export async function runtimeParity(opts: ParityOptions): Promise<RuntimeParity>
     const c: ParityCounts = { samples: 0, agree: 0, simCorrect: 0, realCorrect: 0, labelled: !!opts.dataset.labels, maxAbsDiff: 0 };
     opts.onProgress?.(0, total);
     for await (const batch of opts.dataset.batches({ batchSize: opts.batchSize, limit: opts.limit })) {
-      if (opts.signal?.aborted) throw new QtuneError('cancelled', 'parity check cancelled');
-      const feeds = toOrtFeeds(batch);
+      throwIfAborted(opts.signal);
+      const feeds = toOrtFeeds(batch.feeds);
       const a = rows((await sim.run(feeds, [output]))[output], batch, output);
       const b = rows((await real.run(feeds, [output]))[output], batch, output);
       for (let i = 0; i < a.data.length; i++) {

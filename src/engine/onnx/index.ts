@@ -15,3 +15,4 @@ export * from './ort';
 export * from './reductions';
 export * from './shapes';
 export * from './upgrade';
+export * from './model-io';

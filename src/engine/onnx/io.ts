@@ -4,7 +4,7 @@
 // time the same way: one read per external file, views into it.
 import { existsSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
-import { QtuneError } from '../../shared/errors';
+import { QtuneError, type ErrorCode } from '../../shared/errors';
 import { subgraphsOf } from './attrs';
 import { OnnxModel } from './model';
 import { assignNodeNames } from './names';
@@ -44,7 +44,7 @@ function forEachGraph(g: GraphProto, fn: (g: GraphProto) => void): void {
   for (const n of g.node) for (const sg of subgraphsOf(n)) forEachGraph(sg, fn);
 }
 
-function loadError(file: string, problem: string, code = 'onnx-load'): QtuneError {
+function loadError(file: string, problem: string, code: ErrorCode = 'onnx_load'): QtuneError {
   return new QtuneError(code, `${file}: ${problem}`, { file });
 }
 
@@ -98,20 +98,20 @@ function validate(proto: ModelProto, file: string): void {
     throw loadError(file, 'not an ONNX model (no IR version, graph or opset import found)');
   }
   if (ir > MAX_IR_VERSION) {
-    throw loadError(file, `IR version ${ir} is newer than qtune supports (up to ${MAX_IR_VERSION}); re-export the model with an older ONNX exporter`, 'onnx-ir-version');
+    throw loadError(file, `IR version ${ir} is newer than qtune supports (up to ${MAX_IR_VERSION}); re-export the model with an older ONNX exporter`, 'onnx_ir_version');
   }
   const functionDomains = new Set(proto.functions.map((f) => f.domain ?? ''));
   for (const imp of proto.opsetImport) {
     const d = imp.domain ?? '';
     if (!KNOWN_DOMAINS.has(d) && !functionDomains.has(d)) {
-      throw loadError(file, `imports unknown operator domain '${d}' (ONNX Runtime cannot run it)`, 'onnx-domain');
+      throw loadError(file, `imports unknown operator domain '${d}' (ONNX Runtime cannot run it)`, 'onnx_domain');
     }
   }
   forEachGraph(proto.graph, (g) => {
     for (const n of g.node) {
       const d = n.domain ?? '';
       if (!KNOWN_DOMAINS.has(d) && !functionDomains.has(d)) {
-        throw loadError(file, `node '${n.name || n.opType}' (${n.opType}) uses unknown operator domain '${d}'`, 'onnx-domain');
+        throw loadError(file, `node '${n.name || n.opType}' (${n.opType}) uses unknown operator domain '${d}'`, 'onnx_domain');
       }
     }
   });
@@ -132,21 +132,21 @@ function resolveExternalData(proto: ModelProto, file: string, baseDir: string): 
     const full = resolve(baseDir, norm);
     let data = cache.get(full);
     if (!data) {
-      if (!existsSync(full)) throw loadError(file, `external data file '${location}' not found (needed by tensor '${t.name}', looked in ${baseDir})`, 'onnx-external-data');
+      if (!existsSync(full)) throw loadError(file, `external data file '${location}' not found (needed by tensor '${t.name}', looked in ${baseDir})`, 'onnx_external_data');
       // Like onnxruntime: a link in the model's folder must not pull in a file from elsewhere.
       const real = realpathSync(full);
       const rel = relative(realpathSync(baseDir), real);
       if (!rel || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-        throw loadError(file, `tensor '${t.name}': external data file '${location}' is a link to ${real}, outside the model's folder`, 'onnx-external-data');
+        throw loadError(file, `tensor '${t.name}': external data file '${location}' is a link to ${real}, outside the model's folder`, 'onnx_external_data');
       }
-      if (!statSync(real).isFile()) throw loadError(file, `tensor '${t.name}': external data '${location}' is not a file`, 'onnx-external-data');
+      if (!statSync(real).isFile()) throw loadError(file, `tensor '${t.name}': external data '${location}' is not a file`, 'onnx_external_data');
       data = readFileSync(real);
       cache.set(full, data);
     }
     const offset = Number(externalEntry(t, 'offset') ?? 0);
     const length = externalEntry(t, 'length') !== undefined ? Number(externalEntry(t, 'length')) : data.byteLength - offset;
     if (!(offset >= 0 && length >= 0 && offset + length <= data.byteLength)) {
-      throw loadError(file, `tensor '${t.name}': external data range ${offset}+${length} lies beyond the end of '${location}' (${data.byteLength} bytes)`, 'onnx-external-data');
+      throw loadError(file, `tensor '${t.name}': external data range ${offset}+${length} lies beyond the end of '${location}' (${data.byteLength} bytes)`, 'onnx_external_data');
     }
     t.rawData = data.subarray(offset, offset + length);
     t.externalData = [];
@@ -175,7 +175,7 @@ export function saveModel(model: OnnxModel, path: string, opts: SaveOptions = {}
     writeAtomic(path, serializeModel(model));
     return;
   }
-  if (ext.file !== basename(ext.file)) throw new QtuneError('onnx-save', `external data file '${ext.file}' must be a plain file name (it is written beside ${path})`, { file: path });
+  if (ext.file !== basename(ext.file)) throw new QtuneError('onnx_save', `external data file '${ext.file}' must be a plain file name (it is written beside ${path})`, { file: path });
   const threshold = ext.threshold ?? 1024;
   const restore: (() => void)[] = [];
   const chunks: Uint8Array[] = [];
@@ -227,6 +227,6 @@ function writeAtomic(path: string, data: Uint8Array | Uint8Array[]): void {
     }
     renameSync(tmp, path);
   } catch (e) {
-    throw new QtuneError('onnx-save', `${path}: cannot write (${(e as Error).message})`, { file: path });
+    throw new QtuneError('onnx_save', `${path}: cannot write (${(e as Error).message})`, { file: path });
   }
 }

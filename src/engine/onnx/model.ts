@@ -4,9 +4,9 @@
 // are built on demand by `graph.index()` (O(nodes)) rather than cached, so a
 // stale map can never outlive an edit.
 import { QtuneError } from '../../shared/errors';
-import { subgraphsOf } from './attrs';
 import { toNum, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto';
-import { attrTensor } from './attrs';
+import { attrTensor, subgraphsOf } from './attrs';
+import { freshName } from './names';
 
 export interface GraphIndex {
   /** tensor name → the node producing it */
@@ -129,13 +129,13 @@ export class Graph {
   /** Insert `nodes` right after `anchor` in node-list order. */
   insertAfter(anchor: NodeProto, ...nodes: NodeProto[]): void {
     const i = this.proto.node.indexOf(anchor);
-    if (i < 0) throw new QtuneError('onnx-graph', `insertAfter: node '${anchor.name}' is not in graph '${this.name}'`);
+    if (i < 0) throw new QtuneError('onnx_graph', `insertAfter: node '${anchor.name}' is not in graph '${this.name}'`);
     this.proto.node.splice(i + 1, 0, ...nodes);
   }
 
   removeNode(node: NodeProto | string): NodeProto {
     const i = typeof node === 'string' ? this.proto.node.findIndex((n) => n.name === node) : this.proto.node.indexOf(node);
-    if (i < 0) throw new QtuneError('onnx-graph', `removeNode: node '${typeof node === 'string' ? node : node.name}' not found`, { layer: typeof node === 'string' ? node : node.name });
+    if (i < 0) throw new QtuneError('onnx_graph', `removeNode: node '${typeof node === 'string' ? node : node.name}' not found`, { layer: typeof node === 'string' ? node : node.name });
     return this.proto.node.splice(i, 1)[0];
   }
 
@@ -148,8 +148,7 @@ export class Graph {
   /** A name for a new tensor or node that collides with nothing in the graph. */
   uniqueName(base: string): string {
     const used = this.allNames();
-    if (!used.has(base)) return base;
-    for (let k = 1; ; k++) if (!used.has(`${base}_${k}`)) return `${base}_${k}`;
+    return freshName(base, (x) => used.has(x));
   }
 
   private allNames(): Set<string> {
@@ -215,7 +214,7 @@ export class Graph {
     }
     if (order.length !== nodes.length) {
       const stuck = nodes.find((_, i) => indeg[i] > 0);
-      throw new QtuneError('onnx-graph', `Graph '${this.name}' has a cycle through node '${stuck?.name ?? '?'}'`, { layer: stuck?.name });
+      throw new QtuneError('onnx_graph', `Graph '${this.name}' has a cycle through node '${stuck?.name ?? '?'}'`, { layer: stuck?.name });
     }
     return order;
   }
@@ -256,7 +255,7 @@ export class OnnxModel {
     /** the file it was loaded from, for error messages and external data */
     public path?: string,
   ) {
-    if (!proto.graph) throw new QtuneError('onnx-load', `${path ?? 'model'}: has no graph`, { file: path });
+    if (!proto.graph) throw new QtuneError('onnx_load', `${path ?? 'model'}: has no graph`, { file: path });
     this.graph = new Graph(proto.graph);
   }
 

@@ -5,6 +5,21 @@
 // reserved first so a made-up name never steals a real one.
 import type { NodeProto } from './proto';
 
+/** `base` when it is free, else the first free one of `base_1`, `base_2`, … (the one way qtune makes up a name). */
+export function freshName(base: string, taken: (name: string) => boolean): string {
+  if (!taken(base)) return base;
+  for (let k = 1; ; k++) if (!taken(`${base}_${k}`)) return `${base}_${k}`;
+}
+
+/** A source of names that collide with nothing in `used` nor with each other (each one handed out is added to `used`). */
+export function nameAllocator(used: Set<string>): (base: string) => string {
+  return (base) => {
+    const name = freshName(base, (x) => used.has(x));
+    used.add(name);
+    return name;
+  };
+}
+
 /** The names nodes would get, in node order, without touching them. */
 export function deterministicNodeNames(nodes: readonly NodeProto[]): string[] {
   const reserved = new Set<string>();
@@ -13,13 +28,7 @@ export function deterministicNodeNames(nodes: readonly NodeProto[]): string[] {
   return nodes.map((n, i) => {
     const explicit = !!n.name;
     const base = explicit ? n.name! : `${n.opType ?? 'Node'}_${i}`;
-    let name = base;
-    if (explicit ? used.has(name) : used.has(name) || reserved.has(name)) {
-      for (let k = 1; ; k++) {
-        name = `${base}_${k}`;
-        if (!used.has(name) && !reserved.has(name)) break;
-      }
-    }
+    const name = explicit && !used.has(base) ? base : freshName(base, (x) => used.has(x) || reserved.has(x));
     used.add(name);
     return name;
   });

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
 import { serializeModel } from './io';
 import type { OnnxModel } from './model';
-import { makeValueInfo } from './value-info';
+import { makeValueInfo, shapeOf, typeName, type ModelInputSpec } from './value-info';
 
 export interface SessionOptions {
   /**
@@ -22,6 +22,8 @@ export interface SessionOptions {
    * sessions whose outputs are large and short-lived (calibration), so memory stays flat.
    */
   lowMemory?: boolean;
+  /** further ORT options for the few sessions that need them (profiling, saving the optimized graph) */
+  ortOptions?: ort.InferenceSession.SessionOptions;
 }
 
 /** What every session gets unless its caller says otherwise: set once by the CLI or the worker from the user's settings. */
@@ -62,9 +64,19 @@ export function getRuntimeDefaults(): RuntimeDefaults {
   return { ...runtimeDefaults };
 }
 
-/** An ORT session over the model's current in-memory state. */
-export async function createSession(model: OnnxModel | Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
-  const bytes = model instanceof Uint8Array ? model : serializeModel(model);
+/** One line of an ORT error, without the runtime's stack of C++ frames. */
+function firstLine(message: string): string {
+  return message.split('\n')[0].replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * An ORT session over a model: an in-memory model, its bytes, or a file (which
+ * ORT reads itself, external data included). The one place sessions are made,
+ * so every session gets the runtime defaults and one error for a model ORT
+ * refuses.
+ */
+export async function createSession(model: OnnxModel | Uint8Array | string, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const source = typeof model === 'string' || model instanceof Uint8Array ? model : serializeModel(model);
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opts.forComparison === false ? 'all' : 'disabled',
   };
@@ -76,12 +88,27 @@ export async function createSession(model: OnnxModel | Uint8Array, opts: Session
   if (threads) options.intraOpNumThreads = threads;
   const ep = opts.executionProvider ?? runtimeDefaults.executionProvider;
   if (ep && ep !== 'cpu') options.executionProviders = [ep, 'cpu'];
+  Object.assign(options, opts.ortOptions);
   try {
-    return await ort.InferenceSession.create(bytes, options);
+    return typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
   } catch (e) {
-    const path = model instanceof Uint8Array ? undefined : model.path;
-    throw new QtuneError('ort-session', `${path ?? 'model'}: ONNX Runtime cannot load it: ${(e as Error).message.split('\n')[0]}`, { file: path });
+    const path = typeof model === 'string' ? model : model instanceof Uint8Array ? undefined : model.path;
+    const reason = firstLine(e instanceof Error ? e.message : String(e));
+    throw new QtuneError('model_invalid', `${path ?? 'the model'}: ONNX Runtime cannot load it (not a valid ONNX model, or one it does not support): ${reason}`, { file: path });
   }
+}
+
+/** The model's inputs as the dataset module wants them: from the graph, or from a session over it. */
+export function inputSpecs(model: OnnxModel | ort.InferenceSession): ModelInputSpec[] {
+  if ('graph' in model) return model.graph.feedInputs.map((v) => ({ name: v.name ?? '', dims: shapeOf(v.type) ?? [], type: typeName(v.type) }));
+  return model.inputMetadata.map((m) => (m.isTensor ? { name: m.name, dims: m.shape, type: m.type } : { name: m.name, dims: [], type: 'non-tensor' }));
+}
+
+/** Tensors as ORT feeds them: a dataset batch's feeds, say (the data is shared, not copied). */
+export function toOrtFeeds(tensors: Readonly<Record<string, { type: string; data: unknown; dims: readonly number[] }>>): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, f] of Object.entries(tensors)) feeds[name] = new ort.Tensor(f.type as ort.Tensor.Type, f.data as ort.Tensor.DataType, f.dims);
+  return feeds;
 }
 
 /** Every tensor produced by a node of the top-level graph, in node order. */
@@ -105,7 +132,7 @@ export function exposeTensors(model: OnnxModel, names: readonly string[] | 'all'
   for (const name of wanted) {
     if (present.has(name)) continue;
     if (!idx.producers.has(name) && !idx.graphInputs.has(name) && !idx.initializers.has(name)) {
-      throw new QtuneError('onnx-expose', `${model.path ?? 'model'}: no tensor named '${name}' in the graph`, { file: model.path, path: name });
+      throw new QtuneError('onnx_expose', `${model.path ?? 'model'}: no tensor named '${name}' in the graph`, { file: model.path, path: name });
     }
     const vi = idx.valueInfo.get(name);
     g.outputs.push(vi ? { ...vi } : makeValueInfo(name, undefined, undefined));

@@ -39,7 +39,7 @@ export function concreteInputShapes(model: OnnxModel, opts: InputShapeOptions = 
     let dims: number[];
     if (given) dims = given;
     else if (declared) dims = declared.map((d) => (typeof d === 'number' && d > 0 ? d : opts.dynamicDimSize ?? 1));
-    else throw new QtuneError('onnx-shape', `${model.path ?? 'model'}: input '${name}' has no declared shape; give it in inputShapes`, { file: model.path, path: name });
+    else throw new QtuneError('onnx_shape', `${model.path ?? 'model'}: input '${name}' has no declared shape; give it in inputShapes`, { file: model.path, path: name });
     out[name] = { type: typeName(v.type), dims };
   }
   return out;
@@ -58,7 +58,7 @@ export function zeroFeeds(model: OnnxModel, opts: InputShapeOptions = {}): Recor
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, { type, dims }] of Object.entries(concreteInputShapes(model, opts))) {
     const make = ZERO_ARRAYS[type];
-    if (!make) throw new QtuneError('onnx-shape', `${model.path ?? 'model'}: input '${name}' of type ${type} cannot be fed`, { file: model.path, path: name });
+    if (!make) throw new QtuneError('onnx_shape', `${model.path ?? 'model'}: input '${name}' of type ${type} cannot be fed`, { file: model.path, path: name });
     feeds[name] = new ort.Tensor(type as ort.Tensor.Type, make(numElements(dims)) as any, dims);
   }
   return feeds;

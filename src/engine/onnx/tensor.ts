@@ -45,7 +45,7 @@ export function tensorNumElements(t: TensorProto): number {
 }
 
 function fail(t: TensorProto, problem: string): never {
-  throw new QtuneError('onnx-tensor', `Tensor '${t.name ?? ''}': ${problem}`, { path: t.name });
+  throw new QtuneError('onnx_tensor', `Tensor '${t.name ?? ''}': ${problem}`, { path: t.name });
 }
 
 /** View bytes as a typed array; copies only when the offset is misaligned. */
@@ -54,7 +54,7 @@ function viewAs<T extends TensorData>(
   ctor: { new (buf: ArrayBufferLike, off: number, len: number): T; new (len: number): T; BYTES_PER_ELEMENT: number },
 ): T {
   const size = ctor.BYTES_PER_ELEMENT;
-  if (raw.byteLength % size !== 0) throw new QtuneError('onnx-tensor', `raw_data length ${raw.byteLength} is not a multiple of ${size}`);
+  if (raw.byteLength % size !== 0) throw new QtuneError('onnx_tensor', `raw_data length ${raw.byteLength} is not a multiple of ${size}`);
   if (raw.byteOffset % size === 0) return new ctor(raw.buffer, raw.byteOffset, raw.byteLength / size);
   const copy = new Uint8Array(raw.byteLength);
   copy.set(raw);
@@ -189,7 +189,7 @@ function dataTypeOf(data: TensorData): number {
 export function makeTensor(name: string, dims: readonly number[], data: TensorData, dataType?: number): TensorProto {
   const n = numElements(dims);
   if (data.length !== n) {
-    throw new QtuneError('onnx-tensor', `makeTensor '${name}': ${data.length} values do not fill dims ${JSON.stringify(dims)} (${n})`);
+    throw new QtuneError('onnx_tensor', `makeTensor '${name}': ${data.length} values do not fill dims ${JSON.stringify(dims)} (${n})`);
   }
   return emptyTensor({
     name,

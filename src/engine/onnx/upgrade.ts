@@ -8,6 +8,7 @@ import { attrFloat, attrInt, attrString, getAttr, makeNode, removeAttr, setAttr 
 import { loadModel, saveModel } from './io';
 import type { Graph, OnnxModel } from './model';
 import { DT, toBigInt, type NodeProto } from './proto';
+import { nameAllocator } from './names';
 import { inferTensorTypes } from './shapes';
 import { makeTensor, tensorDims } from './tensor';
 
@@ -57,14 +58,11 @@ class Upgrader {
   private get graph(): Graph { return this.model.graph; }
 
   private fresh(base: string): string {
-    let name = base;
-    for (let k = 1; this.used.has(name); k++) name = `${base}_${k}`;
-    this.used.add(name);
-    return name;
+    return nameAllocator(this.used)(base);
   }
 
   private fail(node: NodeProto, problem: string): never {
-    throw new QtuneError('onnx-upgrade', `${this.model.path ?? 'model'}: cannot upgrade node '${node.name}' (${node.opType}) from opset ${this.from}: ${problem}`, { file: this.model.path, layer: node.name });
+    throw new QtuneError('onnx_upgrade', `${this.model.path ?? 'model'}: cannot upgrade node '${node.name}' (${node.opType}) from opset ${this.from}: ${problem}`, { file: this.model.path, layer: node.name });
   }
 
   private note(node: NodeProto, change: string): void {
@@ -308,11 +306,11 @@ class Upgrader {
  */
 export function upgradeOpset(model: OnnxModel, target = 13, opts: UpgradeOptions = {}): UpgradeReport {
   if (target < MIN_TARGET_OPSET || target > MAX_TARGET_OPSET) {
-    throw new QtuneError('onnx-upgrade', `opset ${target} is not a supported target (${MIN_TARGET_OPSET}..${MAX_TARGET_OPSET})`, { file: model.path });
+    throw new QtuneError('onnx_upgrade', `opset ${target} is not a supported target (${MIN_TARGET_OPSET}..${MAX_TARGET_OPSET})`, { file: model.path });
   }
   const from = model.opsetVersion('') ?? 1;
   if (from > target) {
-    throw new QtuneError('onnx-upgrade', `${model.path ?? 'model'}: already at opset ${from}, above the requested ${target} (downgrades are not supported)`, { file: model.path });
+    throw new QtuneError('onnx_upgrade', `${model.path ?? 'model'}: already at opset ${from}, above the requested ${target} (downgrades are not supported)`, { file: model.path });
   }
   const up = new Upgrader(model, from, opts);
   if (from < 13) {
@@ -332,9 +330,12 @@ export function upgradeOpset(model: OnnxModel, target = 13, opts: UpgradeOptions
   return { from, to: target, changes: up.changes };
 }
 
-/** Whether a node needs tensor ranks to convert well (Softmax family, legacy broadcast with axis). */
-function needsRanks(model: OnnxModel): boolean {
-  return model.graph.nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType ?? '') || (LEGACY_BROADCAST.has(n.opType ?? '') && attrInt(n, 'axis') !== undefined));
+/**
+ * Whether upgrading the model needs tensor ranks (an ORT run when the model does not declare them): the Softmax
+ * family, and a legacy broadcast with an axis. Other ops convert from the graph alone.
+ */
+export function needsTensorRanks(model: OnnxModel): boolean {
+  return model.graph.nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType ?? '') || (LEGACY_BROADCAST.has(n.opType ?? '') && !!attrInt(n, 'broadcast') && attrInt(n, 'axis') !== undefined));
 }
 
 /** Tensor ranks from declared value info, or (when that is missing) from one ORT run at dynamic dims = 1. */
@@ -355,7 +356,7 @@ export async function tensorRanks(model: OnnxModel): Promise<Map<string, number>
 /** `qtune upgrade`: load, upgrade to `opset`, save. */
 export async function upgradeModelFile(inPath: string, outPath: string, opset = 13): Promise<UpgradeReport> {
   const model = loadModel(inPath);
-  const ranks = needsRanks(model) ? await tensorRanks(model) : undefined;
+  const ranks = needsTensorRanks(model) ? await tensorRanks(model) : undefined;
   const report = upgradeOpset(model, opset, { ranks });
   saveModel(model, outPath);
   return report;

@@ -6,6 +6,15 @@ import { elemTypeName } from './tensor';
 
 export type Shape = (number | string)[];
 
+/** A model input as the dataset module wants it (see inputSpecs). */
+export interface ModelInputSpec {
+  name: string;
+  /** a dynamic dimension is a string (its symbolic name, or "?") or -1 */
+  dims: readonly (number | string)[];
+  /** ONNX Runtime element type, e.g. "float32" */
+  type: string;
+}
+
 export function typeName(t: TypeProto | undefined): string {
   if (!t) return 'unknown';
   if (t.tensorType) return elemTypeName(t.tensorType.elemType);

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import { loadModel } from '../onnx';
-import { calibrate, openCalibrationData } from '../quant/calibrate';
+import { calibrate } from '../quant/calibrate';
+import { openDataFor } from '../data/for-model';
 import { foldBatchNorm } from '../quant/fusion';
 import { configModelOf, resolveQuantConfig } from '../quant/quantize';
 import { CalibrationCache } from './calibration-cache';
@@ -15,7 +16,7 @@ async function setup() {
   const model = loadModel(`${sample}/sensitive_fmnist.onnx`);
   const config = resolveQuantConfig(undefined, configModelOf(model));
   foldBatchNorm(model);
-  const dataset = await openCalibrationData(model, { data: `${sample}/calib_x.npy` });
+  const dataset = await openDataFor(model, { data: `${sample}/calib_x.npy` });
   return { model, config, dataset };
 }
 

@@ -11,12 +11,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QuantConfig } from '../../shared/config-types';
-import { QtuneError } from '../../shared/errors';
+import { throwIfAborted } from '../../shared/errors';
 import { isolatedSensitivity } from '../analyze/isolated';
 import { readQdqLayers } from '../analyze/qdq-layers';
 import { collectBatches, type SampleBatch } from '../analyze/samples';
 import type { Dataset } from '../data/dataset';
-import { cosine } from '../eval/metrics';
+import { cosine, fidelityScore } from '../eval/metrics';
 import { createSession, loadModel, type ort } from '../onnx';
 import { quantizeModel, type QuantizeOptions } from '../quant/quantize';
 import type { CalibrationCache } from './calibration-cache';
@@ -73,7 +73,7 @@ export class OutputProbe {
   constructor(private readonly opts: ProbeOptions) {}
 
   private async run(session: ort.InferenceSession, batch: SampleBatch): Promise<Float32Array> {
-    if (this.opts.signal?.aborted) throw new QtuneError('cancelled', 'The probe was cancelled');
+    throwIfAborted(this.opts.signal);
     const out = await session.run(batch.feeds, [this.output]);
     return out[this.output].data as Float32Array;
   }
@@ -105,7 +105,7 @@ export class OutputProbe {
           const y = this.reference![i];
           const per = y.length / b.rows;
           for (let r = 0; r < b.indices.length; r++) {
-            const c = cosine(x, y, r * per, per);
+            const c = fidelityScore(cosine(x, y, r * per, per), 0).cosine;
             if (Number.isFinite(c)) {
               sum += c;
               n++;

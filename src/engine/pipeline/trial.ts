@@ -5,16 +5,16 @@
 import { basename } from 'node:path';
 import type { ImagePreprocess } from '../../shared/dataset-schema';
 import type { AccuracyTarget, EvalResult, MetricSpec } from '../../shared/eval-types';
-import { QtuneError } from '../../shared/errors';
+import { throwIfAborted } from '../../shared/errors';
 import type { QuantizeResult } from '../../shared/quant-types';
 import type { RunResult } from '../../shared/run-types';
 import type { Dataset } from '../data/dataset';
 import { comparePredictions } from '../eval/compare';
-import { createSession, evaluateModel } from '../eval/evaluate';
+import { evaluateModel } from '../eval/evaluate';
+import { createSession } from '../onnx';
 import { judgeTarget } from '../eval/target';
-import type { DataSpec } from '../quant/calibrate';
 import { quantizeModel, type QuantizeOptions } from '../quant/quantize';
-import { openDataFor } from '../runtime/open-data';
+import { openDataFor, type DataForm } from '../data/for-model';
 
 /** How many flipped samples a run keeps (the closest calls): enough to browse, not the whole set. */
 export const MAX_FLIPS = 200;
@@ -40,7 +40,7 @@ export interface TrialOptions {
   /** a config.json path, its parsed JSON, or a QuantConfig */
   config: QuantizeOptions['config'];
   /** calibration data: an opened dataset (kept across trials) or where it is */
-  calibration: Dataset | DataSpec;
+  calibration: Dataset | DataForm;
   calibrationBatchSize: number;
   evaluation: EvaluationSetup;
   /** every artifact is written here */
@@ -61,10 +61,6 @@ export interface TrialResult {
   quantization: QuantizeResult;
 }
 
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new QtuneError('cancelled', 'The run was cancelled');
-}
-
 /** Evaluate one model as the setup says; fidelity compares against `floatModel`. */
 export async function evaluateWith(
   modelPath: string,
@@ -73,10 +69,10 @@ export async function evaluateWith(
   stage: string,
   opts: { signal?: AbortSignal; onProgress?: PipelineProgress } = {},
 ): Promise<EvalResult> {
-  checkAborted(opts.signal);
-  const session = await createSession(modelPath);
+  throwIfAborted(opts.signal);
+  const session = await createSession(modelPath, { forComparison: false });
   try {
-    const dataset = await openDataFor(session, setup.data, setup.labels, { preprocess: setup.preprocess, skipBadImages: setup.skipBadImages });
+    const dataset = await openDataFor(session, { data: setup.data, labels: setup.labels, preprocess: setup.preprocess, skipBadImages: setup.skipBadImages });
     return await evaluateModel({
       session,
       dataset,

@@ -18,12 +18,12 @@ import { mkdirSync } from 'node:fs';
 import { DEFAULT_THRESHOLDS } from '../../shared/analysis-types';
 import type { QuantConfig } from '../../shared/config-types';
 import type { EvalResult } from '../../shared/eval-types';
-import { QtuneError } from '../../shared/errors';
+import { isCancelled, QtuneError } from '../../shared/errors';
 import type { TuneBudget, TunedLayer, TunePhase, TuneRankedLayer, TuneStatus, TuneSummary, TuneTrial } from '../../shared/tune-types';
 import { nameList as list, tuneVerdict } from '../../shared/tune-verdict';
 import type { Dataset } from '../data/dataset';
 import { loadModel } from '../onnx';
-import { openCalibrationData, type DataSpec } from '../quant/calibrate';
+import { openDataFor, type DataForm } from '../data/for-model';
 import { effectiveLayerConfig, quantConfigToJson, type ConfigLayer } from '../quant/config';
 import { configModelOf, resolveQuantConfig, type QuantizeOptions } from '../quant/quantize';
 import { CalibrationCache } from './calibration-cache';
@@ -35,7 +35,7 @@ export interface TuneOptions {
   modelPath: string;
   /** where to start (a config.json path, its JSON, or a QuantConfig); default: the generated config */
   startConfig?: QuantizeOptions['config'];
-  calibration: Dataset | DataSpec;
+  calibration: Dataset | DataForm;
   calibrationBatchSize: number;
   evaluation: EvaluationSetup;
   budget?: TuneBudget;
@@ -177,7 +177,7 @@ export class Tuner {
       });
     } catch (err) {
       // a config the engine or the runtime cannot carry out is a failed trial, not the end of the search
-      if (!(err instanceof QtuneError) || err.code === 'cancelled') throw err;
+      if (!(err instanceof QtuneError) || isCancelled(err)) throw err;
       const failed: TuneTrial = {
         index, phase, change, floatLayers: this.floatLayersOf(config), tuned: [...tuned].map(([layer, v]) => ({ layer, change: v.change })),
         floatValue: this.floatResult!.value, value: 0, drop: this.floatResult!.value, meets: false,
@@ -215,7 +215,7 @@ export class Tuner {
     const o = this.opts;
     try {
       mkdirSync(o.scratchDir, { recursive: true });
-      this.calibration = 'batches' in o.calibration ? o.calibration : await openCalibrationData(loadModel(o.modelPath), o.calibration as DataSpec);
+      this.calibration = 'batches' in o.calibration ? o.calibration : await openDataFor(loadModel(o.modelPath), o.calibration as DataForm);
       o.onProgress?.('evaluate float', 0, 1);
       this.floatResult = await evaluateWith(o.modelPath, o.modelPath, o.evaluation, 'evaluate float', { signal: o.signal, onProgress: o.onProgress });
       await this.search();
@@ -224,7 +224,7 @@ export class Tuner {
       if (err instanceof BudgetSpent) {
         this.status = 'budget';
         this.stopReason = err.message;
-      } else if (err instanceof QtuneError && err.code === 'cancelled') {
+      } else if (isCancelled(err)) {
         this.status = 'stopped';
         this.stopReason = 'stopped by the user; the best trial so far is kept';
       } else throw err;
@@ -244,7 +244,7 @@ export class Tuner {
     try {
       return await probe.score(config);
     } catch (err) {
-      if (err instanceof QtuneError && err.code !== 'cancelled') return NaN;
+      if (err instanceof QtuneError && !isCancelled(err)) return NaN;
       throw err;
     }
   }

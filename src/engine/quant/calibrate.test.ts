@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { QuantizeProgress } from '../../shared/quant-types';
 import { readNpy, writeNpy } from '../data/npy';
 import { loadModel, ort, runExposed } from '../onnx';
-import { calibrate, enabledLayers, openCalibrationData, planGroups } from './calibrate';
+import { calibrate, enabledLayers, planGroups } from './calibrate';
+import { openDataFor } from '../data/for-model';
 import { createQuantConfig } from './config';
 import { ifmrSearch } from './ifmr';
 import { tensorsNeedingRanges } from './qdq-plan';
@@ -26,7 +27,7 @@ function lenetConfig(batchNum: number) {
 describe('calibrate', () => {
   it('collects every enabled layer input over batch_num batches and runs IFMR on exactly that data', async () => {
     const { model, config } = lenetConfig(3);
-    const dataset = await openCalibrationData(model, { data: CALIB });
+    const dataset = await openDataFor(model, { data: CALIB });
     const events: QuantizeProgress[] = [];
     const r = await calibrate(model, dataset, config, { batchSize: 8, onProgress: (p) => events.push(p) });
     expect(r.samples).toBe(24);
@@ -57,10 +58,10 @@ describe('calibrate', () => {
 
   it('held method: splits layers into several passes under a small budget, and falls back to the histogram for an oversized layer', async () => {
     const { model, config } = lenetConfig(2);
-    const full = await calibrate(model, await openCalibrationData(model, { data: CALIB }), config, { batchSize: 4, method: 'held' });
+    const full = await calibrate(model, await openDataFor(model, { data: CALIB }), config, { batchSize: 4, method: 'held' });
     // the input (784 floats × 8 samples × 4 bytes = 25 KiB) exceeds 20 KB alone; the others fit in groups
     const events: QuantizeProgress[] = [];
-    const small = await calibrate(model, await openCalibrationData(model, { data: CALIB }), config, {
+    const small = await calibrate(model, await openDataFor(model, { data: CALIB }), config, {
       batchSize: 4, memoryBudgetBytes: 20000, method: 'held', onProgress: (p) => events.push(p),
     });
     expect(small.passes).toBeGreaterThan(2);
@@ -80,13 +81,13 @@ describe('calibrate', () => {
   it('errors before any work when there are too few samples, stops on abort, and names a layer with NaN input', async () => {
     const { model, config } = lenetConfig(40);
     const events: QuantizeProgress[] = [];
-    await expect(calibrate(model, await openCalibrationData(model, { data: CALIB }), config, { batchSize: 8, onProgress: (p) => events.push(p) }))
+    await expect(calibrate(model, await openDataFor(model, { data: CALIB }), config, { batchSize: 8, onProgress: (p) => events.push(p) }))
       .rejects.toThrow(/40 × 8 = 320 samples, but the data has 256/);
     expect(events).toHaveLength(0);
 
     const ac = new AbortController();
     const cfg2 = lenetConfig(4).config;
-    await expect(calibrate(model, await openCalibrationData(model, { data: CALIB }), cfg2, {
+    await expect(calibrate(model, await openDataFor(model, { data: CALIB }), cfg2, {
       batchSize: 8, signal: ac.signal, onProgress: (p) => p.done === 1 && ac.abort(),
     })).rejects.toMatchObject({ code: 'cancelled' });
 
@@ -95,12 +96,12 @@ describe('calibrate', () => {
     data[100] = NaN;
     const bad = join(tmp, 'nan.npy');
     await writeNpy(bad, { dtype: 'float32', shape: [8, 1, 28, 28], data });
-    await expect(calibrate(model, await openCalibrationData(model, { data: bad }), lenetConfig(1).config, { batchSize: 8 }))
+    await expect(calibrate(model, await openDataFor(model, { data: bad }), lenetConfig(1).config, { batchSize: 8 }))
       .rejects.toThrow(/Layer "\/features\/conv1\/Conv" has NaN/);
 
     const wrong = join(tmp, 'wrong.npy');
     await writeNpy(wrong, { dtype: 'float32', shape: [8, 1, 14, 14], data: new Float32Array(8 * 196) });
-    await expect(openCalibrationData(model, { data: wrong })).rejects.toThrow(/\[8, 1, 14, 14\]|\[1, 14, 14\]/);
+    await expect(openDataFor(model, { data: wrong })).rejects.toThrow(/\[8, 1, 14, 14\]|\[1, 14, 14\]/);
   });
 
   it('streams: the same choice as the held (sort-based) method on every fixture, sym/asym, with near-ties measured exactly', async () => {
@@ -119,8 +120,8 @@ describe('calibrate', () => {
       for (const l of Object.values(config.layers)) Object.assign(l.activation_quant_params ?? {}, c.tweak);
       const data = join(process.cwd(), 'test/fixtures/data', c.data, 'calib_x.npy');
       const opts = { batchSize: 32, optimize: false } as const;
-      const held = await calibrate(model, await openCalibrationData(model, { data }), config, { ...opts, method: 'held' });
-      const streamed = await calibrate(model, await openCalibrationData(model, { data }), config, opts);
+      const held = await calibrate(model, await openDataFor(model, { data }), config, { ...opts, method: 'held' });
+      const streamed = await calibrate(model, await openDataFor(model, { data }), config, opts);
       secondPasses += streamed.passes - 1;
       expect(streamed.layers.map((l) => l.name)).toEqual(held.layers.map((l) => l.name));
       streamed.layers.forEach((s, i) => {
@@ -144,11 +145,11 @@ describe('calibrate', () => {
     const rangeTensors = tensorsNeedingRanges(model, layers);
     expect(rangeTensors.length).toBeGreaterThan(3); // residual Add inputs and the pooled output
     const data = join(process.cwd(), 'test/fixtures/data/fmnist/calib_x.npy');
-    const streamed = await calibrate(model, await openCalibrationData(model, { data }), config, { batchSize: 16, rangeTensors });
-    const separate = await measureRanges(model, await openCalibrationData(model, { data }), rangeTensors, { batchSize: 16, batches: 2 });
+    const streamed = await calibrate(model, await openDataFor(model, { data }), config, { batchSize: 16, rangeTensors });
+    const separate = await measureRanges(model, await openDataFor(model, { data }), rangeTensors, { batchSize: 16, batches: 2 });
     expect(streamed.ranges).toEqual(separate);
     expect(separate.size).toBe(rangeTensors.length);
-    const held = await calibrate(model, await openCalibrationData(model, { data }), config, { batchSize: 16, rangeTensors, method: 'held' });
+    const held = await calibrate(model, await openDataFor(model, { data }), config, { batchSize: 16, rangeTensors, method: 'held' });
     expect(held.ranges).toBeUndefined();
   }, 60_000);
 
@@ -158,7 +159,7 @@ describe('calibrate', () => {
     expect(stem.length).toBeGreaterThan(0);
     const config = createQuantConfig(stem, { batchNum: 1 });
     for (const method of ['stream', 'held'] as const) {
-      const r = await calibrate(model, await openCalibrationData(model, { data: CALIB }), config, { batchSize: 8, method });
+      const r = await calibrate(model, await openDataFor(model, { data: CALIB }), config, { batchSize: 8, method });
       expect(r.layers.map((l) => l.name)).toEqual(stem.map((l) => l.name));
       expect(r.layers[0].ifmr.count).toBe(8 * 784);
     }

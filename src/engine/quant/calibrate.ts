@@ -17,12 +17,11 @@
 // data is run once per group. An input too large to hold alone is reduced to a
 // fine histogram over two passes (range, then bins) and searched in IFMR's
 // approximate mode, flagged as such.
-import { QtuneError } from '../../shared/errors';
+import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type { QuantConfig, ResolvedLayerConfig } from '../../shared/config-types';
 import type { QuantizeProgress } from '../../shared/quant-types';
-import { openDataset, type Batch, type Dataset, type ModelInputSpec } from '../data/dataset';
-import { datasetFromShortForm, type ShortForm } from '../data/manifest';
-import { createSession, exposeTensors, findQuantizableLayers, ort, ReductionBuilder, shapeOf, typeName, type ExtremeOutputs, type OnnxModel } from '../onnx';
+import type { Batch, Dataset } from '../data/dataset';
+import { createSession, exposeTensors, findQuantizableLayers, ReductionBuilder, toOrtFeeds, type ExtremeOutputs, type OnnxModel, type ort } from '../onnx';
 import { StreamingIfmrHistogram, summarizeActivation, summarizeFromIfmrHistogram, type ActivationSummary } from './activation-stats';
 import { effectiveLayerConfig } from './config';
 import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from './ifmr';
@@ -88,36 +87,11 @@ export function enabledLayers(model: OnnxModel, config: QuantConfig): EnabledLay
   return out;
 }
 
-/** The model's inputs as the dataset module wants them, read from the model itself. */
-export function inputSpecsOf(model: OnnxModel): ModelInputSpec[] {
-  return model.graph.feedInputs.map((v) => ({ name: v.name ?? '', dims: shapeOf(v.type) ?? [], type: typeName(v.type) }));
-}
-
-export type DataSpec = Omit<ShortForm, 'inputName'> & { skipBadImages?: boolean };
-
-/** Open calibration data given in short form (a .npy, image folder, .bin folder or manifest) for `model`. */
-export async function openCalibrationData(model: OnnxModel, spec: DataSpec): Promise<Dataset> {
-  const inputs = inputSpecsOf(model);
-  if (inputs.length === 0) throw new QtuneError('model_invalid', `${model.path ?? 'model'} has no inputs to feed`, { file: model.path });
-  const { skipBadImages, ...form } = spec;
-  const desc = await datasetFromShortForm({ ...form, inputName: inputs[0].name });
-  return openDataset(desc, { inputs, skipBadImages });
-}
-
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new QtuneError('cancelled', 'calibration was cancelled');
-}
-
 function asFloat32(t: ort.Tensor, tensor: string): Float32Array {
   if (t.type !== 'float32') throw new QtuneError('activation_not_float', `tensor '${tensor}' is ${t.type}; only float32 activations can be calibrated`, { path: tensor });
   return t.data as Float32Array;
 }
 
-function toOrtFeeds(batch: Batch): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, f] of Object.entries(batch.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
-  return feeds;
-}
 
 /** Split tensors into groups whose bytes fit the budget (first fit, largest first); the oversized go apart. */
 export function planGroups(bytes: Map<string, number>, budget: number): { groups: string[][]; oversized: string[] } {
@@ -155,7 +129,7 @@ export async function calibrate(model: OnnxModel, dataset: Dataset, config: Quan
     );
   }
   if (layers.length === 0) return { layers: [], batches: 0, batchSize, samples: 0, passes: 0 };
-  checkAborted(opts.signal);
+  throwIfAborted(opts.signal);
   if (opts.method !== 'held') {
     const streamed = await calibrateStreaming(model, dataset, layers, { ...opts, batchSize, batchNum });
     if (streamed) return streamed;
@@ -243,7 +217,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
     };
     for await (const batch of dataset.batches({ batchSize: inferenceBatch, limit })) {
       if (signal?.aborted) await drain();
-      checkAborted(signal);
+      throwIfAborted(signal);
       let previous: { result: Record<string, ort.Tensor>; feeds: Record<string, ort.Tensor> } | undefined;
       if (pending) {
         const p = pending;
@@ -253,7 +227,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
           throw runFailure(p.batch, err);
         }
       }
-      const feeds = toOrtFeeds(batch);
+      const feeds = toOrtFeeds(batch.feeds);
       pending = { batch, feeds, result: session.run(feeds, outputs) as Promise<Record<string, ort.Tensor>> };
       pending.result.catch(() => undefined); // surfaced when awaited
       if (previous) {
@@ -325,7 +299,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
       const done = await runPass(session, builder.outputs, inferenceBatch, 1, (r, feeds, run) => {
         for (const [t, o] of rangeOutputs) widenRange(passRanges, t, Number(r[o.min].data[0]), Number(r[o.max].data[0]));
         for (const t of tensors) {
-          checkAborted(signal);
+          throwIfAborted(signal);
           const o = outputs.get(t)!;
           const s = acc.get(t)!;
           const min = Number(r[o.extremes.min].data[0]);
@@ -369,7 +343,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass.
   const plans = new Map<string, IfmrPlan>();
   for (const l of layers) {
-    checkAborted(signal);
+    throwIfAborted(signal);
     plans.set(l.name, planIfmr(summaries.get(l.inputTensor)!, l.config.activation));
   }
   const exact = new Map<string, Map<number, number>>();
@@ -430,8 +404,8 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
     try {
       let i = 0;
       for await (const batch of dataset.batches({ batchSize, limit: need })) {
-        checkAborted(signal);
-        const feeds = toOrtFeeds(batch);
+        throwIfAborted(signal);
+        const feeds = toOrtFeeds(batch.feeds);
         let result: Record<string, ort.Tensor>;
         try {
           result = (await (outputs.length ? session.run(feeds, outputs) : session.run(feeds))) as Record<string, ort.Tensor>;
@@ -454,7 +428,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
   let ifmrDone = 0;
   const searchExact = (t: string, chunks: Float32Array[]) => {
     for (const l of layersOf(t)) {
-      checkAborted(signal);
+      throwIfAborted(signal);
       onProgress?.({ stage: 'ifmr', done: ifmrDone, total: layers.length, layer: l.name });
       const ifmr = ifmrSearch(chunks, l.config.activation, { layer: l.name });
       results.set(l.name, { ...l, ifmr, stats: summarizeActivation(chunks) });
@@ -512,7 +486,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
       for (const t of over) {
         const h = hists.get(t)!.result();
         for (const l of layersOf(t)) {
-          checkAborted(signal);
+          throwIfAborted(signal);
           onProgress?.({ stage: 'ifmr', done: ifmrDone, total: layers.length, layer: l.name });
           const ifmr = ifmrSearchHistogram(h, l.config.activation);
           results.set(l.name, { ...l, ifmr, stats: summarizeFromIfmrHistogram(h) });

@@ -34,17 +34,8 @@ export interface CreateConfigOptions {
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateSchema = ajv.compile(QUANT_CONFIG_SCHEMA) as unknown as SchemaValidator;
 
-// ---- names and paths ----
-
-// ---- validation ----
-
 /** Check a parsed config.json against the schema and the model. Never throws for bad content. */
-export function validateQuantConfig(
-  json: unknown,
-  model: ConfigModel,
-  file?: string,
-): { ok: true; config: QuantConfig } | { ok: false; errors: ConfigIssue[] } {
-  void file;
+export function validateQuantConfig(json: unknown, model: ConfigModel): { ok: true; config: QuantConfig } | { ok: false; errors: ConfigIssue[] } {
   const errors = configIssues(json, validateSchema, model);
   if (errors.length) return { ok: false, errors };
   return { ok: true, config: fromJson(json as Record<string, unknown>) };
@@ -103,12 +94,10 @@ export function parseQuantConfigFile(path: string, model: ConfigModel): QuantCon
       hint: 'Check for a missing comma or quote, or a trailing comma, near that place.',
     });
   }
-  const result = validateQuantConfig(json, model, path);
+  const result = validateQuantConfig(json, model);
   if (!result.ok) throw configInvalidError(result.errors, path);
   return result.config;
 }
-
-// ---- creation and resolution ----
 
 function defaultChannelWise(opType: string | undefined): boolean {
   return opType === undefined ? true : CHANNEL_WISE_OPS.includes(opType);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../onnx';
 import { dequantizeValue, fakeQuantize, quantizeTensor, quantizeValue, roundHalfEven } from './fake-quant';
 
 const qdqModel = fileURLToPath(new URL('./testdata/qdq-int8.onnx', import.meta.url));

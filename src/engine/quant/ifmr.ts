@@ -11,16 +11,17 @@
 // sums of x and x² would suffer.
 
 import { QtuneError } from '../../shared/errors';
-import type { IfmrParams } from '../../shared/config-types';
+import { DEFAULT_ACTIVATION_PARAMS, type IfmrParams } from '../../shared/config-types';
 import { roundHalfEven } from './fake-quant';
 
 export type { IfmrParams } from '../../shared/config-types';
 
+/** The config defaults (src/shared, one definition) in the search's own terms; symmetric unless asked. */
 export const DEFAULT_IFMR_PARAMS: IfmrParams = {
-  maxPercentile: 0.999999,
-  minPercentile: 0.999999,
-  searchRange: [0.7, 1.3],
-  searchStep: 0.01,
+  maxPercentile: DEFAULT_ACTIVATION_PARAMS.max_percentile,
+  minPercentile: DEFAULT_ACTIVATION_PARAMS.min_percentile,
+  searchRange: [...DEFAULT_ACTIVATION_PARAMS.search_range],
+  searchStep: DEFAULT_ACTIVATION_PARAMS.search_step,
   asymmetric: false,
 };
 

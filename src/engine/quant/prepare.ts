@@ -2,7 +2,7 @@
 // opset raised to what QDQ export needs, then BatchNorm fused into the Conv
 // before it as the config says. Calibration runs on it, export quantizes it,
 // and the analyzer compares against it (rebuilding it when its file is gone).
-import { tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
+import { needsTensorRanks, tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
 import { foldBatchNorm, type FusionResult } from './fusion';
 import { QDQ_MIN_OPSET } from './qdq-export';
 
@@ -23,9 +23,7 @@ export interface PreparedFloat {
 export async function upgradedForQdq(original: OnnxModel): Promise<{ model: OnnxModel; from?: number }> {
   const model = original.clone();
   if ((model.opsetVersion('') ?? 1) >= QDQ_MIN_OPSET) return { model };
-  // the Softmax family needs tensor ranks to convert; other ops convert from the graph alone
-  const needsRanks = model.graph.nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType ?? '') || n.attribute.some((a) => a.name === 'broadcast'));
-  const up = upgradeOpset(model, QDQ_MIN_OPSET, { ranks: needsRanks ? await tensorRanks(model) : undefined });
+  const up = upgradeOpset(model, QDQ_MIN_OPSET, { ranks: needsTensorRanks(model) ? await tensorRanks(model) : undefined });
   return { model, from: up.from };
 }
 

@@ -8,12 +8,13 @@
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { QuantConfig } from '../../shared/config-types';
-import { QtuneError } from '../../shared/errors';
+import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
 import { findQuantizableLayers, loadModel, saveModel, type OnnxModel } from '../onnx';
 import type { ArqResult } from './arq';
-import { calibrate, enabledLayers, openCalibrationData, type DataSpec } from './calibrate';
+import { calibrate, enabledLayers } from './calibrate';
+import { openDataFor, type DataForm } from '../data/for-model';
 import {
   configInvalidError,
   createQuantConfig,
@@ -40,8 +41,8 @@ export interface QuantizeOptions {
   modelPath: string;
   /** a QuantConfig, the parsed JSON of a config.json, or its path; default: the generated config */
   config?: QuantConfig | Record<string, unknown> | string;
-  /** an opened dataset, or where the calibration data is (see openCalibrationData) */
-  dataset: Dataset | DataSpec;
+  /** an opened dataset, or where the calibration data is (see openDataFor) */
+  dataset: Dataset | DataForm;
   outDir: string;
   /** file name prefix of the outputs */
   name: string;
@@ -94,7 +95,7 @@ export function resolveQuantConfig(config: QuantizeOptions['config'], cm: Config
   return r.config;
 }
 
-function isDataset(d: Dataset | DataSpec): d is Dataset {
+function isDataset(d: Dataset | DataForm): d is Dataset {
   return typeof (d as Dataset).batches === 'function';
 }
 
@@ -104,10 +105,6 @@ function isDataset(d: Dataset | DataSpec): d is Dataset {
  * images saturate on 1–13% of their outputs; deep ResNet-50 layers on ~0.002%, which moves no prediction.
  */
 const SATURATION_TOLERANCE = 1e-3;
-
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new QtuneError('cancelled', 'quantization was cancelled');
-}
 
 function layerSummaries(model: OnnxModel, config: QuantConfig, enabled: Map<string, { scale: number; offset: number; approximate: boolean }>): QuantizedLayerSummary[] {
   return findQuantizableLayers(model).map((l) => {
@@ -139,15 +136,15 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const opsetUpgradedFrom = upgraded.from;
   if (opsetUpgradedFrom !== undefined) notes.push(`the model was upgraded from opset ${opsetUpgradedFrom} to ${QDQ_MIN_OPSET} (needed for per-channel QDQ)`);
   onProgress?.({ stage: 'load', done: 1, total: 1 });
-  checkAborted(signal);
+  throwIfAborted(signal);
 
   const fusionSettings = { doFusion: config.do_fusion, skip: config.skip_fusion_layers };
   if (config.do_fusion) onProgress?.({ stage: 'fuse', done: 0, total: 1 });
   const fusion: FusionResult = fuseAsConfigured(work, fusionSettings);
   if (config.do_fusion) onProgress?.({ stage: 'fuse', done: 1, total: 1 });
-  checkAborted(signal);
+  throwIfAborted(signal);
 
-  const dataset = isDataset(opts.dataset) ? opts.dataset : await openCalibrationData(work, opts.dataset);
+  const dataset = isDataset(opts.dataset) ? opts.dataset : await openDataFor(work, opts.dataset);
   notes.push(...dataset.notes);
   const target = opts.target ?? DEFAULT_EXPORT_TARGET;
   // ort-cpu quantizes a few tensors the simulation keeps float (residual Add inputs, pooled outputs): their
@@ -156,7 +153,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const cal = await (opts.calibrator ?? calibrate)(work, dataset, config, {
     batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod, rangeTensors,
   });
-  checkAborted(signal);
+  throwIfAborted(signal);
 
   const specs = cal.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: l.config.weight.channelWise }));
   // (a calibration that measured them lists every finite one; the held method and cached layers do not)
@@ -165,7 +162,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
       batchSize: cal.batchSize, batches: cal.batches, signal, onProgress: (done, total) => onProgress?.({ stage: 'ranges', done, total }),
     })
     : new Map());
-  checkAborted(signal);
+  throwIfAborted(signal);
   onProgress?.({ stage: 'export', done: 0, total: 1 });
   const weights: WeightStorage = opts.weights === 'uint8' ? 'uint8' : 'int8';
   const arqResults = new Map<string, ArqResult>();
@@ -182,7 +179,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   }
   onProgress?.({ stage: 'export', done: 1, total: 1 });
   for (const l of exported.layers) for (const n of l.notes) notes.push(`${l.name}: ${n}`);
-  checkAborted(signal);
+  throwIfAborted(signal);
 
   const stats: QuantStatsFile = {
     version: 1,
@@ -223,7 +220,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
     writeFileSync(staged.record, record);
     writeFileSync(staged.config, formatQuantConfig(effectiveConfig(config, cm.layers)));
     writeFileSync(staged.stats, `${JSON.stringify(stats)}\n`);
-    checkAborted(signal);
+    throwIfAborted(signal);
     for (const k of Object.keys(files) as (keyof typeof files)[]) renameSync(staged[k], files[k]);
   } catch (e) {
     if (e instanceof QtuneError) throw e;

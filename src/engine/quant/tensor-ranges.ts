@@ -6,10 +6,9 @@
 // integer kernels need quantized (residual Add inputs, pooled outputs).
 // Streaming calibration measures them within its own pass; this separate pass
 // serves the rest (the held method, layers served from the calibration cache).
-import { QtuneError } from '../../shared/errors';
+import { throwIfAborted } from '../../shared/errors';
 import type { Dataset } from '../data/dataset';
-import { toOrtFeeds } from '../deploy/feeds';
-import { createSession, ReductionBuilder, type OnnxModel } from '../onnx';
+import { createSession, ReductionBuilder, toOrtFeeds, type OnnxModel } from '../onnx';
 import type { TensorRange } from './qdq-plan';
 
 /** Most samples per inference in the range pass. */
@@ -39,8 +38,8 @@ export async function measureRanges(model: OnnxModel, dataset: Dataset, tensors:
     let done = 0;
     opts.onProgress?.(0, limit);
     for await (const batch of dataset.batches({ batchSize, limit })) {
-      if (opts.signal?.aborted) throw new QtuneError('cancelled', 'quantization was cancelled');
-      const result = await session.run(toOrtFeeds(batch), builder.outputs);
+      throwIfAborted(opts.signal);
+      const result = await session.run(toOrtFeeds(batch.feeds), builder.outputs);
       for (const [t, o] of outputs) widenRange(ranges, t, Number(result[o.min].data[0]), Number(result[o.max].data[0]));
       done += batch.indices.length;
       opts.onProgress?.(done, limit);

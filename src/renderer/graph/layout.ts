@@ -100,7 +100,7 @@ function collectBoxes(graph: DisplayGraph): { boxes: Box[]; links: Link[] } {
   const index = new Map<string, number>();
   graph.nodes.forEach((n, i) => {
     if (index.has(n.id)) {
-      throw new QtuneError('graph-invalid', `Graph has two nodes named "${n.id}".`, { layer: n.id });
+      throw new QtuneError('graph_invalid', `Graph has two nodes named "${n.id}".`, { layer: n.id });
     }
     const text = Math.max(estimateTextWidth(n.opType) * 1.1, estimateTextWidth(shortenName(n.id)));
     const w = Math.min(NODE_MAX_WIDTH, Math.max(NODE_MIN_WIDTH, Math.ceil(text) + 20));
@@ -123,7 +123,7 @@ function collectBoxes(graph: DisplayGraph): { boxes: Box[]; links: Link[] } {
     if (side === 'from' && id.startsWith('input:')) return endpoint(id, 'input', -1);
     // an output's key is fixed below, once its producer is known
     if (side === 'to' && id.startsWith('output:')) return endpoint(id, 'output', Number.POSITIVE_INFINITY);
-    throw new QtuneError('graph-invalid', `Edge for tensor "${tensor}" refers to unknown node "${id}".`, { layer: id });
+    throw new QtuneError('graph_invalid', `Edge for tensor "${tensor}" refers to unknown node "${id}".`, { layer: id });
   };
   for (const name of graph.inputs) endpoint(`input:${name}`, 'input', -1);
   const links: Link[] = graph.edges.map((e) => ({

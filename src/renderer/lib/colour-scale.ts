@@ -61,7 +61,7 @@ export function metricHigherIsBetter(metricName: string): boolean {
   if (LOWER_IS_BETTER.has(key)) return false;
   if (/cosine|sqnr|sensitivity|accuracy/.test(key)) return true;
   if (/error|distance|divergence|loss/.test(key)) return false;
-  throw new QtuneError('unknown-metric', `Unknown metric "${metricName}": cannot tell whether higher or lower is better.`, {
+  throw new QtuneError('unknown_metric', `Unknown metric "${metricName}": cannot tell whether higher or lower is better.`, {
     hint: 'Pass { higherIsBetter } to makeMetricScale for metrics outside the analyzer table.',
   });
 }

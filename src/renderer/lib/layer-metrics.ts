@@ -4,6 +4,8 @@
 import type { AnalysisReport, LayerAnalysis, LayerActivationStats } from '../../shared/analysis-types';
 import type { HeatmapColumn } from '../heatmap/types';
 import type { LayerTimes } from '../../shared/deploy-types';
+import type { QuantStatsFile } from '../../shared/quant-types';
+import { layerActivationStats } from '../../shared/stats-file';
 
 export interface LayerMetricDef {
   key: string;
@@ -66,17 +68,12 @@ export function metricByLayer(report: AnalysisReport, key: string): Record<strin
 
 /**
  * A layer's activation statistics: the analyzer's copy when there is one,
- * otherwise the run's stats file, which holds them per layer (as an object
- * keyed by layer name, or a list of entries with a `name`, under `layers` or at the top).
+ * otherwise the run's stats file (read by the backend with the one reader,
+ * src/shared/stats-file.ts).
  */
-export function activationStats(report: AnalysisReport | null, stats: unknown, layer: string): LayerActivationStats | undefined {
+export function activationStats(report: AnalysisReport | null, stats: QuantStatsFile | undefined, layer: string): LayerActivationStats | undefined {
   const fromReport = report?.layers.find((l) => l.name === layer)?.activation;
   if (fromReport?.histogram || fromReport?.losses) return fromReport;
-  if (!stats || typeof stats !== 'object') return fromReport;
-  const root = stats as Record<string, unknown>;
-  const container = (root.layers ?? root) as unknown;
-  let entry: unknown;
-  if (Array.isArray(container)) entry = container.find((e) => e && typeof e === 'object' && (e as { name?: string }).name === layer);
-  else if (container && typeof container === 'object') entry = (container as Record<string, unknown>)[layer];
-  return (entry as LayerActivationStats | undefined) ?? fromReport;
+  const entry = stats?.layers.find((l) => l.name === layer);
+  return entry ? layerActivationStats(entry) : fromReport;
 }

@@ -8,6 +8,7 @@ import type { ModelSummary } from '../../shared/model-summary';
 import type { OpenProject, ProjectFile, ProjectUiState, WizardStep } from '../../shared/project';
 import type { AnalysisReport } from '../../shared/analysis-types';
 import type { RunResult } from '../../shared/run-types';
+import { applyProjectPatch } from '../../shared/project-patch';
 import { api, errorMessage, followJob, runJob } from './api';
 import { resolveRef } from './paths';
 import type { ConfigJson } from './config-edit';
@@ -103,11 +104,7 @@ export class Session {
 
   async update(patch: ProjectPatch): Promise<void> {
     // optimistic: the UI reflects the change at once, the saved file follows
-    if (this.project) {
-      if (patch.wizard) this.project.wizard = { ...this.project.wizard, ...patch.wizard };
-      if (patch.ui) this.project.ui = { ...this.project.ui, ...patch.ui };
-      if (patch.target) this.project.target = patch.target;
-    }
+    if (this.project) applyProjectPatch(this.project, patch);
     // Answers can overtake each other; only the newest one may replace the
     // project, or a quick second change would flicker back to the first.
     const seq = ++this.updateSeq;
@@ -302,21 +299,33 @@ export class Session {
   }
 
   /**
-   * Re-read project.json (runs and configs change as jobs end). Through
-   * project.update, which waits for the project's earlier writes; not
-   * project.open, which would take a run whose job just ended, but whose result
-   * is not written yet, for one interrupted by a restart. `until` polls briefly
-   * for the write that follows a job's end.
+   * Re-read project.json (runs and configs change as jobs end) with
+   * project.get, which waits for the project's earlier writes and writes
+   * nothing (project.open would take a run whose job just ended, but whose
+   * result is not written yet, for one interrupted by a restart). `until` waits
+   * for the project.changed event of the write that follows a job's end.
    */
-  async refresh(until?: (p: ProjectFile) => boolean): Promise<void> {
+  async refresh(until?: (p: ProjectFile) => boolean, timeoutMs = 10_000): Promise<void> {
+    const dir = this.dir;
+    let met: () => void = () => undefined;
+    const satisfied = new Promise<void>((r) => (met = r));
+    // an answer or event older than the project already shown never replaces it
+    const take = (p: ProjectFile) => {
+      if (!this.project || p.updatedAt >= this.project.updatedAt) this.project = p;
+      if (!until || until(p)) met();
+    };
+    const off = api().onEvent((e) => {
+      if (e.type === 'project.changed' && e.dir === dir) take(e.project);
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      for (let i = 0; i < 50; i++) {
-        this.project = await api().call('project.update', { dir: this.dir, patch: {} });
-        if (!until || until(this.project)) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      take(await api().call('project.get', { dir }));
+      await Promise.race([satisfied, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
     } catch (err) {
       this.error = errorMessage(err);
+    } finally {
+      off();
+      clearTimeout(timer);
     }
   }
 }

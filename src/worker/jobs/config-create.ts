@@ -5,7 +5,7 @@ import { loadModel } from '../../engine/onnx/io';
 import { findQuantizableLayers } from '../../engine/onnx/quantizable';
 import { createQuantConfig, quantConfigToJson } from '../../engine/quant/config';
 import { fusibleLayers } from '../../engine/quant/fusion';
-import type { JobHandler } from './index';
+import type { JobHandler } from './handler';
 
 export const configCreateJob: JobHandler<'config.create'> = async (params, ctx) => {
   ctx.progress('read model', 0, 1);

@@ -1,13 +1,13 @@
-import { createSession } from '../../engine/eval/evaluate';
-import { openDataFor } from '../../engine/runtime/open-data';
-import { previewSamples } from '../../engine/runtime/sample-preview';
-import type { JobHandler } from './index';
+import { openDataFor } from '../../engine/data/for-model';
+import { previewSamples } from '../../engine/data/sample-preview';
+import { createSession } from '../../engine/onnx';
+import type { JobHandler } from './handler';
 
 export const dataPreviewJob: JobHandler<'data.preview'> = async (params, ctx) => {
   ctx.progress('decode samples', 0, params.indices.length);
-  const session = await createSession(params.modelPath);
+  const session = await createSession(params.modelPath, { forComparison: false });
   try {
-    const dataset = await openDataFor(session, params.data, params.labels);
+    const dataset = await openDataFor(session, { data: params.data, labels: params.labels });
     const previews = await previewSamples(dataset, params.indices);
     ctx.progress('decode samples', params.indices.length, params.indices.length);
     return previews;

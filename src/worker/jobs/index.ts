@@ -1,8 +1,8 @@
 // The job registry: one handler per job kind. A new kind is one entry here and
 // one file beside this one.
 
-import type { JobKind, JobParams, JobResult } from '../../shared/jobs';
-import type { JobContext } from '../job-context';
+import type { JobKind } from '../../shared/jobs';
+import type { JobHandler } from './handler';
 import { modelIoJob } from './model-io';
 import { modelSummaryJob } from './model-summary';
 import { modelGraphJob } from './model-graph';
@@ -12,7 +12,7 @@ import { runQuantizeJob } from './run-quantize';
 import { runAnalyzeJob } from './run-analyze';
 import { tuneRunJob } from './tune-run';
 
-export type JobHandler<K extends JobKind> = (params: JobParams<K>, ctx: JobContext) => Promise<JobResult<K>>;
+export type { JobHandler } from './handler';
 
 export const JOB_HANDLERS: { [K in JobKind]: JobHandler<K> } = {
   'model.io': modelIoJob,

@@ -7,7 +7,7 @@ import { toDisplayGraph } from '../../engine/onnx/display';
 import { inferTensorTypes } from '../../engine/onnx/shapes';
 import { shapeOf } from '../../engine/onnx/value-info';
 import type { OnnxModel } from '../../engine/onnx/model';
-import type { JobHandler } from './index';
+import type { JobHandler } from './handler';
 
 /** The inputs' common symbolic batch dimension ("batch", "N"…), when they share one. */
 function batchDimName(model: OnnxModel): string | undefined {

@@ -1,5 +1,5 @@
-import { readModelIo } from '../../engine/runtime/model-io';
-import type { JobHandler } from './index';
+import { readModelIo } from '../../engine/onnx/model-io';
+import type { JobHandler } from './handler';
 
 export const modelIoJob: JobHandler<'model.io'> = async (params, ctx) => {
   ctx.progress('load model', 0, 1);

@@ -1,5 +1,5 @@
 import { summarizeModel } from '../../engine/onnx/summary';
-import type { JobHandler } from './index';
+import type { JobHandler } from './handler';
 
 export const modelSummaryJob: JobHandler<'model.summary'> = async (params, ctx) => {
   ctx.progress('read model', 0, 1);

@@ -3,7 +3,7 @@
 
 import { analyzeModels } from '../../engine/analyze/analyze';
 import { writeReports } from '../../engine/analyze/report';
-import type { JobHandler } from './index';
+import type { JobHandler } from './handler';
 
 export const runAnalyzeJob: JobHandler<'run.analyze'> = async (p, ctx) => {
   const report = await analyzeModels({

@@ -4,11 +4,11 @@
 // project run shows and a tuning trial skips.
 
 import { runDeployChecks } from '../../engine/deploy/run-checks';
-import { createSession } from '../../engine/eval/evaluate';
 import { runTrial } from '../../engine/pipeline/trial';
-import { openDataFor } from '../../engine/runtime/open-data';
+import { openDataFor } from '../../engine/data/for-model';
+import { createSession } from '../../engine/onnx';
 import type { RunResult } from '../../shared/run-types';
-import type { JobHandler } from './index';
+import type { JobHandler } from './handler';
 import { evaluationSetupOf } from './project-trial';
 
 export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
@@ -37,9 +37,9 @@ export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
 
 async function deployChecks(quantModel: string, floatModel: string, data: string, labels: string | undefined, batchSize: number, ctx: Parameters<JobHandler<'run.quantize'>>[1]) {
   ctx.throwIfCancelled();
-  const session = await createSession(quantModel);
+  const session = await createSession(quantModel, { forComparison: false });
   try {
-    const dataset = await openDataFor(session, data, labels);
+    const dataset = await openDataFor(session, { data, labels });
     return await runDeployChecks({
       quantModel, floatModel, dataset, evaluationBatchSize: batchSize, signal: ctx.signal,
       onProgress: (stage, done, total) => ctx.progress(stage, done, total),

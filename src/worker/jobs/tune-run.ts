@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { tune } from '../../engine/pipeline/tuner';
 import type { TuneEvent } from '../../shared/tune-types';
-import type { JobHandler } from './index';
+import type { JobHandler } from './handler';
 import { evaluationSetupOf } from './project-trial';
 
 export const tuneRunJob: JobHandler<'tune.run'> = (p, ctx) => {

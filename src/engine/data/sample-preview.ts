@@ -3,8 +3,8 @@
 
 import sharp from 'sharp';
 import type { SamplePreview } from '../../shared/run-types';
-import type { Dataset } from '../data/dataset';
-import { convertData } from '../data/cast';
+import type { Dataset } from './dataset';
+import { convertData } from './cast';
 
 /** The side of the thumbnail: small images (28×28) are scaled up so they are visible. */
 const MIN_SIDE = 84;

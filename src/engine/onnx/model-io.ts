@@ -2,9 +2,10 @@
 // model into a session: this is also the check that the runtime accepts it.
 
 import { stat } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
 import type { ModelIo, TensorIo } from '../../shared/model-io';
+import { createSession } from './ort';
 
 function describe(meta: ort.InferenceSession.ValueMetadata): TensorIo {
   if (!meta.isTensor) return { name: meta.name, type: 'non-tensor', shape: null };
@@ -13,11 +14,6 @@ function describe(meta: ort.InferenceSession.ValueMetadata): TensorIo {
     type: meta.type,
     shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : '?')),
   };
-}
-
-/** One line, without the runtime's stack of C++ frames. */
-function firstLine(message: string): string {
-  return message.split('\n')[0].replace(/\s+/g, ' ').trim();
 }
 
 export async function readModelIo(path: string): Promise<ModelIo> {
@@ -31,13 +27,7 @@ export async function readModelIo(path: string): Promise<ModelIo> {
     throw new QtuneError('file_not_found', `${path}: no such file`, { file: path });
   }
   if (sizeBytes === 0) throw new QtuneError('model_invalid', `${path} is empty (0 bytes), not an ONNX model`, { file: path });
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'disabled' });
-  } catch (err) {
-    const reason = firstLine(err instanceof Error ? err.message : String(err));
-    throw new QtuneError('model_invalid', `${path} is not a valid ONNX model: ${reason}`, { file: path });
-  }
+  const session = await createSession(path, { forComparison: true });
   try {
     return {
       path,
