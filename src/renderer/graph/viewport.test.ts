@@ -63,7 +63,7 @@ describe('fitWidthTransform', () => {
     expect(l.width * t.k).toBeCloseTo(1160, 0);
     expect((400 - t.y) / t.k).toBeCloseTo((400 - cur.y) / cur.k, 6);
     const narrow = layoutGraph(chain(61));
-    expect(fitWidthTransform(narrow, 1200, 800, cur).k).toBe(2);
+    expect(fitWidthTransform(narrow, 1200, 800, cur).k).toBe(1.5);
   });
 });
 

@@ -114,7 +114,7 @@ export function openingTransform(layout: GraphLayout, width: number, height: num
  * The graph's full width in view (zoomed no further in than `maxK`), keeping the
  * layout point at the middle of the current view's height where it is.
  */
-export function fitWidthTransform(layout: GraphLayout, width: number, height: number, current: ViewTransform, maxK = 2, margin = 20): ViewTransform {
+export function fitWidthTransform(layout: GraphLayout, width: number, height: number, current: ViewTransform, maxK = 1.5, margin = 20): ViewTransform {
   const k = Math.max(1e-4, Math.min(maxK, (width - 2 * margin) / layout.width));
   const cy = (height / 2 - current.y) / current.k;
   return { k, x: (width - layout.width * k) / 2, y: height / 2 - cy * k };
