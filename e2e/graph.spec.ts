@@ -172,6 +172,8 @@ test('PaddleOCR\'s detector opens readable on its input, full window: op types w
   await expect(page.getByTestId('graph-search-count')).toContainText('2 /');
   await page.keyboard.press('Shift+N');
   await expect(page.getByTestId('graph-search-count')).toContainText('1 /');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('node-panel')).toContainText('Conv');
 
   await expectNoSeriousA11yViolations(page, '[data-testid="model-graph-view"]');
   await page.getByTestId('model-graph-close').click();

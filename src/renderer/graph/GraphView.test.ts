@@ -155,4 +155,19 @@ describe('GraphView', () => {
     stage.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
     expect(scene.getAttribute('transform')).not.toBe(before);
   });
+
+  it('selects the current search hit with Enter on the focused graph', async () => {
+    const target = document.createElement('div');
+    document.body.appendChild(target);
+    const selected: string[] = [];
+    app = mount(GraphView, { target, props: { graph, onselect: (id: string) => selected.push(id) } });
+    await until(() => node(target, '/head/fc/Gemm'), 'node elements');
+    const search = target.querySelector<HTMLInputElement>('[data-testid="graph-search"]')!;
+    search.value = 'gemm';
+    search.dispatchEvent(new Event('input', { bubbles: true }));
+    flushSync();
+    const stage = target.querySelector<HTMLElement>('[data-testid="graph-stage"]')!;
+    stage.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    expect(selected).toEqual(['/head/fc/Gemm']);
+  });
 });
