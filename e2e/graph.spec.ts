@@ -176,7 +176,12 @@ test('PaddleOCR\'s detector opens readable on its input, full window: op types w
   await expect(page.getByTestId('node-panel')).toContainText('Conv');
 
   await expectNoSeriousA11yViolations(page, '[data-testid="model-graph-view"]');
-  await page.getByTestId('model-graph-close').click();
+  // Escape in the search box returns to the graph; Escape on the graph closes it
+  await page.getByTestId('graph-search').focus();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('graph-stage')).toBeFocused();
+  await expect(page.getByTestId('model-graph-view')).toBeVisible();
+  await page.keyboard.press('Escape');
   await expect(page.getByTestId('model-graph-view')).toHaveCount(0);
   problems.expectNone();
 });
