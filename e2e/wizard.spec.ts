@@ -263,6 +263,8 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
   // the run's profile: each layer can be coloured by its time in float or int8
   await expect(page.getByTestId('graph-metric').locator('option[value="floatMs"]')).toHaveCount(1);
   await expect(page.getByTestId('graph-metric').locator('option[value="int8Ms"]')).toHaveCount(1);
+  // the legend says which run the colours come from
+  await expect(page.getByTestId('graph-colour-source')).toContainText(/colours from run \d+/);
   const box = (await page.getByTestId('graph-view').boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.wheel(0, -400);

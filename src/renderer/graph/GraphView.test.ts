@@ -114,4 +114,60 @@ describe('GraphView', () => {
     flushSync();
     expect(count.textContent?.trim()).toBe('no match');
   });
+
+  it('labels boxes with op type and key attributes, edges with shapes, says where the colours come from, and answers the keyboard', async () => {
+    const target = document.createElement('div');
+    document.body.appendChild(target);
+    const withAttrs: DisplayGraph = {
+      ...graph,
+      nodes: graph.nodes.map((n) => (n.opType === 'Conv' ? { ...n, attrs: { kernel_shape: '3x3', strides: '2,2', group: '1' } } : n)),
+      edges: graph.edges.map((e) => (e.tensor === 'x' ? { ...e, shape: [1, 3, 32, 32] } : e)),
+    };
+    const views: { k: number }[] = [];
+    app = mount(GraphView, {
+      target,
+      props: {
+        graph: withAttrs,
+        metrics: { '/stem/conv1/Conv': 0.999 },
+        metricName: 'CosineSimilarity',
+        metricSource: 'run 3 (config 2)',
+        ontransform: (t: { k: number }) => views.push(t),
+      },
+    });
+    const conv = await until(() => node(target, '/stem/conv1/Conv'), 'node elements');
+    expect(conv.querySelector('[data-testid="graph-node-attrs"]')?.textContent).toBe('3×3 s2');
+    // the name is on hover (the box's title), not in the box
+    expect(conv.querySelector('title')?.textContent).toContain('/stem/conv1/Conv');
+    await until(() => target.querySelector('[data-testid="graph-edge-label"][data-tensor="x"]'), 'edge label');
+    expect(target.querySelector('[data-testid="graph-edge-label"][data-tensor="x"]')?.textContent).toBe('1×3×32×32');
+    expect(target.querySelector('[data-testid="graph-colour-source"]')?.textContent).toContain('run 3 (config 2)');
+    expect(target.querySelector('[data-testid="graph-minimap"]')).not.toBeNull();
+
+    const view = target.querySelector<HTMLElement>('[data-testid="graph-view"]')!;
+    const stage = target.querySelector<HTMLElement>('[data-testid="graph-stage"]')!;
+    await until(() => view.dataset.scale, 'first render');
+    const k0 = Number(view.dataset.scale);
+    stage.dispatchEvent(new KeyboardEvent('keydown', { key: '+', bubbles: true }));
+    await until(() => Number(view.dataset.scale) > k0, 'zoomed in by the keyboard');
+    expect(views.at(-1)!.k).toBeGreaterThan(k0);
+    const scene = target.querySelector('[data-testid="graph-scene"]')!;
+    const before = scene.getAttribute('transform');
+    stage.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
+    expect(scene.getAttribute('transform')).not.toBe(before);
+  });
+
+  it('selects the current search hit with Enter on the focused graph', async () => {
+    const target = document.createElement('div');
+    document.body.appendChild(target);
+    const selected: string[] = [];
+    app = mount(GraphView, { target, props: { graph, onselect: (id: string) => selected.push(id) } });
+    await until(() => node(target, '/head/fc/Gemm'), 'node elements');
+    const search = target.querySelector<HTMLInputElement>('[data-testid="graph-search"]')!;
+    search.value = 'gemm';
+    search.dispatchEvent(new Event('input', { bubbles: true }));
+    flushSync();
+    const stage = target.querySelector<HTMLElement>('[data-testid="graph-stage"]')!;
+    stage.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    expect(selected).toEqual(['/head/fc/Gemm']);
+  });
 });

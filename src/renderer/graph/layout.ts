@@ -11,7 +11,7 @@
 import dagre from '@dagrejs/dagre';
 import { QtuneError } from '../../shared/errors';
 import type { DisplayGraph } from '../../shared/graph';
-import { endpointLabel, estimateTextWidth, shortenName } from './labels';
+import { attrSummary, endpointLabel, estimateTextWidth } from './labels';
 
 export interface Point {
   x: number;
@@ -38,6 +38,8 @@ export interface LayoutEdge {
   tensor: string;
   /** polyline from the producer's border to the consumer's border */
   points: Point[];
+  /** where the edge's shape label starts (left end, text baseline) */
+  label: Point;
 }
 
 export interface GraphLayout {
@@ -102,7 +104,8 @@ function collectBoxes(graph: DisplayGraph): { boxes: Box[]; links: Link[] } {
     if (index.has(n.id)) {
       throw new QtuneError('graph_invalid', `Graph has two nodes named "${n.id}".`, { layer: n.id });
     }
-    const text = Math.max(estimateTextWidth(n.opType) * 1.1, estimateTextWidth(shortenName(n.id)));
+    // the box shows the op type and its key attributes; the name is on hover and in the side panel
+    const text = Math.max(estimateTextWidth(n.opType, 7.6), estimateTextWidth(attrSummary(n.attrs), 6.6));
     const w = Math.min(NODE_MAX_WIDTH, Math.max(NODE_MIN_WIDTH, Math.ceil(text) + 20));
     index.set(n.id, boxes.length);
     boxes.push({ id: n.id, kind: 'op', w, h: OP_NODE_HEIGHT, key: i });
@@ -314,12 +317,12 @@ function assemble(
   const edges: LayoutEdge[] = links.map((l) => {
     const from = boxes[l.from].id;
     const to = boxes[l.to].id;
-    if (l.from === l.to) return { from, to, tensor: l.tensor, points: [] };
+    if (l.from === l.to) return { from, to, tensor: l.tensor, points: [], label: { x: nodes[l.from].x, y: nodes[l.from].y } };
     const ks = columnOf[l.from];
     const kt = columnOf[l.to];
     if (ks === kt) {
-      const pts = parts[ks].points.get(`${l.from}>${l.to}`) ?? [];
-      return { from, to, tensor: l.tensor, points: pts.map((p) => ({ x: p.x + colX[ks], y: p.y + top })) };
+      const pts = (parts[ks].points.get(`${l.from}>${l.to}`) ?? []).map((p) => ({ x: p.x + colX[ks], y: p.y + top }));
+      return { from, to, tensor: l.tensor, points: pts, label: midLabel(pts, nodes[l.from]) };
     }
     const s = nodes[l.from];
     const t = nodes[l.to];
@@ -331,6 +334,8 @@ function assemble(
       from,
       to,
       tensor: l.tensor,
+      // a hop between columns is long: its label sits just below the producer
+      label: { x: s.x + 4, y: s.y + s.h / 2 + 12 },
       points: [
         { x: s.x, y: s.y + s.h / 2 },
         { x: s.x, y: below },
@@ -342,4 +347,24 @@ function assemble(
     };
   });
   return { nodes, edges, width, height, columns: parts.length, method };
+}
+
+/** The label anchor of an edge within a column: beside the middle of its polyline, by length. */
+function midLabel(pts: Point[], from: LayoutNode): Point {
+  if (pts.length < 2) return { x: from.x + 4, y: from.y + from.h / 2 + 12 };
+  let total = 0;
+  for (let i = 1; i < pts.length; i++) total += Math.hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y);
+  let left = total / 2;
+  for (let i = 1; i < pts.length; i++) {
+    const a = pts[i - 1];
+    const b = pts[i];
+    const d = Math.hypot(b.x - a.x, b.y - a.y);
+    if (d >= left && d > 0) {
+      const t = left / d;
+      return { x: a.x + (b.x - a.x) * t + 4, y: a.y + (b.y - a.y) * t + 4 };
+    }
+    left -= d;
+  }
+  const last = pts[pts.length - 1];
+  return { x: last.x + 4, y: last.y };
 }

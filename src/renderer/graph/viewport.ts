@@ -84,3 +84,38 @@ export function searchNodes(layout: GraphLayout, opTypes: Map<string, string>, q
     .filter((n) => n.id.toLowerCase().includes(q) || (opTypes.get(n.id) ?? '').toLowerCase().includes(q))
     .map((n) => n.id);
 }
+
+/** Zoom at which a box's smallest label (10 px in layout units) reads at 10 px on screen. */
+export const READABLE_SCALE = 1;
+
+/**
+ * The view a graph opens on, as Netron opens one: the whole graph when it fits at
+ * a readable zoom; otherwise a readable zoom (`k`) with the model's inputs at
+ * the top, centred on them, never showing empty space left of the graph.
+ */
+export function openingTransform(layout: GraphLayout, width: number, height: number, k = READABLE_SCALE, margin = 24): ViewTransform {
+  const fit = fitTransform(layout, width, height);
+  if (fit.k >= k) return fit;
+  const inputs = layout.nodes.filter((n) => n.kind === 'input');
+  const anchors = inputs.length > 0 ? inputs : layout.nodes.slice(0, 1);
+  if (anchors.length === 0) return fit;
+  const top = Math.min(...anchors.map((n) => n.y - n.h / 2));
+  // several inputs side by side: their middle, when they fit in the view together; else the first
+  const x0 = Math.min(...anchors.map((n) => n.x - n.w / 2));
+  const x1 = Math.max(...anchors.map((n) => n.x + n.w / 2));
+  const ax = (x1 - x0) * k <= width - 2 * margin ? (x0 + x1) / 2 : anchors[0].x;
+  let x = width / 2 - ax * k;
+  if (layout.width * k <= width - 2 * margin) x = (width - layout.width * k) / 2;
+  else x = Math.min(margin, Math.max(width - margin - layout.width * k, x));
+  return { k, x, y: margin - top * k };
+}
+
+/**
+ * The graph's full width in view (zoomed no further in than `maxK`), keeping the
+ * layout point at the middle of the current view's height where it is.
+ */
+export function fitWidthTransform(layout: GraphLayout, width: number, height: number, current: ViewTransform, maxK = 1.5, margin = 20): ViewTransform {
+  const k = Math.max(1e-4, Math.min(maxK, (width - 2 * margin) / layout.width));
+  const cy = (height / 2 - current.y) / current.k;
+  return { k, x: (width - layout.width * k) / 2, y: height / 2 - cy * k };
+}
