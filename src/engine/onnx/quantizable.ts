@@ -2,7 +2,8 @@
 import type { QuantizableLayer } from '../../shared/model-summary';
 import { attrFloat, attrInt, attrInts } from './attrs';
 import type { GraphIndex, OnnxModel } from './model';
-import type { NodeProto, TensorProto } from './proto';
+import { constantValue } from './const-fold';
+import type { NodeProto } from './proto';
 import { numElements, tensorDims } from './tensor';
 
 export type LayerInfo = QuantizableLayer;
@@ -11,11 +12,8 @@ export const QUANTIZABLE_OP_TYPES = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 
 /** ops listed with a reason even though they never quantize, so users see why */
 const LISTED_OP_TYPES = new Set<string>([...QUANTIZABLE_OP_TYPES, 'GlobalAveragePool']);
 
-/** The constant tensor behind `name` (initializer or Constant node output). */
-function constantOf(idx: GraphIndex, name: string | undefined): TensorProto | undefined {
-  if (!name) return undefined;
-  return idx.initializers.get(name) ?? idx.constants.get(name);
-}
+/** The constant tensor behind `name`: an initializer, a Constant output, or an expression of them. */
+const constantOf = constantValue;
 
 /** Layers spec §4 talks about, in node order, top-level graph only. */
 export function findQuantizableLayers(model: OnnxModel, idx: GraphIndex = model.graph.index()): LayerInfo[] {
@@ -40,7 +38,7 @@ export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
 
   if (weightName && op !== 'AveragePool' && op !== 'GlobalAveragePool') {
     info.weightName = weightName;
-    if (!weight) reasons.push(`weight '${weightName}' is not a constant (neither an initializer nor a Constant output)`);
+    if (!weight) reasons.push(`weight '${weightName}' is not a constant (not an initializer, a Constant, or computed from them alone)`);
   }
   if (weight) {
     info.weightShape = tensorDims(weight);
