@@ -3,8 +3,8 @@ import type { QuantizableLayer } from '../../shared/model-summary';
 import { attrFloat, attrInt, attrInts } from './attrs';
 import type { GraphIndex, OnnxModel } from './model';
 import { constantValue } from './const-fold';
-import type { NodeProto } from './proto';
-import { numElements, tensorDims } from './tensor';
+import { DT, type NodeProto } from './proto';
+import { elemTypeName, numElements, tensorDims } from './tensor';
 
 export type LayerInfo = QuantizableLayer;
 
@@ -43,12 +43,15 @@ export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
   if (weight) {
     info.weightShape = tensorDims(weight);
     info.paramCount += numElements(info.weightShape);
+    if (weight.dataType !== DT.FLOAT) reasons.push(`weight '${weightName}' is ${elemTypeName(weight.dataType)} (only float32 weights are quantized)`);
   }
   if (biasName) {
     info.biasName = biasName;
     const bias = constantOf(idx, biasName);
-    if (bias) info.paramCount += numElements(tensorDims(bias));
-    else reasons.push(`bias '${biasName}' is not a constant`);
+    if (bias) {
+      info.paramCount += numElements(tensorDims(bias));
+      if (bias.dataType !== DT.FLOAT) reasons.push(`bias '${biasName}' is ${elemTypeName(bias.dataType)} (only float32 biases are quantized)`);
+    } else reasons.push(`bias '${biasName}' is not a constant`);
   }
   const rank = info.weightShape?.length;
 
