@@ -1,12 +1,13 @@
 // Models beyond the image classifiers, through the CLI as a user runs it:
-// newer ONNX files (IR 10 metadata, element types qtune cannot quantize).
+// newer ONNX files (IR 10 metadata, element types qtune cannot quantize),
+// inputs that are not data (constants in the dataset manifest).
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DT, UNKNOWN_FIELDS, decodeModelProto, emptyTensor, loadModel, makeNode, makeTensor, saveModel, toNum } from '../engine/onnx';
+import { DT, UNKNOWN_FIELDS, decodeModelProto, emptyTensor, loadModel, makeNode, makeTensor, makeValueInfo, saveModel, toNum } from '../engine/onnx';
 import { modelOf } from '../../test/fixtures/quant/build-models';
-import { qtuneSync } from './testing';
+import { errorLines, qtuneSync } from './testing';
 
 const lenet = resolve('test/fixtures/models/lenet_mnist.onnx');
 const mnist = resolve('test/fixtures/data/mnist');
@@ -60,5 +61,79 @@ describe('newer ONNX files keep what qtune does not edit', () => {
     expect(layers.map((l) => [l.name, l.quantizable])).toEqual([['fp8_matmul', false], ['int4_bias_gemm', false]]);
     expect(layers[0].reason).toContain("weight 'w8' is float8e4m3fn");
     expect(layers[1].reason).toContain("bias 'b4' is int4");
+  });
+});
+
+/**
+ * LeNet with two inputs that are not data, as speech and recurrent models have: a sample rate `sr`
+ * (int64 scalar, no batch axis; the image is scaled by sr / 16000) and `offset` [batch, 10] added to the
+ * logits (an initial state of zeros). With sr = 16000 and zero offsets it computes LeNet exactly.
+ */
+function lenetWithStateInputs(dir: string): string {
+  const m = loadModel(lenet);
+  const g = m.graph;
+  for (const n of g.nodes) n.input = n.input.map((i) => (i === 'input' ? 'input_scaled' : i));
+  for (const n of g.nodes) n.output = n.output.map((o) => (o === 'logits' ? 'logits_raw' : o));
+  g.addInitializer(makeTensor('sr_reference', [], Float32Array.of(16000)));
+  g.nodes.unshift(
+    makeNode('Cast', ['sr'], ['sr_float'], { name: 'sr_cast', attrs: { to: DT.FLOAT } }),
+    makeNode('Div', ['sr_float', 'sr_reference'], ['sr_scale'], { name: 'sr_scale' }),
+    makeNode('Mul', ['input', 'sr_scale'], ['input_scaled'], { name: 'scale_input' }),
+  );
+  g.nodes.push(makeNode('Add', ['logits_raw', 'offset'], ['logits'], { name: 'add_offset' }));
+  g.inputs.push(makeValueInfo('sr', DT.INT64, []), makeValueInfo('offset', DT.FLOAT, ['batch', 10]));
+  const file = join(dir, 'lenet_state.onnx');
+  saveModel(m, file);
+  return file;
+}
+
+describe('inputs that are not data: constants in the dataset manifest', () => {
+  it('feeds a scalar sample rate and a zero state through calibrate, evaluate and analyze', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qtune-const-'));
+    const model = lenetWithStateInputs(dir);
+    const manifest = (x: string, sr: number) => {
+      const file = join(dir, `${x}_${sr}.json`);
+      writeFileSync(file, JSON.stringify({
+        inputs: {
+          input: { npy: join(mnist, `${x}_x.npy`) },
+          sr: { constant: sr, dtype: 'int64', shape: [] },
+          offset: { constant: 0, shape: [10] },
+        },
+        ...(x === 'eval' ? { labels: { npy: join(mnist, 'eval_y.npy') } } : {}),
+      }));
+      return file;
+    };
+    const cal = qtuneSync(['calibrate', '--model', model, '--data', manifest('calib', 16000), '--batch-size', '16', '--save-path', join(dir, 'out', 'm')]);
+    expect(cal.code, cal.stderr).toBe(0);
+    const quant = join(dir, 'out', 'm_quant_model.onnx');
+    const ev = qtuneSync(['evaluate', '--model', quant, '--data', manifest('eval', 16000), '--reference', model, '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const r = JSON.parse(ev.stdout);
+    // LeNet's own figures (test/fixtures/README.md): the constants were fed as given
+    expect(r.reference.value).toBeCloseTo(98.55, 5);
+    expect(r.value).toBeGreaterThan(98);
+    // another sample rate scales the images: the model sees it
+    const half = qtuneSync(['evaluate', '--model', model, '--data', manifest('eval', 4000), '--json']);
+    expect(half.code, half.stderr).toBe(0);
+    expect(JSON.parse(half.stdout).value).not.toBeCloseTo(98.55, 1);
+    const an = qtuneSync(['analyze', '--float', model, '--quant', quant, '--data', manifest('eval', 16000), '--samples', '8', '--out', join(dir, 'report')]);
+    expect(an.code, an.stderr).toBe(0);
+  });
+
+  it('refuses a dataset made of constants only, and a fraction for an integer dtype, naming the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qtune-const-'));
+    const model = lenetWithStateInputs(dir);
+    const only = join(dir, 'only.json');
+    writeFileSync(only, JSON.stringify({ inputs: { input: { constant: 0, shape: [1, 28, 28] }, sr: { constant: 16000 }, offset: { constant: 0, shape: [10] } } }));
+    const a = qtuneSync(['evaluate', '--model', model, '--data', only]);
+    expect(a.code).not.toBe(0);
+    expect(errorLines(a)).toHaveLength(1);
+    expect(a.stderr).toContain('every input of the dataset is a constant');
+    const frac = join(dir, 'frac.json');
+    writeFileSync(frac, JSON.stringify({ inputs: { input: { npy: join(mnist, 'eval_x.npy') }, sr: { constant: 16000.5, dtype: 'int64' }, offset: { constant: 0, shape: [10] } } }));
+    const b = qtuneSync(['evaluate', '--model', model, '--data', frac]);
+    expect(b.code).not.toBe(0);
+    expect(errorLines(b)).toHaveLength(1);
+    expect(b.stderr).toContain('inputs.sr.constant: 16000.5 is not an integer');
   });
 });

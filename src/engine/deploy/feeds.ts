@@ -15,6 +15,10 @@ export async function firstFeeds(dataset: Dataset, n: number): Promise<Record<st
     const real = b.indices.length;
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(b.feeds)) {
+      if (b.unbatched?.includes(name)) {
+        feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+        continue;
+      }
       const per = f.dims.slice(1).reduce((a, c) => a * c, 1);
       feeds[name] = new ort.Tensor(f.type, (f.data as Float32Array).subarray(0, per * real), [real, ...f.dims.slice(1)]);
     }
