@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DT, UNKNOWN_FIELDS, decodeModelProto, emptyTensor, loadModel, makeNode, makeTensor, makeValueInfo, saveModel, toNum } from '../engine/onnx';
+import { DT, UNKNOWN_FIELDS, decodeModelProto, emptyTensor, loadModel, makeNode, makeTensor, makeValueInfo, saveModel, tensorToTypedArray, toNum } from '../engine/onnx';
 import { modelOf } from '../../test/fixtures/quant/build-models';
 import { errorLines, qtuneSync } from './testing';
 
@@ -135,5 +135,109 @@ describe('inputs that are not data: constants in the dataset manifest', () => {
     expect(b.code).not.toBe(0);
     expect(errorLines(b)).toHaveLength(1);
     expect(b.stderr).toContain('inputs.sr.constant: 16000.5 is not an integer');
+  });
+});
+
+const models = resolve('test/fixtures/models');
+type SummaryLayer = { name: string; opType: string; quantizable: boolean; reason?: string };
+const summaryLayers = (file: string): SummaryLayer[] => {
+  const r = qtuneSync(['summary', file, '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout).layers;
+};
+/** every MatMul/Gemm is quantizable unless both its inputs come from the data (attention scores × values) */
+const expectEveryWeightLayerQuantizable = (layers: SummaryLayer[]) => {
+  for (const l of layers.filter((x) => x.opType === 'MatMul' || x.opType === 'Gemm')) {
+    if (!l.quantizable) expect(l.reason, l.name).toMatch(/is computed from the data, not a constant weight/);
+  }
+};
+
+describe('transformers exported by torch 1.13 without constant folding', () => {
+  it('nn.TransformerEncoder: every Linear is quantizable and the int8 model keeps the accuracy, in onnxruntime too', () => {
+    const model = join(models, 'transformer_mnist.onnx');
+    const layers = summaryLayers(model);
+    expectEveryWeightLayerQuantizable(layers);
+    // embed, 2 × (packed in_proj, out_proj, linear1, linear2), head; the 4 attention products stay float
+    expect(layers.filter((l) => l.quantizable).map((l) => l.name)).toEqual([
+      '/tokens/embed/MatMul',
+      ...[0, 1].flatMap((k) => [`/encoder/layers.${k}/self_attn/MatMul`, `/encoder/layers.${k}/self_attn/Gemm`, `/encoder/layers.${k}/linear1/MatMul`, `/encoder/layers.${k}/linear2/MatMul`]),
+      '/head/Gemm',
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'qtune-transformer-'));
+    const cal = qtuneSync(['calibrate', '--model', model, '--data', join(mnist, 'calib_x.npy'), '--batch-size', '32', '--save-path', join(dir, 'tr')]);
+    expect(cal.code, cal.stderr).toBe(0);
+    expect(cal.stdout).toContain('quantized 10 of 14 layers');
+    const ev = qtuneSync(['evaluate', '--model', join(dir, 'tr_quant_model.onnx'), '--data', join(mnist, 'eval_x.npy'), '--labels', join(mnist, 'eval_y.npy'), '--reference', model, '--parity', '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const r = JSON.parse(ev.stdout);
+    expect(r.reference.value).toBeCloseTo(96.5, 5); // test/fixtures/README.md
+    expect(r.value).toBeCloseTo(96.35, 5);
+    expect(r.parity.ok).toBe(true);
+  });
+
+  it('packed qkv weights split into q, k, v, a weight shared by two layers and one read through Identity: all quantized, shared ones alike', () => {
+    const model = join(models, 'qkv_attention_mnist.onnx');
+    const layers = summaryLayers(model);
+    expectEveryWeightLayerQuantizable(layers);
+    const byName = new Map(layers.map((l) => [l.name, l]));
+    for (const n of ['/blocks/blocks.1/MatMul', '/blocks/blocks.1/MatMul_1', '/blocks/blocks.1/MatMul_2', '/fc_b/Gemm', '/tied/Gemm', '/tied_1/Gemm']) {
+      expect(byName.get(n)?.quantizable, n).toBe(true);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'qtune-qkv-'));
+    const cal = qtuneSync(['calibrate', '--model', model, '--data', join(mnist, 'calib_x.npy'), '--batch-size', '32', '--save-path', join(dir, 'qkv'), '--target', 'generic-qdq']);
+    expect(cal.code, cal.stderr).toBe(0);
+    // the two readers of one weight store the same int8 values and scale
+    const q = loadModel(join(dir, 'qkv_quant_model.onnx'));
+    const idx = q.graph.index();
+    const weightOf = (layer: string) => {
+      const dq = idx.producers.get(q.graph.getNode(layer)!.input[1])!;
+      expect(dq.opType).toBe('DequantizeLinear');
+      return [dq.input[0], dq.input[1]].map((t) => Array.from(tensorToTypedArray(idx.initializers.get(t)!) as ArrayLike<number>));
+    };
+    expect(weightOf('/tied_1/Gemm')).toEqual(weightOf('/tied/Gemm'));
+    expect(weightOf('/blocks/blocks.1/proj/MatMul')).toEqual(weightOf('/blocks/blocks.0/proj/MatMul'));
+    const ev = qtuneSync(['evaluate', '--model', join(dir, 'qkv_quant_model.onnx'), '--data', join(mnist, 'eval_x.npy'), '--labels', join(mnist, 'eval_y.npy'), '--reference', model, '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const r = JSON.parse(ev.stdout);
+    expect(r.reference.value - r.value).toBeLessThan(1);
+  });
+});
+
+describe('output similarity against the float model, every output', () => {
+  it('--metric cosine|sqnr|mse compares each output of a two-output model and averages them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qtune-sim-'));
+    // LeNet that also returns its fc1 activations: two outputs, [batch, 10] and [batch, 120]
+    const m = loadModel(lenet);
+    const fc1 = m.graph.nodes.find((n) => n.opType === 'Gemm')!.output[0];
+    m.graph.outputs.push(makeValueInfo(fc1, DT.FLOAT, ['batch', 120]));
+    const model = join(dir, 'lenet_two_outputs.onnx');
+    saveModel(m, model);
+    const cal = qtuneSync(['calibrate', '--model', model, '--data', join(mnist, 'calib_x.npy'), '--batch-size', '32', '--save-path', join(dir, 'q')]);
+    expect(cal.code, cal.stderr).toBe(0);
+    const quant = join(dir, 'q_quant_model.onnx');
+    const data = join(mnist, 'eval_x.npy');
+    const sim = (metric: string, against: string) => {
+      const r = qtuneSync(['evaluate', '--model', against, '--data', data, '--limit', '256', '--metric', metric, '--reference', model, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).result.similarity as { metric: string; value: number; outputs: { name: string; cosine: number; sqnrDb: number; mse: number }[] };
+    };
+    const cos = sim('cosine', quant);
+    expect(cos.outputs.map((o) => o.name)).toEqual(['logits', fc1]);
+    for (const o of cos.outputs) {
+      expect(o.cosine).toBeGreaterThan(0.99);
+      expect(o.cosine).toBeLessThan(1);
+      expect(o.mse).toBeGreaterThan(0);
+    }
+    expect(cos.value).toBeCloseTo((cos.outputs[0].cosine + cos.outputs[1].cosine) / 2, 12);
+    const sqnr = sim('sqnr', quant);
+    expect(sqnr.value).toBeCloseTo((sqnr.outputs[0].sqnrDb + sqnr.outputs[1].sqnrDb) / 2, 12);
+    expect(sqnr.value).toBeGreaterThan(20);
+    // the float model against itself: identical outputs
+    const same = sim('mse', model);
+    expect(same.value).toBe(0);
+    expect(same.outputs.every((o) => o.cosine === 1)).toBe(true);
+    const noRef = qtuneSync(['evaluate', '--model', quant, '--data', data, '--metric', 'cosine']);
+    expect(noRef.code).not.toBe(0);
+    expect(errorLines(noRef)).toEqual(['qtune: error: --metric cosine needs --reference <float.onnx>']);
   });
 });

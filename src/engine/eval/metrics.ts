@@ -71,3 +71,13 @@ export function sqnrDb(x: ArrayLike<number>, y: ArrayLike<number>, offset = 0, l
   if (signal <= EPS * EPS) return -SQNR_CAP_DB;
   return Math.min(SQNR_CAP_DB, 10 * Math.log10(signal / noise));
 }
+
+/** Mean squared difference of x and the reference y. */
+export function mse(x: ArrayLike<number>, y: ArrayLike<number>, offset = 0, length = x.length): number {
+  let sum = 0;
+  for (let i = offset; i < offset + length; i++) {
+    const d = x[i] - y[i];
+    sum += d * d;
+  }
+  return length > 0 ? sum / length : 0;
+}

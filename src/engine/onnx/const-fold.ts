@@ -397,6 +397,21 @@ function elementwise(op: string, a: Value, b: Value): Value {
   return { dims: outDims, dt: a.dt, data: out as unknown as TensorData };
 }
 
+/** True when `name` is computed from a graph input (data), not from constants alone. */
+export function dependsOnData(idx: GraphIndex, name: string): boolean {
+  const seen = new Set<string>();
+  const stack = [name];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    if (idx.graphInputs.has(t)) return true;
+    const p = idx.producers.get(t);
+    if (p) for (const i of p.input) if (i) stack.push(i);
+  }
+  return false;
+}
+
 /** Which inputs of a node are weights, biases or BatchNorm parameters (what quantization and fusion read). */
 export function weightInputIndices(node: NodeProto): number[] {
   if ((node.domain ?? '') !== '') return [];

@@ -2,7 +2,7 @@
 import type { QuantizableLayer } from '../../shared/model-summary';
 import { attrFloat, attrInt, attrInts } from './attrs';
 import type { GraphIndex, OnnxModel } from './model';
-import { constantValue } from './const-fold';
+import { constantValue, dependsOnData } from './const-fold';
 import { DT, type NodeProto } from './proto';
 import { elemTypeName, numElements, tensorDims } from './tensor';
 
@@ -38,7 +38,8 @@ export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
 
   if (weightName && op !== 'AveragePool' && op !== 'GlobalAveragePool') {
     info.weightName = weightName;
-    if (!weight) reasons.push(`weight '${weightName}' is not a constant (not an initializer, a Constant, or computed from them alone)`);
+    if (!weight && dependsOnData(idx, weightName)) reasons.push(`input 1 '${weightName}' is computed from the data, not a constant weight (a product of two activations, such as attention scores)`);
+    else if (!weight) reasons.push(`weight '${weightName}' is not a constant (not an initializer, a Constant, or computed from them alone)`);
   }
   if (weight) {
     info.weightShape = tensorDims(weight);
