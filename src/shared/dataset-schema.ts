@@ -30,7 +30,13 @@ export type InputSource =
   | { npz: string; key: string }
   | { images: string; preprocess?: ImagePreprocess }
   /** AMCT raw batches: a folder of .bin files, one batch of `shape` per file, taken in name order */
-  | { bin: string; shape: number[]; dtype: SampleDtype };
+  | { bin: string; shape: number[]; dtype: SampleDtype }
+  /**
+   * The same value for every sample (a sample rate, an initial state of zeros, a mask of ones): `shape` is one
+   * sample's shape (default [], a scalar; without a batch axis when the model input has none), `dtype` the
+   * element type written (default: the model input's).
+   */
+  | { constant: number; shape?: number[]; dtype?: SampleDtype };
 
 export type LabelSource =
   | { npy: string }
@@ -102,6 +108,16 @@ export const DATASET_SCHEMA = {
             properties: {
               bin: path,
               shape: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 1 },
+              dtype: { enum: dtypeEnum },
+            },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['constant'],
+            properties: {
+              constant: { type: 'number' },
+              shape: { type: 'array', items: { type: 'integer', minimum: 0 } },
               dtype: { enum: dtypeEnum },
             },
           },

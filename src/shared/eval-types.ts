@@ -2,8 +2,21 @@
 // the UI. Accuracies and agreements are in percent (0–100) so a target's
 // "points" read the same everywhere.
 
-/** 'classification' | 'fidelity' | 'custom:/path/to/metric.js' */
-export type MetricSpec = 'classification' | 'fidelity' | `custom:${string}`;
+/**
+ * 'classification' | 'fidelity' | 'custom:/path/to/metric.js', or how close every output stays to a reference
+ * (float) model's, for any model: 'cosine' | 'sqnr' (dB) | 'mse'
+ */
+export type MetricSpec = 'classification' | 'fidelity' | SimilarityMetric | `custom:${string}`;
+export type SimilarityMetric = 'cosine' | 'sqnr' | 'mse';
+export const SIMILARITY_METRICS: readonly SimilarityMetric[] = ['cosine', 'sqnr', 'mse'];
+
+/** Every output of the model against the reference model's output of the same name, averaged over samples. */
+export interface SimilarityMetrics {
+  metric: SimilarityMetric;
+  /** the chosen metric averaged over the outputs */
+  value: number;
+  outputs: { name: string; cosine: number; sqnrDb: number; mse: number }[];
+}
 
 export interface EvalProgress {
   stage: 'evaluate';
@@ -58,6 +71,7 @@ export interface EvalResult {
   samples: number;
   classification?: ClassificationMetrics;
   fidelity?: FidelityMetrics;
+  similarity?: SimilarityMetrics;
   custom?: { value: number; details?: unknown };
   perSample?: PerSampleResult;
   /** images that could not be decoded and were skipped (skipBadImages) */

@@ -5,7 +5,7 @@ import { evaluateModel } from '../../engine/eval/evaluate';
 import { createSession } from '../../engine/onnx';
 import { runtimeParity } from '../../engine/eval/parity';
 import { judgeTarget } from '../../engine/eval/target';
-import type { EvalResult, MetricSpec } from '../../shared/eval-types';
+import { SIMILARITY_METRICS, type EvalResult, type MetricSpec } from '../../shared/eval-types';
 import { QtuneError } from '../../shared/errors';
 import { cancelOnInterrupt } from '../cancel';
 import { addDataOptions, shortFormFromFlags, type DataFlags } from '../data-options';
@@ -26,8 +26,9 @@ interface EvaluateFlags extends DataFlags {
 export function metricSpec(metric: string): MetricSpec {
   if (metric === 'top1' || metric === 'top5' || metric === 'classification') return 'classification';
   if (metric === 'fidelity') return 'fidelity';
+  if ((SIMILARITY_METRICS as readonly string[]).includes(metric)) return metric as MetricSpec;
   if (metric.startsWith('custom:') && metric.length > 7) return metric as MetricSpec;
-  throw new QtuneError('cli_invalid', `--metric must be top1, top5, fidelity or custom:path.js, got "${metric}"`);
+  throw new QtuneError('cli_invalid', `--metric must be top1, top5, fidelity, cosine, sqnr, mse or custom:path.js, got "${metric}"`);
 }
 
 /** The number a user asked for: top-5 when they said top5, else the headline value. */
@@ -41,7 +42,7 @@ export function registerEvaluate(program: Command): void {
     .command('evaluate')
     .description('measure a model\'s accuracy on your data (top-1/top-5, fidelity to a float model, or your own metric)')
     .requiredOption('--model <model.onnx>', 'the model to evaluate')
-    .addOption(new Option('--metric <metric>', 'top1 | top5 | fidelity | custom:path.js').default('top1'))
+    .addOption(new Option('--metric <metric>', 'top1 | top5 | fidelity | cosine | sqnr | mse (every output against --reference) | custom:path.js').default('top1'))
     .option('--reference <float.onnx>', 'the float model: fidelity compares against it; with labels, both are scored and the drop judged')
     .option('--batch-size <n>', 'samples per inference', '32')
     .option('--limit <n>', 'evaluate only the first n samples')
@@ -58,7 +59,9 @@ export function registerEvaluate(program: Command): void {
       const batchSize = Number.parseInt(flags.batchSize, 10);
       const limit = flags.limit ? Number.parseInt(flags.limit, 10) : undefined;
       if (!(batchSize > 0)) throw new QtuneError('cli_invalid', `--batch-size must be a positive integer, got "${flags.batchSize}"`);
-      if (metric === 'fidelity' && !flags.reference) throw new QtuneError('cli_invalid', '--metric fidelity needs --reference <float.onnx>');
+      const similarity = (SIMILARITY_METRICS as readonly string[]).includes(metric);
+      const compares = metric === 'fidelity' || similarity;
+      if (compares && !flags.reference) throw new QtuneError('cli_invalid', `--metric ${metric} needs --reference <float.onnx>`);
       const session = await createSession(flags.model, { forComparison: false });
       const dataset = await openDataFor(session, { ...shortFormFromFlags(flags), skipBadImages: flags.skipBadImages }, flags.model);
       const run = (label: string, ref?: string) =>
@@ -69,7 +72,7 @@ export function registerEvaluate(program: Command): void {
           batchSize,
           limit,
           metric,
-          reference: metric === 'fidelity' ? { modelPath: flags.reference } : undefined,
+          reference: compares ? { modelPath: flags.reference } : undefined,
           // The user named this module on the command line: that is their choice to run it.
           trusted: true,
           signal,
@@ -78,7 +81,7 @@ export function registerEvaluate(program: Command): void {
       const result = await run('evaluate');
       bar.end();
       let reference: EvalResult | undefined;
-      if (flags.reference && metric !== 'fidelity') {
+      if (flags.reference && !compares) {
         reference = await run('evaluate reference', flags.reference);
         bar.end();
       }
@@ -93,8 +96,11 @@ export function registerEvaluate(program: Command): void {
       // A custom metric has no per-sample predictions to compare.
       const flips = reference?.perSample && result.perSample ? comparePredictions(reference, result) : undefined;
       if (flags.json) return printJson({ model: flags.model, metric: flags.metric, value: headline(result, flags.metric), result, reference, judgement, flips, ...(parity ? { parity } : {}) });
-      const name = flags.metric === 'top5' ? 'top-5' : metric === 'classification' ? 'top-1' : metric === 'fidelity' ? 'top-1 agreement' : 'value';
-      console.log(`${flags.model}: ${name} ${headline(result, flags.metric).toFixed(2)}${metric.startsWith('custom:') ? '' : '%'} on ${result.samples} samples`);
+      const name = flags.metric === 'top5' ? 'top-5' : metric === 'classification' ? 'top-1' : metric === 'fidelity' ? 'top-1 agreement' : similarity ? `mean ${metric} over ${result.similarity!.outputs.length} output(s)` : 'value';
+      const unit = metric.startsWith('custom:') || metric === 'cosine' || metric === 'mse' ? '' : metric === 'sqnr' ? ' dB' : '%';
+      const digits = metric === 'cosine' ? 6 : metric === 'mse' ? 8 : 2;
+      console.log(`${flags.model}: ${name} ${metric === 'mse' ? headline(result, flags.metric).toExponential(4) : headline(result, flags.metric).toFixed(digits)}${unit} on ${result.samples} samples`);
+      for (const o of result.similarity?.outputs ?? []) console.log(`  ${o.name}: cosine ${o.cosine.toFixed(6)}, SQNR ${o.sqnrDb.toFixed(2)} dB, MSE ${o.mse.toExponential(4)}`);
       if (result.classification?.top5 != null && flags.metric !== 'top5') console.log(`  top-5 ${result.classification.top5.toFixed(2)}%`);
       if (result.fidelity) console.log(`  output cosine ${result.fidelity.cosine.toFixed(5)}, SQNR ${result.fidelity.sqnrDb.toFixed(1)} dB`);
       if (judgement) console.log(`  ${judgement.message}`);

@@ -27,6 +27,8 @@ export interface Batch {
   indices: number[];
   /** rows appended to fill a fixed batch dimension (copies of the last sample); ignore their outputs */
   padded: number;
+  /** feeds without a batch axis (constants fed as they are): not to be sliced by sample */
+  unbatched?: string[];
 }
 
 export interface BatchOptions {
@@ -126,22 +128,27 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
   const skipped: { file: string; reason: string }[] = [];
   const bindings: Binding[] = [];
   for (const [spec, key] of pairInputs(desc, options.inputs, notes)) {
-    const source = await openSource(desc.inputs[key]);
+    const source = await openSource(desc.inputs[key], key);
     const type = dtypeForModelInput(spec.type, spec.name);
     const batched = source.sampleShape ? bindShape(spec, source.sampleShape, source.describe) : spec.dims.length > 0;
     bindings.push({ spec, source, type, batched });
   }
-  const counts = bindings.map((b) => b.source.count);
+  // constant inputs repeat for as many samples as the data inputs hold
+  const data = bindings.filter((b) => !b.source.constant);
+  if (data.length === 0) {
+    throw new QtuneError('dataset_invalid', `every input of the dataset is a constant (${bindings.map((b) => `'${b.spec.name}'`).join(', ')}); at least one must come from data, which says how many samples there are`, { path: 'inputs' });
+  }
+  const counts = data.map((b) => b.source.count);
   if (counts.some((c) => c !== counts[0])) {
     throw new QtuneError(
       'count_mismatch',
-      `inputs have different sample counts: ${bindings.map((b) => `'${b.spec.name}' ${b.source.count} (${b.source.describe})`).join(', ')}`,
+      `inputs have different sample counts: ${data.map((b) => `'${b.spec.name}' ${b.source.count} (${b.source.describe})`).join(', ')}`,
       { path: 'inputs' },
     );
   }
   const count = counts[0];
-  if (count === 0) throw new QtuneError('data_empty', `the dataset has no samples (${bindings[0].source.describe})`, { path: 'inputs' });
-  const first = bindings[0].source;
+  if (count === 0) throw new QtuneError('data_empty', `the dataset has no samples (${data[0].source.describe})`, { path: 'inputs' });
+  const first = data[0].source;
   let labels: Int32Array | undefined;
   if (desc.labels) {
     labels = await loadLabels(desc.labels, first);
@@ -154,9 +161,13 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
     }
   }
 
+  // An input without a batch axis takes one sample per run, except a constant whose shape is all static
+  // (a scalar sample rate): it is the same for any batch. A constant over a dynamic dim (a state [2, N, 128])
+  // has its N fixed by the user, so it runs one sample at a time too.
+  const oneSamplePerRun = (b: Binding): boolean => !b.batched && (!b.source.constant || b.spec.dims.some(isDynamic));
   const fixedBatch = (): number | null => {
     for (const b of bindings) if (b.batched && !isDynamic(b.spec.dims[0])) return b.spec.dims[0] as number;
-    return bindings.some((b) => !b.batched) ? 1 : null;
+    return bindings.some(oneSamplePerRun) ? 1 : null;
   };
   const noted = new Set<string>();
   const effectiveBatchSize = (requested: number): number => {
@@ -197,6 +208,7 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
     return out;
   };
 
+  const unbatched = bindings.filter((b) => !b.batched).map((b) => b.spec.name);
   const assemble = (rows: { index: number; samples: Sample[] }[], size: number): Batch => {
     const feeds: Record<string, Feed> = {};
     const padded = Math.max(0, size - rows.length);
@@ -213,6 +225,12 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
         }
       }
       if (!b.source.sampleShape) bindShape(b.spec, shape, b.source.describe);
+      if (b.source.constant && !b.batched) {
+        // fed as it is, once per run, whatever the batch size
+        const s = rows[0].samples[k];
+        feeds[b.spec.name] = { dims: [...shape], type: b.type, data: convertData(s.data, s.dtype, b.type) };
+        return;
+      }
       const per = shape.reduce((a, c) => a * c, 1);
       const data = allocData(b.type, per * size);
       for (let r = 0; r < size; r++) {
@@ -223,7 +241,10 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
       feeds[b.spec.name] = { dims: b.batched ? [size, ...shape] : [...shape], type: b.type, data };
     });
     const indices = rows.map((r) => r.index);
-    return { feeds, indices, padded, labels: labels ? Int32Array.from(indices, (i) => labels![i]) : undefined };
+    return {
+      feeds, indices, padded, labels: labels ? Int32Array.from(indices, (i) => labels![i]) : undefined,
+      ...(unbatched.length ? { unbatched } : {}),
+    };
   };
 
   async function* batches(opts: BatchOptions): AsyncGenerator<Batch> {

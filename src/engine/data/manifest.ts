@@ -21,7 +21,7 @@ const ajv = new Ajv({ allErrors: true });
 const validate = ajv.compile<DatasetDescription>(DATASET_SCHEMA);
 
 // The field that says which kind of source an object is, in the order of the schema's oneOf branches.
-const INPUT_KINDS = ['npy', 'npz', 'images', 'bin'];
+const INPUT_KINDS = ['npy', 'npz', 'images', 'bin', 'constant'];
 const LABEL_KINDS = ['npy', 'npz', 'csv', 'txt', 'folders'];
 
 /**
@@ -58,7 +58,7 @@ export function validateDatasetDescription(value: unknown, file?: string): Datas
   throw new QtuneError('dataset_invalid', `${file ? `${file}: ` : ''}dataset description is invalid at ${path}: ${detail}`, {
     file,
     path,
-    hint: 'inputs.<name> takes one of {npy}, {npz, key}, {images, preprocess?}, {bin, shape, dtype}; labels one of {npy}, {npz, key}, {csv}, {txt}, {folders: true}',
+    hint: 'inputs.<name> takes one of {npy}, {npz, key}, {images, preprocess?}, {bin, shape, dtype}, {constant, shape?, dtype?}; labels one of {npy}, {npz, key}, {csv}, {txt}, {folders: true}',
   });
 }
 
@@ -71,7 +71,8 @@ export function resolveDescription(desc: DatasetDescription, baseDir: string): D
     if ('npy' in src) inputs[name] = { npy: abs(baseDir, src.npy) };
     else if ('npz' in src) inputs[name] = { npz: abs(baseDir, src.npz), key: src.key };
     else if ('images' in src) inputs[name] = { ...src, images: abs(baseDir, src.images) };
-    else inputs[name] = { ...src, bin: abs(baseDir, src.bin) };
+    else if ('bin' in src) inputs[name] = { ...src, bin: abs(baseDir, src.bin) };
+    else inputs[name] = { ...src };
   }
   let labels: LabelSource | undefined;
   const l = desc.labels;
@@ -139,6 +140,7 @@ function kindOf(src: InputSource): string {
   if ('npy' in src) return 'a .npy array';
   if ('npz' in src) return 'an .npz array';
   if ('images' in src) return 'an image folder';
+  if ('constant' in src) return 'a constant';
   return 'a folder of .bin batches';
 }
 

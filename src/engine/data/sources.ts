@@ -6,7 +6,7 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { QtuneError } from '../../shared/errors';
 import type { ImagePreprocess, InputSource } from '../../shared/dataset-schema';
-import { allocData } from './cast';
+import { allocData, convertData } from './cast';
 import { checkCropFitsResize, IMAGE_EXTENSIONS, loadImageTensor } from './image';
 import { dtypeByteSize, readNpyLayout, readNpz, shapeSize, type NdArray, type NdData, type NdDtype } from './npy';
 
@@ -26,6 +26,8 @@ export interface SampleSource {
   read(index: number): Promise<Sample>;
   /** image sources: the file of each sample (for label lookup and error messages) */
   files?: string[];
+  /** the same sample at every index (manifest `constant`): it takes its count from the other inputs */
+  constant?: boolean;
   /** image sources: the root folder, and class folders when laid out one folder per class */
   root?: string;
   classNames?: string[];
@@ -212,11 +214,36 @@ async function binSource(dir: string, shape: number[], dtype: NdDtype): Promise<
   };
 }
 
-/** Opens the source described for one input; paths are already absolute. */
-export async function openSource(src: InputSource): Promise<SampleSource> {
+/**
+ * One value for every sample: a scalar (a sample rate), or a filled shape (zeros for an initial state, ones
+ * for a mask). Written as float64 unless a dtype is given; the dataset converts it to the model input's type.
+ */
+function constantSource(value: number, shape: number[], dtype: NdDtype | undefined, name: string): SampleSource {
+  const integer = dtype !== undefined && !['float32', 'float64', 'float16'].includes(dtype);
+  if (integer && !Number.isInteger(value)) {
+    throw new QtuneError('dataset_invalid', `inputs.${name}.constant: ${value} is not an integer, but dtype is ${dtype}`, { path: `inputs.${name}.constant` });
+  }
+  const type = dtype ?? 'float64';
+  const data = convertData(Float64Array.of(value), 'float64', type);
+  const filled = allocData(type, shapeSize(shape));
+  (filled as { fill(v: number | bigint): void }).fill(data[0]);
+  const sample: Sample = { shape, dtype: type, data: filled };
+  return {
+    describe: `the constant ${value}${shape.length ? ` of shape [${shape.join(', ')}]` : ''}`,
+    count: Infinity,
+    sampleShape: shape,
+    dtype: type,
+    constant: true,
+    read: async () => sample,
+  };
+}
+
+/** Opens the source described for one input (`name`, for messages); paths are already absolute. */
+export async function openSource(src: InputSource, name = 'input'): Promise<SampleSource> {
   if ('npy' in src) return npyFileSource(src.npy);
   if ('npz' in src) return arraySource(await npzArray(src.npz, src.key), `${src.npz}[${src.key}]`, src.npz);
   if ('images' in src) return imageSource(src.images, src.preprocess);
+  if ('constant' in src) return constantSource(src.constant, src.shape ?? [], src.dtype, name);
   return binSource(src.bin, src.shape, src.dtype);
 }
 

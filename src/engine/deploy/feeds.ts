@@ -9,6 +9,7 @@ export async function firstFeeds(dataset: Dataset, n: number): Promise<Record<st
     const real = b.indices.length;
     const trimmed = Object.fromEntries(
       Object.entries(b.feeds).map(([name, f]) => {
+        if (b.unbatched?.includes(name)) return [name, f];
         const per = f.dims.slice(1).reduce((a, c) => a * c, 1);
         return [name, { type: f.type, data: (f.data as Float32Array).subarray(0, per * real), dims: [real, ...f.dims.slice(1)] }];
       }),

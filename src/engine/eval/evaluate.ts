@@ -10,11 +10,14 @@ import type {
   FidelityMetrics,
   MetricSpec,
   PerSampleResult,
+  SimilarityMetric,
+  SimilarityMetrics,
 } from '../../shared/eval-types';
+import { SIMILARITY_METRICS } from '../../shared/eval-types';
 import type { Batch, Dataset } from '../data/dataset';
 import { createSession, toOrtFeeds, type ort } from '../onnx';
 import { halfToFloat } from '../data/npy';
-import { cosine, fidelityScore, inTopK, sqnrDb, top1 } from './metrics';
+import { cosine, fidelityScore, inTopK, mse, sqnrDb, top1 } from './metrics';
 import { importUserModule } from './user-module';
 
 export interface ModelRef {
@@ -177,6 +180,47 @@ class FidelityScorer {
   }
 }
 
+/** Every output against the reference's output of the same name: cosine, SQNR and MSE per sample, averaged. */
+class SimilarityScorer {
+  private readonly sums = new Map<string, { cosine: number; sqnr: number; mse: number; seen: number }>();
+
+  constructor(private readonly metric: SimilarityMetric, private readonly outputs: readonly string[]) {
+    for (const o of outputs) this.sums.set(o, { cosine: 0, sqnr: 0, mse: 0, seen: 0 });
+  }
+
+  add(name: string, x: Float32Array, y: Float32Array, per: number, samples: number): void {
+    if (x.length !== y.length) {
+      throw new QtuneError('eval_invalid', `output '${name}' has ${x.length / samples} values per sample, the reference ${y.length / samples}`);
+    }
+    const s = this.sums.get(name)!;
+    for (let r = 0; r < samples; r++) {
+      s.cosine += cosine(x, y, r * per, per);
+      s.sqnr += sqnrDb(x, y, r * per, per);
+      s.mse += mse(x, y, r * per, per);
+      s.seen++;
+    }
+  }
+
+  result(): SimilarityMetrics {
+    const outputs = this.outputs.map((name) => {
+      const s = this.sums.get(name)!;
+      const n = Math.max(1, s.seen);
+      return { name, cosine: s.cosine / n, sqnrDb: s.sqnr / n, mse: s.mse / n };
+    });
+    const pick = (o: (typeof outputs)[number]) => (this.metric === 'cosine' ? o.cosine : this.metric === 'sqnr' ? o.sqnrDb : o.mse);
+    return { metric: this.metric, value: outputs.reduce((a, o) => a + pick(o), 0) / Math.max(1, outputs.length), outputs };
+  }
+}
+
+/** The outputs compared: every output of the model that the reference has too (by name), in the model's order. */
+function comparedOutputs(main: ort.InferenceSession, ref: ort.InferenceSession): string[] {
+  const shared = main.outputNames.filter((o) => ref.outputNames.includes(o));
+  if (shared.length === 0) {
+    throw new QtuneError('eval_invalid', `the model and the reference share no output name (model: ${main.outputNames.join(', ')}; reference: ${ref.outputNames.join(', ')})`, { path: 'reference' });
+  }
+  return shared;
+}
+
 /** Loads a user's metric module. Running it executes their code, so only with trusted: true. */
 export async function loadCustomMetric(path: string, trusted: boolean | undefined): Promise<CustomMetricModule> {
   if (trusted !== true) {
@@ -206,8 +250,12 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
   const started = Date.now();
   const { dataset, metric, signal } = opts;
   const isCustom = metric.startsWith('custom:');
-  if (!isCustom && metric !== 'classification' && metric !== 'fidelity') {
-    throw new QtuneError('eval_invalid', `unknown metric '${metric}' (use classification, fidelity or custom:path.js)`, { path: 'metric' });
+  const similarityMetric = (SIMILARITY_METRICS as readonly string[]).includes(metric) ? (metric as SimilarityMetric) : undefined;
+  if (!isCustom && !similarityMetric && metric !== 'classification' && metric !== 'fidelity') {
+    throw new QtuneError('eval_invalid', `unknown metric '${metric}' (use classification, fidelity, cosine, sqnr, mse or custom:path.js)`, { path: 'metric' });
+  }
+  if (similarityMetric && !opts.reference) {
+    throw new QtuneError('eval_invalid', `the ${metric} metric compares every output against a reference model; none was given`, { path: 'reference' });
   }
   if (metric === 'classification' && !dataset.labels) {
     throw new QtuneError('labels_missing', 'classification accuracy needs labels; add labels to the dataset or use the fidelity metric with a reference model', {
@@ -219,13 +267,14 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
   }
   const custom = isCustom ? await loadCustomMetric(metric.slice('custom:'.length), opts.trusted) : undefined;
   const main = await obtain(opts, 'evaluated');
-  const ref = metric === 'fidelity' ? await obtain(opts.reference!, 'reference') : undefined;
+  const ref = metric === 'fidelity' || similarityMetric ? await obtain(opts.reference!, 'reference') : undefined;
   try {
     const output = pickOutput(main.session, opts.output, 'evaluated');
     const refOutput = ref ? (ref.session.outputNames.includes(output) ? output : ref.session.outputNames[0]) : '';
     const total = Math.min(dataset.count, opts.limit ?? Infinity);
     const classification = metric === 'classification' ? new ClassificationScorer() : undefined;
-    const fidelity = ref ? new FidelityScorer(output) : undefined;
+    const fidelity = ref && !similarityMetric ? new FidelityScorer(output) : undefined;
+    const similarity = similarityMetric ? new SimilarityScorer(similarityMetric, comparedOutputs(main.session, ref!.session)) : undefined;
     await custom?.init?.({ inputNames: dataset.inputNames, outputNames: [...main.session.outputNames], count: total, classNames: dataset.classNames });
     let done = 0;
     opts.onProgress?.({ stage: 'evaluate', done, total });
@@ -235,6 +284,12 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
       if (classification) {
         const { data, per } = rows(outs[output], batch, output);
         classification.add(data, per, batch.labels!, batch.indices);
+      } else if (similarity) {
+        const refOuts = await run(ref!.session, batch, 'reference');
+        for (const name of comparedOutputs(main.session, ref!.session)) {
+          const x = rows(outs[name], batch, name);
+          similarity.add(name, x.data, rows(refOuts[name], batch, name).data, x.per, batch.indices.length);
+        }
       } else if (fidelity) {
         const refOuts = await run(ref!.session, batch, 'reference');
         const x = rows(outs[output], batch, output);
@@ -259,6 +314,9 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
     if (classification) {
       const c = classification.result();
       result = { ...base, value: c.top1, classification: c, perSample: classification.perSample };
+    } else if (similarity) {
+      const s = similarity.result();
+      result = { ...base, value: s.value, similarity: s };
     } else if (fidelity) {
       const f = fidelity.result();
       result = { ...base, value: f.top1Agreement, fidelity: f, perSample: fidelity.perSample };

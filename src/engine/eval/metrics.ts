@@ -114,3 +114,13 @@ export function sqnrDb(x: ArrayLike<number>, y: ArrayLike<number>, offset = 0, l
 export function fidelityScore(cos: number, sqnr: number): { cosine: number; sqnrDb: number } {
   return { cosine: Number.isNaN(cos) ? 0 : cos, sqnrDb: Math.max(-SQNR_CAP_DB, Math.min(SQNR_CAP_DB, sqnr)) };
 }
+
+/** Mean squared difference of x and the reference y. */
+export function mse(x: ArrayLike<number>, y: ArrayLike<number>, offset = 0, length = x.length): number {
+  let sum = 0;
+  for (let i = offset; i < offset + length; i++) {
+    const d = x[i] - y[i];
+    sum += d * d;
+  }
+  return length > 0 ? sum / length : 0;
+}

@@ -6,6 +6,8 @@ export * from './model';
 export * from './names';
 export * from './io';
 export * from './constants';
+export * from './const-fold';
+export * from './elem-type';
 export * from './quantizable';
 export * from './value-info';
 export * from './summary';

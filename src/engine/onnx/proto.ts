@@ -16,8 +16,74 @@ if (!protobuf.util.Long) {
 }
 
 const root = protobuf.Root.fromJSON(onnxProtoJson as protobuf.INamespace);
+keepUnknownFields(root);
 const ModelProtoType = root.lookupType('onnx.ModelProto');
 const TensorProtoType = root.lookupType('onnx.TensorProto');
+
+/**
+ * Where a decoded message keeps the fields its schema does not know (a newer
+ * ONNX than the schema, or a vendor extension): each one's bytes, tag included,
+ * written back unchanged on encode. Messages qtune creates have none.
+ */
+export const UNKNOWN_FIELDS = '$unknown';
+
+/**
+ * protobufjs skips fields that are not in the schema, so saving would drop them.
+ * Every message type's decoder is wrapped to collect the bytes of those fields,
+ * its toObject to carry them into the plain object, and its encoder to append
+ * them. Nested messages are decoded and encoded through the same type objects,
+ * so the wrappers apply at every depth.
+ */
+function keepUnknownFields(ns: protobuf.NamespaceBase): void {
+  for (const nested of ns.nestedArray) {
+    if (nested instanceof protobuf.Type) wrapType(nested);
+    if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) keepUnknownFields(nested);
+  }
+}
+
+type Raw = Record<string, unknown>;
+/** appends raw bytes to a protobufjs Writer (the Writer has no public method for bytes without a length prefix) */
+const pushRaw = (w: protobuf.Writer, bytes: Uint8Array): void => {
+  (w as unknown as { _push(fn: (v: Uint8Array, buf: Uint8Array, pos: number) => void, len: number, v: Uint8Array): void })
+    ._push((v, buf, pos) => buf.set(v, pos), bytes.length, bytes);
+};
+
+function wrapType(type: protobuf.Type): void {
+  type.setup(); // generates decode/encode/toObject as own properties; wrap those
+  const known = new Set(type.fieldsArray.map((f) => f.id));
+  const decode = type.decode;
+  const encode = type.encode;
+  const toObject = type.toObject;
+  type.decode = function (reader: protobuf.Reader | Uint8Array, length?: number, ...rest: unknown[]): protobuf.Message {
+    const r = reader instanceof protobuf.Reader ? reader : protobuf.Reader.create(reader);
+    const start = r.pos;
+    const end = length === undefined ? r.len : r.pos + length;
+    const m = (decode as (...a: unknown[]) => protobuf.Message).call(this, r, length, ...rest);
+    if (rest[0] !== undefined) return m; // a group: no unknown-field scan (ONNX uses none)
+    let unknown: Uint8Array[] | undefined;
+    const scan = protobuf.Reader.create(r.buf.subarray(start, end));
+    while (scan.pos < scan.len) {
+      const at = scan.pos;
+      const tag = scan.uint32();
+      scan.skipType(tag & 7);
+      if (!known.has(tag >>> 3)) (unknown ??= []).push(r.buf.subarray(start + at, start + scan.pos));
+    }
+    if (unknown) (m as unknown as Raw)[UNKNOWN_FIELDS] = unknown;
+    return m;
+  };
+  type.encode = function (message: protobuf.Message | Raw, writer?: protobuf.Writer): protobuf.Writer {
+    const w = encode.call(this, message, writer);
+    const unknown = (message as Raw)[UNKNOWN_FIELDS] as Uint8Array[] | undefined;
+    if (unknown) for (const b of unknown) pushRaw(w, b);
+    return w;
+  };
+  type.toObject = function (message: protobuf.Message, options?: protobuf.IConversionOptions): Raw {
+    const o = toObject.call(this, message, options);
+    const unknown = (message as unknown as Raw)[UNKNOWN_FIELDS];
+    if (unknown) o[UNKNOWN_FIELDS] = unknown;
+    return o;
+  };
+}
 
 export type Int64 = number | Long;
 
@@ -40,6 +106,8 @@ export interface TensorProto {
   dataLocation?: number;
   doubleData: number[];
   uint64Data: Int64[];
+  /** IR 10 */
+  metadataProps?: StringStringEntryProto[];
 }
 
 export interface TensorShapeDimension { dimValue?: Int64; dimParam?: string; denotation?: string }
@@ -51,7 +119,7 @@ export interface TypeProto {
   sparseTensorType?: { elemType?: number; shape?: { dim: TensorShapeDimension[] } };
   denotation?: string;
 }
-export interface ValueInfoProto { name?: string; type?: TypeProto; docString?: string }
+export interface ValueInfoProto { name?: string; type?: TypeProto; docString?: string; metadataProps?: StringStringEntryProto[] }
 
 export interface AttributeProto {
   name?: string;
@@ -83,6 +151,11 @@ export interface NodeProto {
   domain?: string;
   attribute: AttributeProto[];
   docString?: string;
+  /** IR 10: the function overload a node calls, and per-node metadata (torch's newer exporter writes it on every node) */
+  overload?: string;
+  metadataProps?: StringStringEntryProto[];
+  /** IR 11 */
+  deviceConfigurations?: unknown[];
 }
 
 export interface GraphProto {
@@ -95,6 +168,8 @@ export interface GraphProto {
   output: ValueInfoProto[];
   valueInfo: ValueInfoProto[];
   quantizationAnnotation: unknown[];
+  /** IR 10 */
+  metadataProps?: StringStringEntryProto[];
 }
 
 export interface FunctionProto {
@@ -106,6 +181,11 @@ export interface FunctionProto {
   docString?: string;
   opsetImport: OperatorSetIdProto[];
   domain?: string;
+  /** IR 9/10: attributes with defaults, overloads, value info, metadata */
+  attributeProto?: AttributeProto[];
+  overload?: string;
+  valueInfo?: ValueInfoProto[];
+  metadataProps?: StringStringEntryProto[];
 }
 
 export interface ModelProto {
@@ -120,6 +200,8 @@ export interface ModelProto {
   metadataProps: StringStringEntryProto[];
   trainingInfo: unknown[];
   functions: FunctionProto[];
+  /** IR 11 */
+  configuration?: unknown[];
 }
 
 /** AttributeProto.AttributeType */
@@ -132,6 +214,8 @@ export const ATTR = {
 export const DT = {
   UNDEFINED: 0, FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
   FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16,
+  // IR 9: float8; IR 10: 4-bit integers; IR 11: float4 and float8 e8m0
+  FLOAT8E4M3FN: 17, FLOAT8E4M3FNUZ: 18, FLOAT8E5M2: 19, FLOAT8E5M2FNUZ: 20, UINT4: 21, INT4: 22, FLOAT4E2M1: 23, FLOAT8E8M0: 24,
 } as const;
 
 export const DATA_LOCATION_EXTERNAL = 1;

@@ -2,8 +2,9 @@
 import type { QuantizableLayer } from '../../shared/model-summary';
 import { attrFloat, attrInt, attrInts } from './attrs';
 import type { GraphIndex, OnnxModel } from './model';
-import type { NodeProto, TensorProto } from './proto';
-import { numElements, tensorDims } from './tensor';
+import { constantValue, dependsOnData } from './const-fold';
+import { DT, type NodeProto } from './proto';
+import { elemTypeName, numElements, tensorDims } from './tensor';
 
 export type LayerInfo = QuantizableLayer;
 
@@ -11,11 +12,8 @@ export const QUANTIZABLE_OP_TYPES = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 
 /** ops listed with a reason even though they never quantize, so users see why */
 const LISTED_OP_TYPES = new Set<string>([...QUANTIZABLE_OP_TYPES, 'GlobalAveragePool']);
 
-/** The constant tensor behind `name` (initializer or Constant node output). */
-function constantOf(idx: GraphIndex, name: string | undefined): TensorProto | undefined {
-  if (!name) return undefined;
-  return idx.initializers.get(name) ?? idx.constants.get(name);
-}
+/** The constant tensor behind `name`: an initializer, a Constant output, or an expression of them. */
+const constantOf = constantValue;
 
 /** Layers spec §4 talks about, in node order, top-level graph only. */
 export function findQuantizableLayers(model: OnnxModel, idx: GraphIndex = model.graph.index()): LayerInfo[] {
@@ -40,17 +38,21 @@ export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
 
   if (weightName && op !== 'AveragePool' && op !== 'GlobalAveragePool') {
     info.weightName = weightName;
-    if (!weight) reasons.push(`weight '${weightName}' is not a constant (neither an initializer nor a Constant output)`);
+    if (!weight && dependsOnData(idx, weightName)) reasons.push(`input 1 '${weightName}' is computed from the data, not a constant weight (a product of two activations, such as attention scores)`);
+    else if (!weight) reasons.push(`weight '${weightName}' is not a constant (not an initializer, a Constant, or computed from them alone)`);
   }
   if (weight) {
     info.weightShape = tensorDims(weight);
     info.paramCount += numElements(info.weightShape);
+    if (weight.dataType !== DT.FLOAT) reasons.push(`weight '${weightName}' is ${elemTypeName(weight.dataType)} (only float32 weights are quantized)`);
   }
   if (biasName) {
     info.biasName = biasName;
     const bias = constantOf(idx, biasName);
-    if (bias) info.paramCount += numElements(tensorDims(bias));
-    else reasons.push(`bias '${biasName}' is not a constant`);
+    if (bias) {
+      info.paramCount += numElements(tensorDims(bias));
+      if (bias.dataType !== DT.FLOAT) reasons.push(`bias '${biasName}' is ${elemTypeName(bias.dataType)} (only float32 biases are quantized)`);
+    } else reasons.push(`bias '${biasName}' is not a constant`);
   }
   const rank = info.weightShape?.length;
 

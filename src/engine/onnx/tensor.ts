@@ -13,6 +13,9 @@ const ELEM_NAMES: Record<number, string> = {
   [DT.INT16]: 'int16', [DT.INT32]: 'int32', [DT.INT64]: 'int64', [DT.STRING]: 'string', [DT.BOOL]: 'bool',
   [DT.FLOAT16]: 'float16', [DT.DOUBLE]: 'float64', [DT.UINT32]: 'uint32', [DT.UINT64]: 'uint64',
   [DT.COMPLEX64]: 'complex64', [DT.COMPLEX128]: 'complex128', [DT.BFLOAT16]: 'bfloat16',
+  [DT.FLOAT8E4M3FN]: 'float8e4m3fn', [DT.FLOAT8E4M3FNUZ]: 'float8e4m3fnuz', [DT.FLOAT8E5M2]: 'float8e5m2',
+  [DT.FLOAT8E5M2FNUZ]: 'float8e5m2fnuz', [DT.UINT4]: 'uint4', [DT.INT4]: 'int4', [DT.FLOAT4E2M1]: 'float4e2m1',
+  [DT.FLOAT8E8M0]: 'float8e8m0',
 };
 
 /** ONNX elem type as the short name ORT and our UI use ("float32", "int64", ...). */

@@ -9,6 +9,7 @@ import { QtuneError } from '../../shared/errors';
 import {
   DT,
   attrFloat,
+  constantValue,
   makeTensor,
   tensorDims,
   tensorToFloat32,
@@ -34,14 +35,9 @@ export interface FusionOptions {
 
 const BN_EPSILON_DEFAULT = 1e-5;
 
-function constantOf(idx: GraphIndex, name: string | undefined): TensorProto | undefined {
-  if (!name) return undefined;
-  const direct = idx.initializers.get(name) ?? idx.constants.get(name);
-  if (direct) return direct;
-  // exporters that deduplicate equal parameters (torch.onnx) read the shared copy through an Identity
-  const p = idx.producers.get(name);
-  return isOp(p, 'Identity') && !idx.graphInputs.has(p.input[0]) ? constantOf(idx, p.input[0]) : undefined;
-}
+// Parameters may reach the Conv or BN through Identity (torch.onnx writes equal parameters once), Transpose,
+// Reshape, Cast …: constantValue computes them from the constants they come from.
+const constantOf = constantValue;
 
 function isOp(n: NodeProto | undefined, op: string): n is NodeProto {
   return !!n && n.opType === op && (n.domain ?? '') === '';

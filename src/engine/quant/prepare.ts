@@ -2,7 +2,7 @@
 // opset raised to what QDQ export needs, then BatchNorm fused into the Conv
 // before it as the config says. Calibration runs on it, export quantizes it,
 // and the analyzer compares against it (rebuilding it when its file is gone).
-import { needsTensorRanks, tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
+import { materializeWeightExpressions, needsTensorRanks, tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
 import { foldBatchNorm, type FusionResult } from './fusion';
 import { QDQ_MIN_OPSET } from './qdq-export';
 
@@ -19,9 +19,14 @@ export interface PreparedFloat {
   opsetUpgradedFrom?: number;
 }
 
-/** Upgrades a copy of the model to QDQ's opset when older (needed for per-channel QDQ). */
+/**
+ * A copy of the model with its opset raised to QDQ's when older (needed for per-channel QDQ), and
+ * weights, biases and BN parameters computed from constants (Transpose, Slice, Identity … of
+ * initializers) stored as initializers, so fusion, calibration and export all read plain weights.
+ */
 export async function upgradedForQdq(original: OnnxModel): Promise<{ model: OnnxModel; from?: number }> {
   const model = original.clone();
+  materializeWeightExpressions(model);
   if ((model.opsetVersion('') ?? 1) >= QDQ_MIN_OPSET) return { model };
   const up = upgradeOpset(model, QDQ_MIN_OPSET, { ranks: needsTensorRanks(model) ? await tensorRanks(model) : undefined });
   return { model, from: up.from };

@@ -16,15 +16,14 @@ import {
   DT,
   QUANTIZABLE_OP_TYPES,
   attrInt,
+  constantValue,
   describeLayer,
   makeNode,
   makeTensor,
   tensorDims,
   tensorToFloat32,
-  type GraphIndex,
   type NodeProto,
   type OnnxModel,
-  type TensorProto,
 } from '../onnx';
 import { arqQuantize, quantizeBias, type ArqResult } from './arq';
 import { planQdq, u8FromAmct, type TensorRange, type U8Params } from './qdq-plan';
@@ -98,10 +97,8 @@ export function parseExportTarget(v: string | undefined, where = '--target'): Ex
   throw new QtuneError('bad_target', `${where}: unknown export target '${v}' (use one of ${EXPORT_TARGETS.join(', ')})`, { path: where });
 }
 
-function constantOf(idx: GraphIndex, name: string | undefined): TensorProto | undefined {
-  if (!name) return undefined;
-  return idx.initializers.get(name) ?? idx.constants.get(name);
-}
+/** weights may be expressions of constants when the model was not prepared (materializeWeightExpressions) */
+const constantOf = constantValue;
 
 /** Quantize/Dequantize helper that names and inserts nodes before an anchor node. */
 class QdqBuilder {

@@ -19,7 +19,7 @@
 //      simulation keeps in float; the parity check measures what that costs.
 // Consumers that must stay float (skipped layers, ops without an integer
 // kernel, graph outputs) keep reading the float tensor.
-import { attrInt, tensorToFloat32, type GraphIndex, type NodeProto, type OnnxModel } from '../onnx';
+import { attrInt, isNonFloatTensor, tensorToFloat32, type GraphIndex, type NodeProto, type OnnxModel } from '../onnx';
 
 /** uint8 quantization of one tensor (zero point 0…255). */
 export interface U8Params {
@@ -125,7 +125,8 @@ export function outputEnd(tensor: string, idx: GraphIndex): { end: string; relu?
 }
 
 function isActivation(idx: GraphIndex, name: string): boolean {
-  return !!name && !idx.initializers.has(name) && !idx.constants.has(name);
+  // shape arithmetic (int64 Concat/Add of Shape results) is not data the runtime can quantize
+  return !!name && !idx.initializers.has(name) && !idx.constants.has(name) && !isNonFloatTensor(idx, name);
 }
 
 /** Integer-op candidates: Add/Concat over activations only, GlobalAveragePool on 4-D data. */
