@@ -335,6 +335,15 @@ export const en = {
   'editor.filterLabel': 'Filter the layers by name',
   'editor.jsonLabel': 'config.json text',
   'progress.cancel': 'Cancel',
+
+  'progress.eta': 'about {s} s left',
+  'runs.compare': 'compare run #{id}',
+  'plot.initAt': 'percentile init {v}',
+  'plot.clipMin': 'clip min {v}',
+  'plot.clipMax': 'clip max {v}',
+  'tune.asymLabel': 'asymmetric',
+
+  'tune.stepHelp': '(0, end − start]',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -325,4 +325,13 @@ export const zhCN: Record<MessageKey, string> = {
   'editor.filterLabel': '按名称筛选层',
   'editor.jsonLabel': 'config.json 文本',
   'progress.cancel': '取消',
+
+  'progress.eta': '大约还剩 {s} 秒',
+  'runs.compare': '对比运行 #{id}',
+  'plot.initAt': '百分位初值 {v}',
+  'plot.clipMin': '截断下限 {v}',
+  'plot.clipMax': '截断上限 {v}',
+  'tune.asymLabel': 'asymmetric（非对称）',
+
+  'tune.stepHelp': '(0, 终点 − 起点]',
 };
