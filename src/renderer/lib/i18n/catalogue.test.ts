@@ -93,8 +93,6 @@ const NOT_YET_TRANSLATED = [
   'pages/GraphPage.svelte',
   'pages/HistoryPage.svelte',
   'pages/ModelPage.svelte',
-  'tune/TuneChart.svelte',
-  'tune/TunePage.svelte',
 ];
 
 describe('no hard-coded English in the renderer markup', () => {
