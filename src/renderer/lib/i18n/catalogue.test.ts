@@ -92,7 +92,6 @@ const NOT_YET_TRANSLATED = [
   'heatmap/HeatmapLegend.svelte',
   'pages/GraphPage.svelte',
   'pages/HistoryPage.svelte',
-  'pages/ModelPage.svelte',
 ];
 
 describe('no hard-coded English in the renderer markup', () => {

@@ -381,6 +381,27 @@ export const en = {
   'chart.float': 'float {v}',
   'chart.target': 'target ≥ {v}',
   'chart.best': 'best: trial {n}',
+
+  'model.title': 'Inspect a model',
+  'model.onnx': 'ONNX model',
+  'model.placeholder': '/path/to/model.onnx',
+  'model.open': 'Open model',
+  'model.showGraph': 'Show graph',
+  'model.inputs': 'Inputs',
+  'model.outputs': 'Outputs',
+  'model.name': 'Name',
+  'model.type': 'Type',
+  'model.shape': 'Shape',
+  'model.graphOf': 'Graph of {path}',
+  'model.graph': 'Graph',
+  'model.nodes': '{n} nodes',
+  'model.closeTitle': 'Close (Escape)',
+  'model.close': 'Close graph',
+  'model.params': '{n} parameters',
+  'model.quantizable': 'quantizable',
+  'model.notCandidate': 'not a candidate',
+  'model.in': 'in',
+  'model.out': 'out',
 } as const;
 
 export type MessageKey = keyof typeof en;
