@@ -91,7 +91,6 @@ const NOT_YET_TRANSLATED = [
   'graph/MetricLegend.svelte',
   'heatmap/HeatmapLegend.svelte',
   'pages/GraphPage.svelte',
-  'pages/HistoryPage.svelte',
 ];
 
 describe('no hard-coded English in the renderer markup', () => {
