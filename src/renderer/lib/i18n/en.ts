@@ -430,6 +430,28 @@ export const en = {
   'history.runLayersNot': 'Run #{id}: {n} layers, {f} in float, not analysed.',
   'history.stateInt8': 'int8',
   'history.stateFloat': 'float',
+
+  'legend.passes': 'passes',
+  'legend.colThreshold': 'the column\'s threshold',
+  'legend.farPast': 'far past its threshold',
+  'legend.past': 'past the threshold',
+  'legend.noValue': 'no value',
+  'legend.time': 'time, by size',
+  'legend.higher': 'higher is better',
+  'legend.lower': 'lower is better',
+  'legend.threshold': 'threshold {v}',
+  'legend.nan': 'no value / NaN',
+  'deploy.batch': 'batch',
+  'deploy.int8Median': 'int8 median',
+  'deploy.int8P90': 'int8 p90',
+  'deploy.floatMedian': 'float median',
+  'deploy.floatP90': 'float p90',
+  'deploy.speedup': 'speed-up',
+  'deploy.ms': '{v} ms',
+  'deploy.timing': '{machine}; {reps} timed runs after {warmup} warm-up, interleaved with float',
+  'deploy.warning': 'Warning: the runtime disagrees with the simulation.',
+  'deploy.parity': 'Runtime parity: {summary}',
+  'deploy.allowed': ' (allowed {points} points, {flips}% flips)',
 } as const;
 
 export type MessageKey = keyof typeof en;
