@@ -452,6 +452,23 @@ export const en = {
   'deploy.warning': 'Warning: the runtime disagrees with the simulation.',
   'deploy.parity': 'Runtime parity: {summary}',
   'deploy.allowed': ' (allowed {points} points, {flips}% flips)',
+
+  'graphPage.colourBy': 'colour by',
+  'graphPage.analyse': 'Analyse a run (step 4) to colour the layers by their error.',
+  'graphPage.source': 'run {id} (config {config}, {when}), its analysis',
+  'graphPage.sourceProfile': 'run {id} (config {config}, {when}), its profile',
+  'graphPage.quantized': 'quantized',
+  'graphPage.skipped': 'skipped',
+  'graphPage.config': 'Config',
+  'graphPage.noEntry': 'no entry (not quantized)',
+  'graphPage.edit': 'Edit this layer\'s config',
+  'graphPage.metrics': 'Metrics',
+  'graphPage.cosAcc': 'cosine (accumulated)',
+  'graphPage.sqnrAcc': 'SQNR dB (accumulated)',
+  'graphPage.cosDrop': 'cosine drop here',
+  'graphPage.isolated': 'isolated sensitivity',
+  'graphPage.weight': 'weight cosine / SQNR',
+  'graphPage.gain': 'output gain if skipped',
 } as const;
 
 export type MessageKey = keyof typeof en;
