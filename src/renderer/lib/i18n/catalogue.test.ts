@@ -71,7 +71,7 @@ function stripExpressions(s: string): string {
 const KEEP = /^(int8|JSON|cos|ms|KiB|qtune|ONNX|IFMR|ARQ|channel_wise|max_percentile|min_percentile|search_range|search_step|asymmetric|quant_enable|batch_num|skip_fusion_layers|opset|English|upgrade|op|pct|mobilenet-int8)$/;
 
 /** English words in the markup's text and in user-facing attributes, outside {…}. */
-export function hardCodedText(source: string): string[] {
+function hardCodedText(source: string): string[] {
   const markup = source.replace(/<script[\s\S]*?<\/script>/g, '').replace(/<style[\s\S]*?<\/style>/g, '').replace(/<!--[\s\S]*?-->/g, '');
   const plain = stripExpressions(markup);
   const found: string[] = [];
@@ -84,11 +84,6 @@ export function hardCodedText(source: string): string[] {
     .filter((w) => w.length > 1 && !KEEP.test(w));
 }
 
-/** Pages still in English only; each one leaves this list when its text moves to the catalogue. */
-const NOT_YET_TRANSLATED = [
-  'graph/GraphView.svelte',
-];
-
 describe('no hard-coded English in the renderer markup', () => {
   it('finds text that is written in the markup', () => {
     expect(hardCodedText('<p>Hello {name}</p><button title="Open it">{t("x")}</button>')).toEqual(['Hello', 'Open', 'it']);
@@ -98,14 +93,9 @@ describe('no hard-coded English in the renderer markup', () => {
   it('every .svelte file takes its text from the catalogue', () => {
     expect(Object.keys(SOURCES).length).toBeGreaterThan(30);
     const offenders = Object.entries(SOURCES)
-      .filter(([f]) => !NOT_YET_TRANSLATED.includes(f))
       .map(([f, src]) => [f, hardCodedText(src)] as const)
       .filter(([, words]) => words.length > 0)
       .map(([f, words]) => `${f}: ${[...new Set(words)].join(' ')}`);
     expect(offenders).toEqual([]);
-  });
-
-  it('a file on the not-yet list still has English in it (else take it off the list)', () => {
-    for (const f of NOT_YET_TRANSLATED) expect(hardCodedText(SOURCES[f]), f).not.toEqual([]);
   });
 });

@@ -469,6 +469,27 @@ export const en = {
   'graphPage.isolated': 'isolated sensitivity',
   'graphPage.weight': 'weight cosine / SQNR',
   'graphPage.gain': 'output gain if skipped',
+
+  'graph.find': 'Find layer or op type',
+  'graph.findLabel': 'Find a layer by name or op type',
+  'graph.prevTitle': 'Previous match (Shift+Enter, Shift+N)',
+  'graph.prev': 'Previous match',
+  'graph.nextTitle': 'Next match (Enter, N)',
+  'graph.next': 'Next match',
+  'graph.noMatch': 'no match',
+  'graph.zoom': 'Zoom',
+  'graph.zoomOutTitle': 'Zoom out (−)',
+  'graph.zoomOut': 'Zoom out',
+  'graph.zoomInTitle': 'Zoom in (+)',
+  'graph.zoomIn': 'Zoom in',
+  'graph.fitWidthTitle': 'Fit the graph\'s width (W)',
+  'graph.fitWidth': 'Fit width',
+  'graph.fitAllTitle': 'Show the whole graph (0)',
+  'graph.fitAll': 'Fit all',
+  'graph.coloursFrom': 'colours from {source}',
+  'graph.label': 'Model graph. Arrow keys pan, plus and minus zoom, 0 fits all, W fits the width, N steps to the next search hit, Enter selects it, slash finds.',
+  'graph.layoutError': 'Could not lay out the graph: {error}',
+  'graph.laying': 'laying out {n} nodes…',
 } as const;
 
 export type MessageKey = keyof typeof en;
