@@ -490,6 +490,12 @@ export const en = {
   'graph.label': 'Model graph. Arrow keys pan, plus and minus zoom, 0 fits all, W fits the width, N steps to the next search hit, Enter selects it, slash finds.',
   'graph.layoutError': 'Could not lay out the graph: {error}',
   'graph.laying': 'laying out {n} nodes…',
+
+  'job.quantize': 'Quantize and evaluate',
+  'job.analyze': 'Analyze',
+  'session.noConfig': 'There is no config to save',
+  'ws.unreachable': 'Cannot reach the qtune server. Is `qtune serve` still running?',
+  'ws.lost': 'The connection to the qtune server was lost.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -480,4 +480,10 @@ export const zhCN: Record<MessageKey, string> = {
   'graph.label': '模型计算图。方向键平移，加号和减号缩放，0 显示全部，W 适应宽度，N 跳到下一个搜索结果，Enter 选中，斜杠开始查找。',
   'graph.layoutError': '无法布局计算图：{error}',
   'graph.laying': '正在布局 {n} 个节点…',
+
+  'job.quantize': '量化并评估',
+  'job.analyze': '分析',
+  'session.noConfig': '没有可保存的配置',
+  'ws.unreachable': '无法连接 qtune 服务器。`qtune serve` 是否仍在运行？',
+  'ws.lost': '与 qtune 服务器的连接已断开。',
 };
