@@ -4,22 +4,25 @@
 // then reload and reopen: the runs and the wizard position are still there.
 // The walk runs in a 1024×700 window: at every step no control is clipped or
 // covered, and a screenshot of the step at 1440×900 and at 1024×700 goes to
-// e2e/artifacts/.
+// e2e/artifacts/. Each step is checked with axe-core (no serious or critical
+// violations), and the whole walk must log no console error and fail no request.
 import { expect, test, type Page } from '@playwright/test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hsl } from 'd3';
 import { appUrl, clippedControls, horizontalOverflow, fillLenetForm, NARROW, shot, WIDE } from './helpers';
+import { expectNoSeriousA11yViolations, watchProblems } from './page-checks';
 
 // a stuck click fails in seconds, not at the end of the whole walk's timeout
 test.use({ actionTimeout: 30_000 });
 
 const pct = async (page: Page, testid: string) => Number((await page.getByTestId(testid).textContent())!.replace('%', ''));
 
-/** The step at both sizes, checked for clipped controls at the small one; the walk goes on at 1024×700. */
+/** The step at both sizes, checked for clipped controls at the small one and with axe-core; the walk goes on at 1024×700. */
 async function shotBoth(page: Page, name: string) {
   await page.setViewportSize(WIDE);
+  await expectNoSeriousA11yViolations(page);
   await shot(page, `${name}-1440x900`);
   await page.setViewportSize(NARROW);
   expect(await horizontalOverflow(page), `${name}: the page scrolls sideways at 1024×700`).toBeLessThanOrEqual(0);
@@ -288,16 +291,19 @@ async function walkWizard(page: Page, prefix: string, opts: { expectImprovement:
 
 test('the sample project: generate, quantize, analyse, skip, tune, export, reopen', async ({ page }) => {
   test.setTimeout(900_000);
+  const problems = watchProblems(page);
   await page.goto(appUrl);
   await shotBoth(page, 'sample-0-start-page');
   await page.getByTestId('open-sample').click();
   await expect(page.getByTestId('project-view')).toBeVisible();
   const { first, second } = await walkWizard(page, 'sample', { expectImprovement: true });
   console.log(`sample: float ${first.float}%, int8 ${first.quant}% → after skipping ${second.quant}%`);
+  problems.expectNone();
 });
 
 test('a new project from the form (LeNet on MNIST) walks the same wizard', async ({ page }) => {
   test.setTimeout(900_000);
+  const problems = watchProblems(page);
   await page.goto(appUrl);
   await fillLenetForm(page, 'lenet');
   await shotBoth(page, 'lenet-0-new-project-form');
@@ -305,4 +311,5 @@ test('a new project from the form (LeNet on MNIST) walks the same wizard', async
   await expect(page.getByTestId('project-view')).toBeVisible();
   const { first, second } = await walkWizard(page, 'lenet', { expectImprovement: false });
   console.log(`lenet: float ${first.float}%, int8 ${first.quant}% → after skipping ${second.quant}%`);
+  problems.expectNone();
 });

@@ -6,6 +6,7 @@ import type { RpcMethod } from '../shared/api';
 import { CLIENT_JOB_KINDS } from '../shared/jobs';
 import { QtuneError } from '../shared/errors';
 import { TARGET_SCHEMA, UI_SCHEMA } from './project-schema';
+import { LANGUAGES } from '../shared/settings';
 
 const empty = { type: 'object', additionalProperties: false } as const;
 const str = { type: 'string', minLength: 1, maxLength: 4096 } as const;
@@ -40,6 +41,7 @@ const schemas: Record<RpcMethod, object> = {
       recentProjects: { type: 'array', items: str, maxItems: 10 },
       recentModels: { type: 'array', items: str, maxItems: 10 },
       theme: { enum: ['system', 'light', 'dark'] },
+      language: { enum: [...LANGUAGES] },
       runtime: {
         type: 'object',
         additionalProperties: false,

@@ -16,12 +16,17 @@ export interface RuntimeSettings {
   executionProvider: string;
 }
 
+/** The UI language: 'system' follows the browser/OS (Chinese → zh-CN, otherwise English). */
+export type LanguageSetting = 'system' | 'en' | 'zh-CN';
+export const LANGUAGES: readonly LanguageSetting[] = ['system', 'en', 'zh-CN'];
+
 export interface AppSettings {
   recentProjects: string[];
   recentModels: string[];
   theme: 'system' | 'light' | 'dark';
   windowBounds: WindowBounds;
   runtime: RuntimeSettings;
+  language: LanguageSetting;
 }
 
 /** The environment a worker gets for the runtime settings (read by the worker at startup). */
@@ -35,6 +40,7 @@ export const DEFAULT_SETTINGS: AppSettings = {
   theme: 'system',
   windowBounds: { width: 1280, height: 860 },
   runtime: { threads: 0, executionProvider: 'cpu' },
+  language: 'system',
 };
 
 export const MAX_RECENT = 10;
@@ -65,6 +71,7 @@ export const SETTINGS_SCHEMA = {
     },
     default: { threads: 0, executionProvider: 'cpu' },
   },
+  language: { type: 'string', enum: ['system', 'en', 'zh-CN'], default: 'system' },
 } as const;
 
 /** Put `item` first in a recent list, without duplicates, capped at MAX_RECENT. */

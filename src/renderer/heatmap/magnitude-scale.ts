@@ -1,8 +1,8 @@
 // Cell colours for quantities that are neither good nor bad (a layer's time):
 // blue by size from zero to the column's largest value, never the red that
 // means "look here".
-import { extent, hsl, interpolateBlues } from 'd3';
-import { NAN_COLOUR } from '../lib/colour-scale';
+import { extent, interpolateBlues } from 'd3';
+import { NAN_COLOUR, readableTextOn } from '../lib/colour-scale';
 
 /** What the heatmap needs of a scale to paint and outline a cell. */
 export interface CellScale {
@@ -17,7 +17,7 @@ export function magnitudeScale(values: Iterable<number>): CellScale {
   const colour = (v: number) => (Number.isFinite(v) ? interpolateBlues(0.05 + 0.55 * Math.max(0, v / max)) : NAN_COLOUR);
   return {
     colour,
-    textColour: (v) => (hsl(colour(v)).l < 0.55 ? '#ffffff' : '#1a1a1a'),
+    textColour: (v) => readableTextOn(colour(v)),
     failsThreshold: () => false,
   };
 }

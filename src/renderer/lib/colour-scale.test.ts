@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rgb } from 'd3';
 import { QtuneError } from '../../shared/errors';
-import { NAN_COLOUR, formatMetricValue, makeMetricScale, metricHigherIsBetter } from './colour-scale';
+import { NAN_COLOUR, contrastRatio, formatMetricValue, makeMetricScale, metricHigherIsBetter } from './colour-scale';
 
 /** How dark a colour is (0 = white): larger towards the red, "bad" end of YlOrRd. */
 function darkness(css: string): number {
@@ -97,7 +97,15 @@ describe('makeMetricScale', () => {
     expect(s.legendStops[0].colour).toBe(s.colour(1));
     expect(s.legendStops[4].colour).toBe(s.colour(3));
     expect(s.textColour(3)).toBe('#ffffff');
-    expect(s.textColour(1)).toBe('#1a1a1a');
+    expect(s.textColour(1)).toBe('#000000');
+  });
+
+  it('cell text reads at 4.5:1 or more on every colour of the ramp (WCAG AA)', () => {
+    const s = makeMetricScale('RootMeanSquareError', [0, 1]);
+    for (let i = 0; i <= 100; i++) {
+      const v = i / 100;
+      expect(contrastRatio(s.colour(v), s.textColour(v)), `at ${v} on ${s.colour(v)}`).toBeGreaterThanOrEqual(4.5);
+    }
   });
 
   it('accepts an explicit direction and domain', () => {

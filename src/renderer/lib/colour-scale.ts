@@ -1,7 +1,7 @@
 // Colour scales for per-layer metrics, shared by the graph view and the
 // heatmaps. Whatever the metric's direction, the worst value is drawn dark red
 // and the best pale yellow, so "red means look here" holds everywhere.
-import { extent, interpolateYlOrRd, scaleLinear, hsl } from 'd3';
+import { extent, interpolateYlOrRd, scaleLinear, rgb } from 'd3';
 import { QtuneError } from '../../shared/errors';
 
 /** Colour of a missing / undefined value (NaN): a neutral grey that the YlOrRd ramp never produces. */
@@ -151,10 +151,7 @@ export function makeMetricScale(
     if (Number.isNaN(v) || v === undefined || v === null) return NAN_COLOUR;
     return interpolateYlOrRd(RAMP_START + (1 - RAMP_START) * badness(v));
   };
-  const textColour = (v: number): string => {
-    const l = hsl(colour(v)).l;
-    return l < 0.55 ? '#ffffff' : '#1a1a1a';
-  };
+  const textColour = (v: number): string => readableTextOn(colour(v));
   const threshold = opts.threshold;
   const failsThreshold = (v: number): boolean => {
     if (threshold === undefined || Number.isNaN(v)) return false;
@@ -187,6 +184,31 @@ export function makeMetricScale(
 }
 
 /** Compact number for legends, tooltips and cells: 0.9987, 1.2e-5, 34.1. */
+/** WCAG relative luminance of a CSS colour. */
+function luminance(css: string): number {
+  const c = rgb(css);
+  const lin = (x: number) => {
+    const s = x / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
+}
+
+/** Contrast ratio of two CSS colours (1 to 21). */
+export function contrastRatio(a: string, b: string): number {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/**
+ * Black or white, whichever reads better on `background`: by luminance, not
+ * HSL lightness (white on saturated orange has HSL lightness 0.5 but fails
+ * WCAG). Pure black and white keep every background at 4.5:1 or more.
+ */
+export function readableTextOn(background: string): string {
+  return contrastRatio(background, '#ffffff') >= contrastRatio(background, '#000000') ? '#ffffff' : '#000000';
+}
+
 export function formatMetricValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';

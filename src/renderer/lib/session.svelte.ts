@@ -12,6 +12,7 @@ import { applyProjectPatch } from '../../shared/project-patch';
 import { api, errorMessage, followJob, runJob } from './api';
 import { resolveRef } from './paths';
 import type { ConfigJson } from './config-edit';
+import { t } from './i18n/index.svelte';
 
 export interface ActiveJob {
   label: string;
@@ -193,7 +194,7 @@ export class Session {
 
   /** Save the draft as a new config entry (configs/NNN.json) and point the wizard at it. */
   async saveDraft(note: string, nextStep?: WizardStep): Promise<number> {
-    if (!this.draft) throw new Error('There is no config to save');
+    if (!this.draft) throw new Error(t('session.noConfig'));
     const parent = this.draftConfigId ?? undefined;
     const { configId, project } = await api().call('project.saveConfig', { dir: this.dir, config: this.draft, note, parent });
     this.project = project;
@@ -249,7 +250,7 @@ export class Session {
   /** Quantize and evaluate with a saved config; resolves with the run's details once it ended. */
   async run(configId: number): Promise<RunDetails> {
     let runId = -1;
-    await this.track('Quantize and evaluate', (onProgress) => {
+    await this.track(t('job.quantize'), (onProgress) => {
       const started = api()
         .call('project.startRun', { dir: this.dir, configId })
         .then((r) => {
@@ -268,7 +269,7 @@ export class Session {
 
   /** Run the analyzer on a finished run; `samples`: how many evaluation samples it compares (the backend's default: 32). */
   async analyze(runId: number, samples?: number): Promise<RunDetails> {
-    await this.track('Analyze', (onProgress) =>
+    await this.track(t('job.analyze'), (onProgress) =>
       followJob<AnalysisReport>(
         api()
           .call('project.analyze', { dir: this.dir, runId, ...(samples ? { samples } : {}) })

@@ -2,6 +2,7 @@
 // preload, carried over a WebSocket back to `qtune serve`.
 
 import { RpcError, type QtuneApi, type QtuneEvent, type RpcMethod, type WireMessage } from '../../shared/api';
+import { t } from './i18n/index.svelte';
 
 export function createWebSocketApi(url: string): QtuneApi {
   const listeners = new Set<(e: QtuneEvent) => void>();
@@ -22,11 +23,11 @@ export function createWebSocketApi(url: string): QtuneApi {
       };
       ws.onerror = () => {
         opening = null;
-        reject(new RpcError({ code: 'disconnected', message: 'Cannot reach the qtune server. Is `qtune serve` still running?' }));
+        reject(new RpcError({ code: 'disconnected', message: t('ws.unreachable') }));
       };
       ws.onclose = () => {
         socket = null;
-        for (const p of pending.values()) p.reject(new RpcError({ code: 'disconnected', message: 'The connection to the qtune server was lost.' }));
+        for (const p of pending.values()) p.reject(new RpcError({ code: 'disconnected', message: t('ws.lost') }));
         pending.clear();
       };
       ws.onmessage = (msg) => {
