@@ -92,7 +92,6 @@ function asFloat32(t: ort.Tensor, tensor: string): Float32Array {
   return t.data as Float32Array;
 }
 
-
 /** Split tensors into groups whose bytes fit the budget (first fit, largest first); the oversized go apart. */
 export function planGroups(bytes: Map<string, number>, budget: number): { groups: string[][]; oversized: string[] } {
   const oversized: string[] = [];
@@ -198,9 +197,10 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   };
 
   /**
-   * One pass over the calibration samples, `inferenceBatch` at a time. While
-   * ORT runs one batch (on its own threads), JavaScript folds the previous
-   * batch's results in `take`.
+   * One pass over the calibration samples, `inferenceBatch` at a time; `take`
+   * folds each batch's results while the next run is queued. onnxruntime-node
+   * runs a session on the main thread (inside a setImmediate), so this does not
+   * overlap the two: folding in a worker thread would.
    */
   const runPass = async (
     session: ort.InferenceSession, outputs: string[], inferenceBatch: number, pass: number,
