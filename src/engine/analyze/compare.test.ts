@@ -163,6 +163,7 @@ describe('isolated sensitivity', () => {
     const layers = readQdqLayers(quant).layers;
     expect(layers.map((l) => l.name)).toEqual(specs.map((s) => s.name));
     const iso = await isolatedSensitivity(float, quant, layers, { batches });
+    expect(iso.failed).toEqual([]);
     for (const l of layers) {
       const one = exportQdq(float, specs.filter((s) => s.name === l.name)).model;
       const q = (await runExposed(one, { input }, [l.outputTensor]))[l.outputTensor].data as Float32Array;

@@ -58,7 +58,10 @@ class ChainCopier {
     let out: string;
     const p = this.quantIdx.producers.get(t);
     const init = this.quantIdx.initializers.get(t);
-    if (p && CHAIN_OPS.has(p.opType ?? '') && (p.domain ?? '') === '') {
+    // a tensor that keeps its float-model name is that float activation, even where the QDQ model computes it
+    // with a DequantizeLinear (the export's integer clip of a Relu/Clip output)
+    const floatActivation = this.targetIdx.producers.has(t) || this.targetIdx.graphInputs.has(t);
+    if (p && CHAIN_OPS.has(p.opType ?? '') && (p.domain ?? '') === '' && !floatActivation) {
       const inputs = p.input.map((i) => this.resolve(i, memo, layer));
       const outputs = p.output.map((o) => (o ? this.fresh(o) : o));
       this.added.push({ ...p, name: this.fresh(p.name || p.opType || 'node'), input: inputs, output: outputs, attribute: [...p.attribute] });

@@ -26,6 +26,7 @@ import {
   type OnnxModel,
 } from '../onnx';
 import { arqQuantize, quantizeBias, type ArqResult } from './arq';
+import { quantizeValue } from './fake-quant';
 import { planQdq, u8FromAmct, type TensorRange, type U8Params } from './qdq-plan';
 
 export const QDQ_MIN_OPSET = 13;
@@ -266,5 +267,35 @@ function placeU8Activations(model: OnnxModel, b: QdqBuilder, layers: readonly Qd
     const p: U8Params = u8FromAmct(l.scaleD, l.offsetD);
     node.input[0] = b.activation(node, l.inputTensor, p.scale, p.zeroPoint, true);
   }
+  for (const [relu, c] of plan.codeClips) clipCodes(model, relu, c.input, c.output, plan.params.get(c.output)!, c.bounds);
   return extra;
+}
+
+/** uint8 code of `v` under `p`, as QuantizeLinear computes it (±Infinity saturate). */
+function u8Code(v: number, p: U8Params): number {
+  return quantizeValue(v, p.scale, p.zeroPoint - 128) + 128;
+}
+
+/**
+ * Replaces `Q(input) → DQ → relu → output` (the Q of `input` and of `output` both with `p`) by
+ * `Q(input) → Clip(codes) → DQ → output`: the float Relu/Clip pass becomes one integer clip. `output` keeps
+ * its name and its own Q/DQ, so the analyzer still finds the layers reading it; the runtime drops that
+ * DQ → Q pair (same parameters), and the codes are the ones the Q of `output` gave before.
+ */
+function clipCodes(model: OnnxModel, relu: NodeProto, input: string, output: string, p: U8Params, bounds: TensorRange): void {
+  const g = model.graph;
+  const dqIn = g.nodes.find((n) => n.opType === 'DequantizeLinear' && n.output[0] === relu.input[0]);
+  const qIn = dqIn && g.nodes.find((n) => n.opType === 'QuantizeLinear' && n.output[0] === dqIn.input[0] && n.input[0] === input);
+  const readsDq = g.nodes.filter((n) => dqIn && n.input.includes(dqIn.output[0]));
+  // the plan made the relu the only reader of the layer's quantized output
+  if (!dqIn || !qIn || readsDq.length !== 1) return;
+  const lo = g.uniqueName(`${output}_code_min`);
+  const hi = g.uniqueName(`${output}_code_max`);
+  g.addInitializer(makeTensor(lo, [], Uint8Array.of(u8Code(bounds.min, p))));
+  g.addInitializer(makeTensor(hi, [], Uint8Array.of(u8Code(bounds.max, p))));
+  const codes = g.uniqueName(`${output}_codes`);
+  const clip = makeNode('Clip', [qIn.output[0], lo, hi], [codes], { name: g.uniqueName(`${relu.name || output}_codes`) });
+  const dq = makeNode('DequantizeLinear', [codes, qIn.input[1], qIn.input[2]], [output], { name: g.uniqueName(`${output}_DequantizeLinear_codes`) });
+  g.nodes.splice(g.nodes.indexOf(relu), 1, clip, dq);
+  g.removeNode(dqIn);
 }

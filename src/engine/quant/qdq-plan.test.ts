@@ -104,6 +104,50 @@ describe('ort-cpu quantization plan', () => {
     expect(reluMadeRedundant(clip, idx, { scale: 5 / 255, zeroPoint: 3 })).toBe(false);
   });
 
+  it('a ReLU6 the output Q does not make redundant becomes a clip of the uint8 codes: same numbers, no float pass', async () => {
+    // x → conv1 → Clip(0, 6) → conv2 → out; conv2's input scale covers [0, 6.12], wider than the Clip
+    const r = rng(5);
+    const arr = (n: number, k: number) => Float32Array.from({ length: n }, () => (r() - 0.5) * k);
+    const m = modelOf(
+      [
+        makeNode('Conv', ['x', 'w1', 'b1'], ['c1'], { name: 'conv1', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }),
+        makeNode('Clip', ['c1', 'lo', 'hi'], ['r6'], { name: 'relu6' }),
+        makeNode('Conv', ['r6', 'w2', 'b2'], ['out'], { name: 'conv2', attrs: { kernel_shape: [1, 1] } }),
+      ],
+      [
+        makeTensor('w1', [8, 3, 3, 3], arr(216, 4)), makeTensor('b1', [8], arr(8, 2)),
+        makeTensor('w2', [4, 8, 1, 1], arr(32, 0.6)), makeTensor('b2', [4], arr(4, 0.2)),
+        makeTensor('lo', [], Float32Array.of(0)), makeTensor('hi', [], Float32Array.of(6)),
+      ],
+      { name: 'x', shape: ['N', 3, 8, 8] }, ['out'],
+    );
+    const specs: QdqLayerSpec[] = [
+      { name: 'conv1', activation: { scale: 0.02, offset: 0 }, channelWise: true },
+      { name: 'conv2', activation: { scale: 6.12 / 255, offset: -128 }, channelWise: true },
+    ];
+    const plan = planQdq(m, specs.map((s) => ({ name: s.name, ...s.activation })), new Map());
+    expect([...plan.codeClips.keys()].map((n) => n.name)).toEqual(['relu6']);
+    const { model } = exportQdq(m, specs, { target: 'ort-cpu' });
+    const clips = model.graph.nodes.filter((n) => n.opType === 'Clip');
+    expect(clips).toHaveLength(1);
+    const bounds = clips[0].input.slice(1).map((t) => Array.from(model.graph.index().initializers.get(t)!.rawData ?? []));
+    expect(bounds).toEqual([[0], [250]]); // codes of 0 and of 6 at scale 6.12 / 255 (zero point 0)
+    const g = await runtimeGraph(serializeModel(model));
+    expect(g.ops['com.microsoft:QLinearConv']).toBe(1);
+    expect(g.ops.QuantizeLinear).toBe(1); // the image's: no float clip between a DequantizeLinear and a QuantizeLinear
+    // conv2 sees exactly what AMCT's simulation gives it: Q(clip(conv1)) and Clip(Q(conv1)) are the same codes
+    const x = randomTensor([4, 3, 8, 8], 9);
+    const outputOf = async (mm: OnnxModel) => {
+      const s = await createSession(mm, { forComparison: true });
+      try {
+        return Array.from((await s.run({ x })).out.data as Float32Array);
+      } finally {
+        await s.release();
+      }
+    };
+    expect(await outputOf(model)).toEqual(await outputOf(exportQdq(m, specs, { target: 'generic-qdq' }).model));
+  });
+
   it('onnxruntime runs every layer, the Add and the pooling as integer kernels, and agrees with the simulation', async () => {
     const m = residualModel(false);
     const x = randomTensor([16, 3, 8, 8], 11);

@@ -47,6 +47,11 @@ export interface QdqPlan {
   source: Map<string, 'layer' | 'layout' | 'range'>;
   /** integer ops (Add, Concat, GlobalAveragePool) whose inputs and output are all quantized */
   integerOps: Set<NodeProto>;
+  /**
+   * Relu/Clip nodes the export replaces by a Clip of the uint8 codes: `input` (the layer's output) and `output`
+   * (the Relu/Clip's) are both quantized with the same parameters, and the bounds are in `bounds`
+   */
+  codeClips: Map<NodeProto, { input: string; output: string; bounds: TensorRange }>;
 }
 
 /** Ops that only move or select values: quantizing before or after them gives the same integers. */
@@ -88,26 +93,31 @@ function constantScalar(idx: GraphIndex, name: string | undefined): number | und
   return v.length === 1 ? v[0] : undefined;
 }
 
-/** Whether quantizing the Relu/Clip output with `p` makes the Relu/Clip itself a no-op (the runtime then drops it). */
-export function reluMadeRedundant(node: NodeProto, idx: GraphIndex, p: U8Params): boolean {
-  const lo = p.scale * (0 - p.zeroPoint);
-  const hi = p.scale * (255 - p.zeroPoint);
-  if (node.opType === 'Relu') return p.zeroPoint === 0;
-  if (node.opType !== 'Clip') return false;
+/** The value range a Relu/Clip lets through, or undefined when a Clip bound is not a constant scalar. */
+export function reluBounds(node: NodeProto, idx: GraphIndex): TensorRange | undefined {
+  if (node.opType === 'Relu') return { min: 0, max: Infinity };
+  if (node.opType !== 'Clip') return undefined;
   // opset 11+ Clip: min and max are optional constant inputs (the export needs opset 13)
   let min = -Infinity;
   let max = Infinity;
   if (node.input[1]) {
     const v = constantScalar(idx, node.input[1]);
-    if (v === undefined) return false;
+    if (v === undefined) return undefined;
     min = v;
   }
   if (node.input[2]) {
     const v = constantScalar(idx, node.input[2]);
-    if (v === undefined) return false;
+    if (v === undefined) return undefined;
     max = v;
   }
-  return min <= lo && max >= hi;
+  return { min, max };
+}
+
+/** Whether quantizing the Relu/Clip output with `p` makes the Relu/Clip itself a no-op (the runtime then drops it). */
+export function reluMadeRedundant(node: NodeProto, idx: GraphIndex, p: U8Params): boolean {
+  if (node.opType === 'Relu') return p.zeroPoint === 0;
+  const b = reluBounds(node, idx);
+  return !!b && b.min <= p.scale * (0 - p.zeroPoint) && b.max >= p.scale * (255 - p.zeroPoint);
 }
 
 function isReluLike(node: NodeProto): boolean {
@@ -249,18 +259,22 @@ export function planQdq(model: OnnxModel, layers: readonly PlanLayer[], ranges: 
     }
   }
   // A Relu/Clip the output Q does not make redundant (e.g. ReLU6 before a clip range wider than 6) stops the runtime
-  // from fusing the layer before it. Quantizing the layer's output with the same parameters first gives the Clip
-  // grid values, and clipping then re-quantizing them gives the same codes as quantizing the clipped value (the
-  // Clip lies between the value and its nearest grid point, or beyond both): exact, and the layer runs as an integer kernel.
+  // from fusing the layer before it. Quantization is monotonic, so quantizing the layer's output with the same
+  // parameters and clipping the codes at the codes of the Clip's bounds gives the same codes as quantizing the
+  // clipped value: exact, the layer runs as an integer kernel, and the clip is one cheap pass over uint8 codes.
+  const codeClips = new Map<NodeProto, { input: string; output: string; bounds: TensorRange }>();
   for (const layer of layerParams.keys()) {
     const out = layer.output[0];
     const { end, relu } = outputEnd(out, idx);
     const p = params.get(end);
     if (!relu || !p || params.has(out) || reluMadeRedundant(relu, idx, p)) continue;
     if ((idx.consumers.get(end) ?? []).some((c) => !readers.get(end)?.has(c)) || idx.graphOutputs.has(end)) continue;
+    const bounds = reluBounds(relu, idx);
+    if (!bounds) continue;
     params.set(out, p);
     source.set(out, 'layout');
     addReader(out, relu);
+    codeClips.set(relu, { input: out, output: end, bounds });
   }
-  return { params, readers, source, integerOps };
+  return { params, readers, source, integerOps, codeClips };
 }
