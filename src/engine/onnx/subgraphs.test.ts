@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summarizeModel } from './summary';
+import { toDisplayGraph } from './display';
 import { loadModel } from './io';
 import { findQuantizableLayers } from './quantizable';
 import { makeTensor } from './tensor';
@@ -51,5 +52,23 @@ describe('layers inside control-flow bodies', () => {
     expect(scopeIndex(body).initializers.has('h_in')).toBe(false);
     m.graph.addInitializer(makeTensor('other', [1], Float32Array.of(1)));
     expect(scopeIndex(body).initializers.has('other')).toBe(true);
+  });
+});
+
+describe('display graph of a model with control flow', () => {
+  it('lists each body with its nodes, what it reads from outside and what it gives back', () => {
+    const g = toDisplayGraph(loadModel(join(MODELS, 'if_mnist.onnx')));
+    // the If node reads the input its branches take from outside: drawn as an edge into it
+    expect(g.edges.some((e) => e.from === 'input:input' && e.to === 'branch')).toBe(true);
+    const then = g.bodies!.find((b) => b.path === 'branch/then_branch')!;
+    expect(then.owner).toBe('branch');
+    expect(then.nodes.map((n) => n.id)).toContain('branch/then_branch/conv1');
+    expect(then.nodes.find((n) => n.id === 'branch/then_branch/conv1')).toMatchObject({ quantizable: true, params: 80 });
+    expect(then.entries).toEqual([{ to: 'branch/then_branch/conv1', tensor: 'input' }]);
+    expect(then.exits).toEqual([{ from: 'branch/then_branch/fc', tensor: 'then_logits', ownerOutput: 0 }]);
+    const loop = toDisplayGraph(loadModel(join(MODELS, 'loop_mnist.onnx'))).bodies![0];
+    expect(loop.entries).toEqual(expect.arrayContaining([{ to: 'refine/body/conv', tensor: 'h_in', ownerInput: 2 }]));
+    expect(loop.exits.map((e) => [e.from, e.ownerOutput])).toEqual([['refine/body/relu', 0], ['refine/body/emit', 1]]);
+    expect(loop.nodes.find((n) => n.id === 'refine/body/conv')!.params).toBe(584); // outer initializers counted
   });
 });
