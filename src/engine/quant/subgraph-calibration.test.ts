@@ -1,8 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readNpy } from '../data/npy';
+import { readNpy, writeNpy } from '../data/npy';
 import { openDataFor } from '../data/for-model';
-import { createSession, exposeBodyTensors, findQuantizableLayers, loadModel, ort } from '../onnx';
+import { createSession, DT, exposeBodyTensors, findQuantizableLayers, loadModel, makeInt64Tensor, makeNode, makeTensor, makeValueInfo, ort, type GraphProto } from '../onnx';
+import { modelOf, rng } from '../../../test/fixtures/quant/build-models';
+import { exportQdq } from './qdq-export';
 import { calibrate } from './calibrate';
 import { createQuantConfig } from './config';
 import { ifmrSearch } from './ifmr';
@@ -95,4 +99,59 @@ describe('calibration inside control-flow bodies', () => {
     expect(body.ifmr.scale).toBeCloseTo(ref.scale, 7);
     expect(body.ifmr.offset).toBe(ref.offset);
   }, 60_000);
+});
+
+describe('a Scan body', () => {
+  // Y = Scan over the 4 time steps of X [N, 4, 8]: s ← Relu(x_t · W + s), from s0 = X[:, 0] · W0; W is an outer initializer
+  function scanModel() {
+    const r = rng(3);
+    const w = (n: number) => Float32Array.from({ length: n }, () => r() - 0.5);
+    const body: GraphProto = {
+      name: 'step',
+      node: [
+        makeNode('MatMul', ['x_t', 'W'], ['mm_out'], { name: 'mm' }),
+        makeNode('Add', ['mm_out', 's_in'], ['sum'], { name: 'add' }),
+        makeNode('Relu', ['sum'], ['s_out'], { name: 'relu' }),
+        makeNode('Identity', ['s_out'], ['y_t'], { name: 'emit' }),
+      ],
+      initializer: [],
+      input: [makeValueInfo('s_in', DT.FLOAT, ['N', 16]), makeValueInfo('x_t', DT.FLOAT, ['N', 8])],
+      output: [makeValueInfo('s_out', DT.FLOAT, ['N', 16]), makeValueInfo('y_t', DT.FLOAT, ['N', 16])],
+      valueInfo: [], sparseInitializer: [], quantizationAnnotation: [],
+    };
+    return modelOf([
+      makeNode('Gather', ['x', 'zero'], ['x0'], { name: 'first_step', attrs: { axis: 1 } }),
+      makeNode('MatMul', ['x0', 'W0'], ['s0'], { name: 'start' }),
+      makeNode('Scan', ['s0', 'x'], ['s_final', 'y'], { name: 'scan', attrs: { body, num_scan_inputs: 1, scan_input_axes: [1] } }),
+    ], [makeTensor('W', [8, 16], w(128)), makeTensor('W0', [8, 16], w(128)), makeInt64Tensor('zero', [0], [])], { name: 'x', shape: ['N', 4, 8] }, ['s_final']);
+  }
+
+  it('its layer is listed, calibrated over every time step, and quantized inside the body', async () => {
+    const model = scanModel();
+    const layers = findQuantizableLayers(model);
+    expect(layers.map((l) => [l.name, l.quantizable])).toEqual([['start', true], ['scan/body/mm', true]]);
+    const x = Float32Array.from({ length: 8 * 32 }, (_, i) => Math.sin(i * 0.7) * 2);
+    const dir = mkdtempSync(join(tmpdir(), 'qtune-scan-'));
+    await writeNpy(join(dir, 'x.npy'), { dtype: 'float32', shape: [8, 4, 8], data: x });
+    const dataset = await openDataFor(model, { data: join(dir, 'x.npy') });
+    const config = createQuantConfig(layers.filter((l) => l.quantizable), { batchNum: 2 });
+    const r = await calibrate(model, dataset, config, { batchSize: 4 });
+    const body = r.layers.find((l) => l.name === 'scan/body/mm')!;
+    // x_t over every step of every sample is all of x
+    expect(body.ifmr.count).toBe(x.length);
+    const ref = ifmrSearch(x, body.config.activation);
+    expect(body.ifmr.scale).toBeCloseTo(ref.scale, 7);
+    const q = exportQdq(model, r.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: true })));
+    const scan = q.model.graph.nodes.find((n) => n.opType === 'Scan')!;
+    expect(scan.attribute.find((a) => a.name === 'body')!.g!.node.some((n) => n.opType === 'QuantizeLinear')).toBe(true);
+    const feed = { x: new ort.Tensor('float32', x.subarray(0, 4 * 32), [4, 4, 8]) };
+    const run = async (m: typeof model) => {
+      const s = await createSession(m);
+      try { return (await s.run(feed)).s_final.data as Float32Array; } finally { await s.release(); }
+    };
+    const f = await run(model), qv = await run(q.model);
+    const err = qv.reduce((m, v, i) => Math.max(m, Math.abs(v - f[i])), 0) / f.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(err).toBeLessThan(0.05);
+    expect(err).toBeGreaterThan(0);
+  });
 });
