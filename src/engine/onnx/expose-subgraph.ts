@@ -15,7 +15,7 @@ import { attrInts, makeNode } from './attrs';
 import type { OnnxModel } from './model';
 import { freshName } from './names';
 import { DT } from './proto';
-import { graphScopes, scopeIndex, type Scope } from './subgraphs';
+import { allTensorNames, graphScopes, scopeIndex, type Scope } from './subgraphs';
 import { makeTensor } from './tensor';
 import { makeValueInfo } from './value-info';
 
@@ -47,12 +47,7 @@ function elemTypeIn(scope: Scope, tensor: string): number {
 export function exposeBodyTensors(model: OnnxModel, tensors: readonly BodyTensor[]): ExposedBodyTensors {
   const copy = model.clone();
   const scopes = new Map(graphScopes(copy).map((s) => [s.path, s]));
-  const used = new Set<string>();
-  for (const s of scopes.values()) {
-    for (const n of s.graph.nodes) for (const t of [...n.input, ...n.output, n.name ?? '']) used.add(t);
-    for (const t of s.graph.initializers) used.add(t.name ?? '');
-    for (const v of [...s.graph.inputs, ...s.graph.outputs, ...s.graph.valueInfo]) used.add(v.name ?? '');
-  }
+  const used = allTensorNames(copy);
   const fresh = (base: string) => {
     const name = freshName(`__qtune_x_${base}`, (x) => used.has(x));
     used.add(name);
