@@ -33,4 +33,23 @@ export interface DisplayGraph {
   edges: DisplayEdge[];
   inputs: string[];
   outputs: string[];
+  /** If/Loop/Scan bodies, drawn in place of their node when it is expanded (nested ones listed too) */
+  bodies?: DisplayBody[];
+}
+
+/**
+ * One body of a control-flow node: its nodes (ids `<owner>/<attribute>/<node>`, the layer names config.json
+ * uses) and edges inside it, and how it connects to the graph around its owner.
+ */
+export interface DisplayBody {
+  /** id of the If/Loop/Scan node holding it */
+  owner: string;
+  /** `<owner>/<attribute>` */
+  path: string;
+  nodes: DisplayNode[];
+  edges: DisplayEdge[];
+  /** tensors it reads from outside: a body input (`ownerInput`: the owner's input at that position) or an outer tensor by name */
+  entries: { to: string; tensor: string; ownerInput?: number }[];
+  /** what it gives back: the owner's output at `ownerOutput` comes from node `from` */
+  exits: { from: string; tensor: string; ownerOutput: number }[];
 }

@@ -31,6 +31,22 @@ export interface QuantizableLayer {
   channelAxis?: number;
   /** spatial rank of the kernel (Conv 1/2/3, ConvTranspose 2, AveragePool its kernel_shape length) */
   kernelDims?: number;
+  /**
+   * the If/Loop/Scan body holding the layer (`<node>/<attribute>`, nested ones joined by '/'); absent in
+   * the main graph. `name` then starts with it, and the tensor names are the body's own.
+   */
+  subgraph?: string;
+}
+
+/** One If/Loop/Scan body: its nodes and the candidate layers inside it (nested bodies counted in their own entry). */
+export interface SubgraphSummary {
+  /** `<node>/<attribute>` (the prefix of the layer names inside) */
+  path: string;
+  /** op type of the node holding it: If, Loop, Scan */
+  opType: string;
+  nodeCount: number;
+  layers: number;
+  quantizable: number;
 }
 
 export interface ModelSummary {
@@ -49,8 +65,10 @@ export interface ModelSummary {
   opCounts: Record<string, number>;
   /** elements in initializers and Constant-node tensors */
   paramCount: number;
-  /** nodes holding If/Loop/Scan subgraphs (left as they are, never quantized) */
+  /** nodes holding If/Loop/Scan subgraphs (their layers are listed in `layers`, see `subgraphs`) */
   subgraphNodes: string[];
+  /** every body, with its layer counts (its layers are in `layers` too) */
+  subgraphs?: SubgraphSummary[];
   layers: QuantizableLayer[];
   quantizableCount: number;
 }

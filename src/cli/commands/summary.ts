@@ -16,6 +16,7 @@ function printSummary(s: ModelSummary): void {
   const ops = Object.entries(s.opCounts).sort((a, b) => b[1] - a[1]);
   console.log(`ops: ${ops.map(([op, n]) => `${op} ${n}`).join(', ')}`);
   console.log(`quantizable layers: ${s.quantizableCount} of ${s.layers.length} candidates`);
+  for (const b of s.subgraphs ?? []) console.log(`  in ${b.opType} body ${b.path}: ${b.quantizable} of ${b.layers} (${b.nodeCount} nodes)`);
   for (const l of s.layers) {
     console.log(`  ${l.quantizable ? '✓' : '✗'} ${l.name} (${l.opType}, ${l.paramCount.toLocaleString('en-US')} params)${l.reason ? ` — ${l.reason}` : ''}`);
   }

@@ -14,7 +14,7 @@ import { findQuantizableLayers, inputSpecs, loadModel, type OnnxModel } from '..
 import { compareAccumulated, matchTensors } from './compare';
 import { isolatedSensitivity } from './isolated';
 import { outputSensitivity } from './output-sensitivity';
-import { readQdqLayers } from './qdq-layers';
+import { exposeSharedBodyTensors, readQdqLayersWithBodies, scopedTensorName } from './subgraph-layers';
 import { resolveFloatReference } from './reference';
 import { collectBatches, throwIfAborted, type SampleBatch } from './samples';
 import { readStatsFile } from './stats';
@@ -101,7 +101,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   const { reference, referencePath } = resolved;
   warnings.push(...resolved.warnings);
   checkSameInputs(reference, quant, referencePath, quantPath);
-  const qdq = readQdqLayers(quant);
+  const qdq = readQdqLayersWithBodies(quant);
   for (const w of qdq.warnings) warnings.push({ code: 'qdq_layer', message: w.message, layer: w.layer });
   if (qdq.qdqNodeCount === 0) {
     warnings.push({ code: 'not_qdq', message: `${quantPath} has no QuantizeLinear/DequantizeLinear nodes: it is not a QDQ model, so no layer is known to be quantized (only tensors are compared)` });
@@ -124,17 +124,26 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   if (sampleIndices.length < samples) warnings.push({ code: 'few_samples', message: `the data holds ${sampleIndices.length} samples; ${samples} were asked for` });
   stage('data');
 
-  const acc = await compareAccumulated(reference, quant, qdq.layers, {
+  // tensors inside If/Loop/Scan bodies are compared as main-graph outputs named <node>/<attribute>/<tensor>
+  const exposed = exposeSharedBodyTensors(reference, quant);
+  const acc = await compareAccumulated(exposed.float, exposed.quant, qdq.layers, {
     batches, maxTensorsPerRun: opts.maxTensorsPerRun, signal: opts.signal, onProgress: progress('accumulated'),
   });
   stage('accumulated');
 
   // the ranks seen in the comparison spare the twin model a probing inference
-  const iso = await isolatedSensitivity(reference, quant, qdq.layers, { batches, knownRanks: acc.ranks, rowsPerRun: acc.rowsPerRun, signal: opts.signal, onProgress: progress('isolated') });
+  const mainLayers = qdq.layers.filter((l) => !qdq.inBodies.has(l.name));
+  if (mainLayers.length < qdq.layers.length) {
+    warnings.push({ code: 'isolated_failed', message: `isolated sensitivity is not measured for the ${qdq.layers.length - mainLayers.length} quantized layer(s) inside If/Loop/Scan bodies (their accumulated and weight errors are)` });
+  }
+  const iso = await isolatedSensitivity(reference, quant, mainLayers, { batches, knownRanks: acc.ranks, rowsPerRun: acc.rowsPerRun, signal: opts.signal, onProgress: progress('isolated') });
   for (const f of iso.failed) warnings.push({ code: 'isolated_failed', message: `isolated sensitivity not measured: ${f.message}`, layer: f.layer });
   stage('isolated');
 
-  const refLayers = findQuantizableLayers(reference);
+  // a body layer's tensors as the comparison names them
+  const refLayers = findQuantizableLayers(reference).map((l) => (l.subgraph
+    ? { ...l, inputTensor: scopedTensorName(l.subgraph, l.inputTensor), outputTensor: scopedTensorName(l.subgraph, l.outputTensor) }
+    : l));
   const infoByName = new Map(refLayers.map((l) => [l.name, l]));
   const weights = new Map<string, ReturnType<typeof weightError>>();
   qdq.layers.forEach((l, i) => {

@@ -3,7 +3,7 @@
 // against their dequantized int8 copy, whole tensor and per output channel.
 import { QtuneError } from '../../shared/errors';
 import type { WeightError } from '../../shared/analysis-types';
-import { tensorDims, tensorToFloat32, type OnnxModel } from '../onnx';
+import { resolveScopedNode, scopeIndex, tensorDims, tensorToFloat32, type OnnxModel } from '../onnx';
 import { cosineFromSums, sqnrFromSums } from '../eval/metrics';
 import { dequantizeWeight, type QdqLayer } from './qdq-layers';
 
@@ -29,9 +29,10 @@ export function channelRanges(w: Float32Array, shape: readonly number[], axis: n
 export function weightError(float: OnnxModel, layer: QdqLayer, outputAxis?: number): WeightError | undefined {
   const w = layer.weight;
   if (!w) return undefined;
-  const node = float.graph.getNode(layer.name);
-  const name = node?.input[1];
-  const idx = float.graph.index();
+  // a layer inside an If/Loop/Scan body may read an outer initializer: look it up in the body's scope
+  const found = resolveScopedNode(float, layer.name);
+  const name = found?.node.input[1];
+  const idx = found?.scope.owner ? scopeIndex(found.scope) : float.graph.index();
   const t = name ? idx.initializers.get(name) ?? idx.constants.get(name) : undefined;
   if (!t) throw new QtuneError('analyze_weights', `layer '${layer.name}': the float model has no constant weight for it`, { layer: layer.name });
   const shape = tensorDims(t);

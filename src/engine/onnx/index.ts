@@ -18,3 +18,5 @@ export * from './reductions';
 export * from './shapes';
 export * from './upgrade';
 export * from './model-io';
+export * from './subgraphs';
+export * from './expose-subgraph';

@@ -77,7 +77,11 @@ export function loadModelFromBytes(bytes: Uint8Array, opts: LoadOptions & { path
   validate(proto, file);
   resolveExternalData(proto, file, opts.baseDir ?? process.cwd());
   const model = new OnnxModel(proto, opts.path);
-  if (opts.assignNames !== false) model.generatedNames = assignNodeNames(model.graph.nodes);
+  if (opts.assignNames !== false) {
+    model.generatedNames = assignNodeNames(model.graph.nodes);
+    // body nodes too: layers inside If/Loop/Scan are addressed by `<node>/<attribute>/<body node>`
+    forEachGraph(model.graph.proto, (g) => { if (g !== model.graph.proto) assignNodeNames(g.node); });
+  }
   return model;
 }
 

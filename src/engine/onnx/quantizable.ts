@@ -1,7 +1,8 @@
 // Which layers can be quantized, per spec §4, and why not when they cannot.
 import type { QuantizableLayer } from '../../shared/model-summary';
 import { attrFloat, attrInt, attrInts } from './attrs';
-import type { GraphIndex, OnnxModel } from './model';
+import { Graph, type GraphIndex, type OnnxModel } from './model';
+import { bodiesOf, scopedNodeName, scopeIndex, type Scope } from './subgraphs';
 import { constantValue, dependsOnData } from './const-fold';
 import { DT, type NodeProto } from './proto';
 import { elemTypeName, numElements, tensorDims } from './tensor';
@@ -15,13 +16,29 @@ const LISTED_OP_TYPES = new Set<string>([...QUANTIZABLE_OP_TYPES, 'GlobalAverage
 /** The constant tensor behind `name`: an initializer, a Constant output, or an expression of them. */
 const constantOf = constantValue;
 
-/** Layers spec §4 talks about, in node order, top-level graph only. */
+/**
+ * Layers spec §4 talks about, in node order; the layers inside an If/Loop/Scan body follow their
+ * control-flow node, named by scope (`branch/then_branch/conv1`, see subgraphs.ts) and marked with it.
+ */
 export function findQuantizableLayers(model: OnnxModel, idx: GraphIndex = model.graph.index()): LayerInfo[] {
   const out: LayerInfo[] = [];
-  for (const node of model.graph.nodes) {
-    if ((node.domain ?? '') !== '' || !LISTED_OP_TYPES.has(node.opType ?? '')) continue;
-    out.push(describeLayer(node, idx));
-  }
+  const walk = (scope: Scope, scopeIdx: GraphIndex) => {
+    for (const node of scope.graph.nodes) {
+      if ((node.domain ?? '') === '' && LISTED_OP_TYPES.has(node.opType ?? '')) {
+        const info = describeLayer(node, scopeIdx);
+        if (scope.owner) {
+          info.name = scopedNodeName(scope, info.name);
+          info.subgraph = scope.path;
+        }
+        out.push(info);
+      }
+      for (const b of bodiesOf(node)) {
+        const body: Scope = { path: scopedNodeName(scope, `${node.name ?? ''}/${b.attr}`), graph: new Graph(b.graph), owner: node, ownerScope: scope, attr: b.attr };
+        walk(body, scopeIndex(body));
+      }
+    }
+  };
+  walk({ path: '', graph: model.graph }, idx);
   return out;
 }
 

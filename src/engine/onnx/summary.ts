@@ -6,6 +6,7 @@ import { loadModel } from './io';
 import type { OnnxModel } from './model';
 import { toNum } from './proto';
 import { findQuantizableLayers } from './quantizable';
+import { bodyScopes } from './subgraphs';
 import { tensorNumElements } from './tensor';
 import { describeValue } from './value-info';
 
@@ -27,7 +28,15 @@ export function summarizeLoadedModel(model: OnnxModel, sizeBytes = 0): ModelSumm
   let paramCount = 0;
   for (const t of idx.initializers.values()) paramCount += tensorNumElements(t);
   for (const t of idx.constants.values()) paramCount += tensorNumElements(t);
+  for (const b of bodyScopes(model)) {
+    const bi = b.graph.index();
+    for (const t of [...bi.initializers.values(), ...bi.constants.values()]) paramCount += tensorNumElements(t);
+  }
   const layers = findQuantizableLayers(model, idx);
+  const subgraphs = bodyScopes(model).map((b) => {
+    const inside = layers.filter((l) => l.subgraph === b.path);
+    return { path: b.path, opType: b.owner?.opType ?? '', nodeCount: b.graph.nodes.length, layers: inside.length, quantizable: inside.filter((l) => l.quantizable).length };
+  });
   return {
     path: model.path ?? '',
     sizeBytes,
@@ -42,6 +51,7 @@ export function summarizeLoadedModel(model: OnnxModel, sizeBytes = 0): ModelSumm
     opCounts,
     paramCount,
     subgraphNodes,
+    subgraphs,
     layers,
     quantizableCount: layers.filter((l) => l.quantizable).length,
   };

@@ -30,7 +30,7 @@ export class CalibrationCache {
     if (!known) this.store.set(dataset, (known = new Map()));
     // the fused model differs with the fusion settings, the data with the batches taken
     const scope = JSON.stringify([config.do_fusion, [...config.skip_fusion_layers].sort(), config.batch_num, batchSize]);
-    const keyOf = (l: EnabledLayer) => `${scope}\0${l.inputTensor}\0${JSON.stringify(l.config.activation)}`;
+    const keyOf = (l: EnabledLayer) => `${scope}\0${l.subgraph ?? ""}\0${l.inputTensor}\0${JSON.stringify(l.config.activation)}`;
     const missing = new Map<string, EnabledLayer>();
     for (const l of layers) if (!known.has(keyOf(l)) && !missing.has(keyOf(l))) missing.set(keyOf(l), l);
     let knownRanges = this.rangeStore.get(dataset);
@@ -43,7 +43,7 @@ export class CalibrationCache {
       // refused: when every layer to calibrate reads a graph input, one other layer goes along
       const graphInputs = new Set(model.graph.feedInputs.map((v) => v.name ?? ''));
       if (missing.size > 0 && [...missing.values()].every((l) => graphInputs.has(l.inputTensor))) {
-        const companion = findQuantizableLayers(model).find((l) => l.quantizable && !graphInputs.has(l.inputTensor));
+        const companion = findQuantizableLayers(model).find((l) => l.quantizable && !l.subgraph && !graphInputs.has(l.inputTensor));
         if (companion) subset.layers[companion.name] = config.layers[companion.name]?.quant_enable === false || !config.layers[companion.name] ? {} : config.layers[companion.name];
       }
       const r = await calibrate(model, dataset, subset, opts);

@@ -28,6 +28,7 @@ import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from
 import type { TensorRange } from './qdq-plan';
 import { ExtremeKeeper, finishIfmr, MergedHistogram, planIfmr, type IfmrPlan, type TensorSummary } from './streaming-ifmr';
 import { finiteRanges, widenRange } from './tensor-ranges';
+import { exposeBodyLayerInputs, noSamplesReason } from './subgraph-calibration';
 
 export const DEFAULT_MEMORY_BUDGET = 2 * 1024 ** 3;
 
@@ -57,6 +58,8 @@ export interface EnabledLayer {
   inputTensor: string;
   outputTensor: string;
   kernelDims?: number;
+  /** the If/Loop/Scan body holding the layer (its tensors are the body's) */
+  subgraph?: string;
   config: ResolvedLayerConfig;
 }
 
@@ -73,6 +76,8 @@ export interface CalibrationResult {
   passes: number;
   /** min and max of the `rangeTensors` asked for, when this calibration measured them (finite ones only) */
   ranges?: Map<string, TensorRange>;
+  /** enabled layers inside control-flow bodies that no calibration sample reached (left out of `layers`) */
+  noSamples?: { name: string; reason: string }[];
 }
 
 /** Quantizable layers that the config enables, in node order. */
@@ -82,7 +87,7 @@ export function enabledLayers(model: OnnxModel, config: QuantConfig): EnabledLay
     if (!l.quantizable) continue;
     const resolved = effectiveLayerConfig(config, l.name, { opType: l.opType, kernelDims: l.kernelDims });
     if (!resolved) continue;
-    out.push({ name: l.name, opType: l.opType, inputTensor: l.inputTensor, outputTensor: l.outputTensor, kernelDims: l.kernelDims, config: resolved });
+    out.push({ name: l.name, opType: l.opType, inputTensor: l.inputTensor, outputTensor: l.outputTensor, kernelDims: l.kernelDims, ...(l.subgraph ? { subgraph: l.subgraph } : {}), config: resolved });
   }
   return out;
 }
@@ -116,7 +121,19 @@ export function planGroups(bytes: Map<string, number>, budget: number): { groups
  * already be fused; it is not changed.
  */
 export async function calibrate(model: OnnxModel, dataset: Dataset, config: QuantConfig, opts: CalibrateOptions): Promise<CalibrationResult> {
-  const layers = enabledLayers(model, config);
+  const body = exposeBodyLayerInputs(model, enabledLayers(model, config));
+  return reportBodyLayers(await calibrateLayers(body.model, dataset, config, body.layers, opts), body.original);
+}
+
+/** Results under the layers' own (body) tensor names; body layers that saw no sample listed apart. */
+function reportBodyLayers(r: CalibrationResult, original: Map<string, EnabledLayer>): CalibrationResult {
+  const seen = new Set(r.layers.map((l) => l.name));
+  const noSamples = [...original.values()].filter((l) => !seen.has(l.name)).map((l) => ({ name: l.name, reason: noSamplesReason(l) }));
+  const layers = r.layers.map((l) => ({ ...l, inputTensor: original.get(l.name)!.inputTensor }));
+  return { ...r, layers, ...(noSamples.length ? { noSamples } : {}) };
+}
+
+async function calibrateLayers(model: OnnxModel, dataset: Dataset, config: QuantConfig, layers: EnabledLayer[], opts: CalibrateOptions): Promise<CalibrationResult> {
   const batchNum = config.batch_num;
   const batchSize = dataset.effectiveBatchSize(opts.batchSize);
   const need = batchNum * batchSize;
@@ -302,9 +319,10 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
           throwIfAborted(signal);
           const o = outputs.get(t)!;
           const s = acc.get(t)!;
+          const values = (o.raw ? r[o.raw] : feeds[t]).data;
+          if (values.length === 0) continue; // a body tensor no sample of this batch reached (an If branch not taken)
           const min = Number(r[o.extremes.min].data[0]);
           const max = Number(r[o.extremes.max].data[0]);
-          const values = (o.raw ? r[o.raw] : feeds[t]).data;
           if (!Number.isFinite(min) || !Number.isFinite(max) || !(values instanceof Float32Array)) {
             unusable = true; // NaN, infinity or not float32: the held method reports it with the layer's name
             return false;
@@ -341,6 +359,8 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   }
 
   // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass.
+  // (a body layer whose tensor got no values is left out: calibrate() reports it)
+  layers = layers.filter((l) => summaries.get(l.inputTensor)!.count > 0);
   const plans = new Map<string, IfmrPlan>();
   for (const l of layers) {
     throwIfAborted(signal);
@@ -427,6 +447,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
   const results = new Map<string, LayerCalibration>();
   let ifmrDone = 0;
   const searchExact = (t: string, chunks: Float32Array[]) => {
+    if (chunks.every((c) => c.length === 0)) return; // a body tensor no sample reached: calibrate() reports it
     for (const l of layersOf(t)) {
       throwIfAborted(signal);
       onProgress?.({ stage: 'ifmr', done: ifmrDone, total: layers.length, layer: l.name });
@@ -496,7 +517,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
     }
   }
   return {
-    layers: layers.map((l) => results.get(l.name)!),
+    layers: layers.flatMap((l) => results.get(l.name) ?? []),
     batches: batchNum,
     batchSize,
     samples: need,

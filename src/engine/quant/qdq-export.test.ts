@@ -177,3 +177,77 @@ describe('exportQdq', () => {
     expect(maxRel(fo[conv.output[0]].data as Float32Array, ref.y)).toBeGreaterThan(1e-5);
   });
 });
+
+describe('exportQdq inside If/Loop bodies', () => {
+  const MODELS = join(process.cwd(), 'test/fixtures/models');
+  const spec = (name: string): QdqLayerSpec => ({ name, activation: { scale: 0.02, offset: -128 }, channelWise: true });
+  const image = (v: number, n = 2) => new ort.Tensor('float32', Float32Array.from({ length: n * 784 }, (_, i) => ((i * 37) % 101) / 100 * v), [n, 1, 28, 28]);
+
+  /** Largest |q − f| over the largest |f|: the quantized model computes about what the float one does. */
+  const errorOverRange = (q: ort.Tensor, f: ort.Tensor) => {
+    const a = q.data as Float32Array, b = f.data as Float32Array;
+    return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0) / b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  };
+
+  /** Every tensor name produced anywhere in the model (main graph and bodies): ONNX wants each one once. */
+  function producedNames(model: OnnxModel): string[] {
+    const out: string[] = [];
+    const walk = (g: { node: { output: string[]; attribute: { g?: unknown; graphs: unknown[] }[] }[]; initializer: { name?: string }[] }) => {
+      for (const t of g.initializer) out.push(t.name ?? '');
+      for (const n of g.node) {
+        out.push(...n.output);
+        for (const a of n.attribute) for (const sg of [a.g, ...a.graphs]) if (sg) walk(sg as typeof g);
+      }
+    };
+    walk(model.graph.proto as unknown as Parameters<typeof walk>[0]);
+    return out;
+  }
+
+  for (const target of ['ort-cpu', 'generic-qdq'] as const) {
+    it(`${target}: Q/DQ nodes are placed inside both branches of an If; the outer weights move into the branch`, async () => {
+      const model = loadModel(join(MODELS, 'if_mnist.onnx'));
+      const names = ['branch/then_branch/conv1', 'branch/then_branch/fc', 'branch/else_branch/conv', 'branch/else_branch/fc'];
+      const r = exportQdq(model, names.map(spec), { target });
+      expect(r.layers.map((l) => l.name)).toEqual(names);
+      expect(r.layers[2].inputTensor).toBe('input');
+      const ifNode = r.model.graph.nodes.find((n) => n.opType === 'If')!;
+      for (const a of ifNode.attribute) {
+        const ops = a.g!.node.map((n) => n.opType);
+        expect(ops).toContain('QuantizeLinear');
+        expect(ops).toContain('DequantizeLinear');
+      }
+      // the else branch read its weights from the main graph: now quantized inside it, and the float ones are gone
+      const mainInits = r.model.graph.initializers.map((t) => t.name);
+      expect(mainInits).not.toContain('else_conv_w');
+      expect(mainInits).not.toContain('else_fc_w');
+      const names2 = producedNames(r.model);
+      expect(new Set(names2).size).toBe(names2.length);
+      // the original is untouched; both branches run in onnxruntime and stay close to the float model
+      expect(model.graph.initializers.map((t) => t.name)).toContain('else_conv_w');
+      for (const v of [0.05, 1]) {
+        const f = (await run(model, { input: image(v) })).logits;
+        const q = (await run(r.model, { input: image(v) })).logits;
+        expect(errorOverRange(q, f)).toBeLessThan(0.1);
+        expect(q.data).not.toEqual(f.data);
+      }
+    });
+  }
+
+  it('a Loop body layer whose weight is an outer initializer', async () => {
+    const model = loadModel(join(MODELS, 'loop_mnist.onnx'));
+    const r = exportQdq(model, [spec('stem'), spec('refine/body/conv')]);
+    const loop = r.model.graph.nodes.find((n) => n.opType === 'Loop')!;
+    const body = loop.attribute[0].g!;
+    expect(body.node.filter((n) => n.opType === 'DequantizeLinear').length).toBeGreaterThanOrEqual(3); // input, weight, bias
+    expect(body.node.find((n) => n.name === 'conv')!.input[1]).not.toBe('body_conv_w');
+    expect(r.model.graph.initializers.map((t) => t.name)).not.toContain('body_conv_w');
+    const f = (await run(model, { input: image(1) })).logits;
+    const q = (await run(r.model, { input: image(1) })).logits;
+    expect(errorOverRange(q, f)).toBeLessThan(0.1);
+  });
+
+  it('a layer name that is in no body is refused with its name', () => {
+    const model = loadModel(join(MODELS, 'loop_mnist.onnx'));
+    expect(() => exportQdq(model, [spec('refine/body/nope')])).toThrow(/no layer named "refine\/body\/nope"/);
+  });
+});

@@ -17,11 +17,18 @@ import {
   QUANTIZABLE_OP_TYPES,
   attrInt,
   constantValue,
+  allTensorNames,
   describeLayer,
+  freshName,
+  graphScopes,
   makeNode,
   makeTensor,
   tensorDims,
+  resolveScopedNode,
+  scopeIndex,
+  scopeModel,
   tensorToFloat32,
+  type GraphIndex,
   type NodeProto,
   type OnnxModel,
 } from '../onnx';
@@ -105,7 +112,14 @@ const constantOf = constantValue;
 class QdqBuilder {
   private activationCache = new Map<string, string>();
 
-  constructor(private readonly model: OnnxModel) {}
+  /** `used`: every name in the whole model, bodies included (a new name must be unique across all of them) */
+  constructor(private readonly model: OnnxModel, private readonly used: Set<string>) {}
+
+  private fresh(base: string): string {
+    const name = freshName(base, (x) => this.used.has(x));
+    this.used.add(name);
+    return name;
+  }
 
   private insertBefore(anchor: NodeProto, ...nodes: NodeProto[]): void {
     const at = this.model.graph.nodes.indexOf(anchor);
@@ -113,7 +127,7 @@ class QdqBuilder {
   }
 
   private init(base: string, dims: number[], data: Float32Array | Int8Array | Uint8Array | Int32Array): string {
-    const name = this.model.graph.uniqueName(base);
+    const name = this.fresh(base);
     this.model.graph.addInitializer(makeTensor(name, dims, data));
     return name;
   }
@@ -126,14 +140,13 @@ class QdqBuilder {
     const key = `${tensor}\u0000${scale}\u0000${zeroPoint}\u0000${uint8}`;
     const cached = this.activationCache.get(key);
     if (cached) return cached;
-    const g = this.model.graph;
     const s = this.init(`${tensor}_scale`, [], Float32Array.of(scale));
     const z = this.init(`${tensor}_zero_point`, [], uint8 ? Uint8Array.of(zeroPoint) : Int8Array.of(zeroPoint));
-    const qOut = g.uniqueName(`${tensor}_QuantizeLinear_Output`);
-    const q = makeNode('QuantizeLinear', [tensor, s, z], [qOut], { name: g.uniqueName(`${tensor}_QuantizeLinear`) });
+    const qOut = this.fresh(`${tensor}_QuantizeLinear_Output`);
+    const q = makeNode('QuantizeLinear', [tensor, s, z], [qOut], { name: this.fresh(`${tensor}_QuantizeLinear`) });
     this.insertBefore(anchor, q);
-    const dqOut = g.uniqueName(`${tensor}_DequantizeLinear_Output`);
-    const dq = makeNode('DequantizeLinear', [qOut, s, z], [dqOut], { name: g.uniqueName(`${tensor}_DequantizeLinear`) });
+    const dqOut = this.fresh(`${tensor}_DequantizeLinear_Output`);
+    const dq = makeNode('DequantizeLinear', [qOut, s, z], [dqOut], { name: this.fresh(`${tensor}_DequantizeLinear`) });
     this.insertBefore(anchor, dq);
     this.activationCache.set(key, dqOut);
     return dqOut;
@@ -141,23 +154,22 @@ class QdqBuilder {
 
   /** A constant stored quantized (int8 or int32) behind a DequantizeLinear. Returns the DQ output name. */
   constant(anchor: NodeProto, base: string, dims: number[], q: Int8Array | Int32Array, scales: Float32Array, axis: number | null, uint8 = false): string {
-    const g = this.model.graph;
     if (uint8 && q instanceof Int8Array) {
       // int8 code c with zero point 0 is uint8 code c + 128 with zero point 128: the same dequantized values
       const n = axis === null ? 1 : scales.length;
       const qName = this.init(`${base}_quantized`, dims, Uint8Array.from(q, (v) => v + 128));
       const sName = this.init(`${base}_scale`, axis === null ? [] : [n], axis === null ? scales.subarray(0, 1) : scales);
       const zName = this.init(`${base}_zero_point`, axis === null ? [] : [n], new Uint8Array(n).fill(128));
-      const out = g.uniqueName(`${base}_DequantizeLinear_Output`);
-      this.insertBefore(anchor, makeNode('DequantizeLinear', [qName, sName, zName], [out], { name: g.uniqueName(`${base}_DequantizeLinear`), attrs: axis === null ? {} : { axis } }));
+      const out = this.fresh(`${base}_DequantizeLinear_Output`);
+      this.insertBefore(anchor, makeNode('DequantizeLinear', [qName, sName, zName], [out], { name: this.fresh(`${base}_DequantizeLinear`), attrs: axis === null ? {} : { axis } }));
       return out;
     }
     const qName = this.init(`${base}_quantized`, dims, q);
     const sName = this.init(`${base}_scale`, axis === null ? [] : [scales.length], axis === null ? scales.subarray(0, 1) : scales);
     const zeros = q instanceof Int8Array ? new Int8Array(axis === null ? 1 : scales.length) : new Int32Array(axis === null ? 1 : scales.length);
     const zName = this.init(`${base}_zero_point`, axis === null ? [] : [scales.length], zeros);
-    const out = g.uniqueName(`${base}_DequantizeLinear_Output`);
-    const dq = makeNode('DequantizeLinear', [qName, sName, zName], [out], { name: g.uniqueName(`${base}_DequantizeLinear`), attrs: axis === null ? {} : { axis } });
+    const out = this.fresh(`${base}_DequantizeLinear_Output`);
+    const dq = makeNode('DequantizeLinear', [qName, sName, zName], [out], { name: this.fresh(`${base}_DequantizeLinear`), attrs: axis === null ? {} : { axis } });
     this.insertBefore(anchor, dq);
     return out;
   }
@@ -175,73 +187,94 @@ export function exportQdq(model: OnnxModel, layers: readonly QdqLayerSpec[], opt
     throw new QtuneError('opset_too_old', `${file} uses opset ${opset}; QDQ export needs opset ${QDQ_MIN_OPSET} or newer (upgrade it first)`, { file });
   }
   const out = model.clone();
-  const g = out.graph;
-  const idx = g.index();
-  const b = new QdqBuilder(out);
-  const results: QdqLayerResult[] = [];
+  const used = allTensorNames(out);
+  // layers inside If/Loop/Scan bodies are quantized inside their body, with its weights (outer ones included)
+  const scopeOf = new Map<string, { path: string; local: string }>();
   for (const spec of layers) {
-    const node = g.getNode(spec.name);
-    if (!node) throw new QtuneError('layer_not_found', `${file}: no layer named "${spec.name}"`, { file, layer: spec.name });
-    const info = describeLayer(node, idx);
-    if (!(QUANTIZABLE_OP_TYPES as readonly string[]).includes(info.opType)) {
-      throw new QtuneError('layer_not_quantizable', `layer "${spec.name}" is a ${info.opType}, not a quantizable op (${QUANTIZABLE_OP_TYPES.join(', ')})`, { layer: spec.name });
-    }
-    if (!info.quantizable) throw new QtuneError('layer_not_quantizable', `layer "${spec.name}" (${info.opType}) cannot be quantized: ${info.reason}`, { layer: spec.name });
-    const { scale, offset } = spec.activation;
-    if (!(scale > 0) || !Number.isFinite(scale) || !Number.isInteger(offset) || offset < -128 || offset > 127) {
-      throw new QtuneError('bad_activation_quant', `layer "${spec.name}": activation scale ${scale} / offset ${offset} is not a valid int8 quantization`, { layer: spec.name });
-    }
-    const scaleD = Math.fround(scale);
-    const result: QdqLayerResult = {
-      name: spec.name, opType: info.opType, inputTensor: node.input[0], outputTensor: node.output[0],
-      scaleD, offsetD: offset, scaleW: [1], offsetW: [0], weightAxis: null, notes: [],
-    };
-    // generic-qdq quantizes each layer's input here; ort-cpu places all activation pairs after the loop
-    if (target === 'generic-qdq') node.input[0] = b.activation(node, node.input[0], scaleD, offset);
-
-    if (info.opType !== 'AveragePool') {
-      const wT = constantOf(idx, node.input[1])!;
-      if (wT.dataType !== DT.FLOAT) throw new QtuneError('weight_not_float32', `layer "${spec.name}": weight '${node.input[1]}' is not float32`, { layer: spec.name });
-      const shape = tensorDims(wT);
-      const op = info.opType;
-      const group = attrInt(node, 'group', 1);
-      // Per channel only where DequantizeLinear can express it: Conv along axis 0, ConvTranspose along axis 1.
-      const channelWise = spec.channelWise && (op === 'Conv' || op === 'ConvTranspose');
-      const axis = op === 'ConvTranspose' ? 1 : 0;
-      if (channelWise && op === 'ConvTranspose' && group > 1) {
-        result.notes.push(`grouped ConvTranspose: one weight scale per weight column (axis 1), shared by the ${group} groups`);
-      }
-      const arqKey = `${spec.name}\0${node.input[1]}\0${channelWise}`;
-      const arq = opts.arqResults?.get(arqKey) ?? arqQuantize(tensorToFloat32(wT), shape, { channelWise, channelAxis: axis, layer: spec.name });
-      opts.arqResults?.set(arqKey, arq);
-      result.scaleW = Array.from(arq.scales);
-      result.offsetW = Array.from(arq.offsets);
-      result.weightAxis = arq.axis;
-      // depthwise convolutions use an exact kernel with int8 weights on every CPU: keep them int8
-      const u8Weights = target === 'ort-cpu' && (opts.weights === 'uint8' || !!opts.uint8WeightLayers?.has(spec.name)) && !(op === 'Conv' && group > 1 && group === shape[0]);
-      node.input[1] = b.constant(node, node.input[1], shape, arq.int8, arq.scales, arq.axis, u8Weights);
-
-      const biasName = op === 'MatMul' ? undefined : node.input[2];
-      if (biasName) {
-        const bT = constantOf(idx, biasName)!;
-        if (bT.dataType !== DT.FLOAT) throw new QtuneError('bias_not_float32', `layer "${spec.name}": bias '${biasName}' is not float32`, { layer: spec.name });
-        const bias = tensorToFloat32(bT);
-        const bDims = tensorDims(bT);
-        let wScales = arq.scales;
-        if (arq.axis !== null && wScales.length !== bias.length) {
-          // grouped ConvTranspose: output channel oc uses column oc mod (Cout / group)
-          wScales = Float32Array.from(bias, (_, oc) => arq.scales[oc % arq.scales.length]);
-        }
-        const q = quantizeBias(bias, wScales, scaleD, { layer: spec.name });
-        const bScales = Float32Array.from(wScales, (s) => Math.fround(s * scaleD));
-        node.input[2] = b.constant(node, biasName, bDims, q, bScales, arq.axis === null ? null : 0);
-      }
-    }
-    results.push(result);
+    const found = resolveScopedNode(out, spec.name);
+    if (!found) throw new QtuneError('layer_not_found', `${file}: no layer named "${spec.name}"`, { file, layer: spec.name });
+    scopeOf.set(spec.name, { path: found.scope.path, local: found.node.name ?? '' });
   }
-  const extraQuantized = target !== 'generic-qdq' ? placeU8Activations(out, b, results, opts.ranges ?? new Map()) : undefined;
-  g.removeUnusedInitializers();
-  return { model: out, layers: results, ...(extraQuantized ? { extraQuantized } : {}) };
+  const results = new Map<string, QdqLayerResult>();
+  const extraQuantized: { tensor: string; source: 'layout' | 'range' }[] = [];
+  const scopes = graphScopes(out);
+  for (const scope of scopes) {
+    const specs = layers.filter((l) => scopeOf.get(l.name)!.path === scope.path);
+    if (specs.length === 0) continue;
+    const view = scopeModel(out, scope);
+    const idx = scope.owner ? scopeIndex(scope) : view.graph.index();
+    const b = new QdqBuilder(view, used);
+    const local = specs.map((spec) => quantizeLayer(view, idx, b, spec, scopeOf.get(spec.name)!.local, target, opts));
+    // (ranges are measured on main-graph tensors only)
+    if (target !== 'generic-qdq') extraQuantized.push(...placeU8Activations(view, b, local, scope.owner ? new Map() : opts.ranges ?? new Map()));
+    local.forEach((r, i) => results.set(specs[i].name, { ...r, name: specs[i].name }));
+  }
+  // innermost bodies first: a body no longer reading an outer weight lets the outer graph drop it
+  for (const scope of [...scopes].reverse()) scope.graph.removeUnusedInitializers();
+  return { model: out, layers: layers.map((l) => results.get(l.name)!), ...(target !== 'generic-qdq' ? { extraQuantized } : {}) };
+}
+
+/** Quantize one layer of `model`'s graph (a body's, for a body view); `name` is its name in that graph. */
+function quantizeLayer(
+  model: OnnxModel, idx: GraphIndex, b: QdqBuilder, spec: QdqLayerSpec, name: string, target: ExportTarget, opts: QdqExportOptions,
+): QdqLayerResult {
+  const node = model.graph.getNode(name)!;
+  const info = describeLayer(node, idx);
+  if (!(QUANTIZABLE_OP_TYPES as readonly string[]).includes(info.opType)) {
+    throw new QtuneError('layer_not_quantizable', `layer "${spec.name}" is a ${info.opType}, not a quantizable op (${QUANTIZABLE_OP_TYPES.join(', ')})`, { layer: spec.name });
+  }
+  if (!info.quantizable) throw new QtuneError('layer_not_quantizable', `layer "${spec.name}" (${info.opType}) cannot be quantized: ${info.reason}`, { layer: spec.name });
+  const { scale, offset } = spec.activation;
+  if (!(scale > 0) || !Number.isFinite(scale) || !Number.isInteger(offset) || offset < -128 || offset > 127) {
+    throw new QtuneError('bad_activation_quant', `layer "${spec.name}": activation scale ${scale} / offset ${offset} is not a valid int8 quantization`, { layer: spec.name });
+  }
+  const scaleD = Math.fround(scale);
+  const result: QdqLayerResult = {
+    name: spec.name, opType: info.opType, inputTensor: node.input[0], outputTensor: node.output[0],
+    scaleD, offsetD: offset, scaleW: [1], offsetW: [0], weightAxis: null, notes: [],
+  };
+  // generic-qdq quantizes each layer's input here; ort-cpu places all activation pairs after the loop
+  if (target === 'generic-qdq') node.input[0] = b.activation(node, node.input[0], scaleD, offset);
+
+  if (info.opType !== 'AveragePool') {
+    const wT = constantOf(idx, node.input[1])!;
+    if (wT.dataType !== DT.FLOAT) throw new QtuneError('weight_not_float32', `layer "${spec.name}": weight '${node.input[1]}' is not float32`, { layer: spec.name });
+    const shape = tensorDims(wT);
+    const op = info.opType;
+    const group = attrInt(node, 'group', 1);
+    // Per channel only where DequantizeLinear can express it: Conv along axis 0, ConvTranspose along axis 1.
+    const channelWise = spec.channelWise && (op === 'Conv' || op === 'ConvTranspose');
+    const axis = op === 'ConvTranspose' ? 1 : 0;
+    if (channelWise && op === 'ConvTranspose' && group > 1) {
+      result.notes.push(`grouped ConvTranspose: one weight scale per weight column (axis 1), shared by the ${group} groups`);
+    }
+    const arqKey = `${spec.name}\0${node.input[1]}\0${channelWise}`;
+    const arq = opts.arqResults?.get(arqKey) ?? arqQuantize(tensorToFloat32(wT), shape, { channelWise, channelAxis: axis, layer: spec.name });
+    opts.arqResults?.set(arqKey, arq);
+    result.scaleW = Array.from(arq.scales);
+    result.offsetW = Array.from(arq.offsets);
+    result.weightAxis = arq.axis;
+    // depthwise convolutions use an exact kernel with int8 weights on every CPU: keep them int8
+    const u8Weights = target === 'ort-cpu' && (opts.weights === 'uint8' || !!opts.uint8WeightLayers?.has(spec.name)) && !(op === 'Conv' && group > 1 && group === shape[0]);
+    node.input[1] = b.constant(node, node.input[1], shape, arq.int8, arq.scales, arq.axis, u8Weights);
+
+    const biasName = op === 'MatMul' ? undefined : node.input[2];
+    if (biasName) {
+      const bT = constantOf(idx, biasName)!;
+      if (bT.dataType !== DT.FLOAT) throw new QtuneError('bias_not_float32', `layer "${spec.name}": bias '${biasName}' is not float32`, { layer: spec.name });
+      const bias = tensorToFloat32(bT);
+      const bDims = tensorDims(bT);
+      let wScales = arq.scales;
+      if (arq.axis !== null && wScales.length !== bias.length) {
+        // grouped ConvTranspose: output channel oc uses column oc mod (Cout / group)
+        wScales = Float32Array.from(bias, (_, oc) => arq.scales[oc % arq.scales.length]);
+      }
+      const q = quantizeBias(bias, wScales, scaleD, { layer: spec.name });
+      const bScales = Float32Array.from(wScales, (s) => Math.fround(s * scaleD));
+      node.input[2] = b.constant(node, biasName, bDims, q, bScales, arq.axis === null ? null : 0);
+    }
+  }
+  return { ...result, name };
 }
 
 /**

@@ -106,12 +106,14 @@ function isDataset(d: Dataset | DataForm): d is Dataset {
  */
 const SATURATION_TOLERANCE = 1e-3;
 
-function layerSummaries(model: OnnxModel, config: QuantConfig, enabled: Map<string, { scale: number; offset: number; approximate: boolean }>): QuantizedLayerSummary[] {
+function layerSummaries(
+  model: OnnxModel, config: QuantConfig, enabled: Map<string, { scale: number; offset: number; approximate: boolean }>, uncalibrated: Map<string, string>,
+): QuantizedLayerSummary[] {
   return findQuantizableLayers(model).map((l) => {
     const e = enabled.get(l.name);
     if (e) return { name: l.name, opType: l.opType, enabled: true, scale: e.scale, offset: e.offset, approximate: e.approximate };
     const entry = config.layers[l.name];
-    const reason = !l.quantizable ? l.reason : !entry ? 'no entry in config.json' : 'quant_enable is false';
+    const reason = !l.quantizable ? l.reason : !entry ? 'no entry in config.json' : uncalibrated.get(l.name) ?? 'quant_enable is false';
     return { name: l.name, opType: l.opType, enabled: false, reason };
   });
 }
@@ -154,6 +156,8 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
     batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod, rangeTensors,
   });
   throwIfAborted(signal);
+  // a layer inside a branch that no calibration sample took stays float, and the run says so
+  for (const n of cal.noSamples ?? []) notes.push(`${n.name}: ${n.reason}`);
 
   const specs = cal.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: l.config.weight.channelWise }));
   // (a calibration that measured them lists every finite one; the held method and cached layers do not)
@@ -172,9 +176,12 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
     // calibration samples, and store the weights of those that differ as uint8 (exact kernel, same values)
     const feeds = await firstFeeds(dataset, Math.min(16, cal.batchSize));
     const saturating = feeds ? await saturatingLayers(exported.model, feeds, specs.map((s) => s.name), SATURATION_TOLERANCE) : new Set(specs.map((s) => s.name));
+    // the check cuts its units out of the main graph: layers inside If/Loop/Scan bodies take the exact kernel
+    const inBodies = cal.layers.filter((l) => l.subgraph).length;
+    for (const l of cal.layers) if (l.subgraph) saturating.add(l.name);
     if (saturating.size > 0) {
       exported = exportQdq(work, specs, { target, ranges, weights, uint8WeightLayers: saturating, arqResults });
-      notes.push(`${saturating.size} of ${specs.length} layers store uint8 weights (zero point 128, same values): on this CPU (no VNNI) onnxruntime's int8-weight kernel for them saturated on more than ${SATURATION_TOLERANCE * 100}% of their output values on the calibration data; the others keep the faster int8 kernel (rare saturations there show in the runtime parity check)`);
+      notes.push(`${saturating.size} of ${specs.length} layers store uint8 weights (zero point 128, same values): on this CPU (no VNNI) onnxruntime's int8-weight kernel for them saturated on more than ${SATURATION_TOLERANCE * 100}% of their output values on the calibration data; the others keep the faster int8 kernel (rare saturations there show in the runtime parity check)${inBodies ? `; ${inBodies} of them sit inside If/Loop/Scan bodies, which the check does not reach, and use the exact kernel unchecked` : ''}`);
     }
   }
   onProgress?.({ stage: 'export', done: 1, total: 1 });
@@ -233,7 +240,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const enabled = new Map(exported.layers.map((l, i) => [l.name, { scale: l.scaleD, offset: l.offsetD, approximate: cal.layers[i].ifmr.approximate }]));
   return {
     files,
-    layers: layerSummaries(work, config, enabled),
+    layers: layerSummaries(work, config, enabled, new Map((cal.noSamples ?? []).map((n) => [n.name, n.reason]))),
     fusion: { fused: fusion.fused, skipped: fusion.skipped },
     calibration: {
       batches: cal.batches, batchSize: cal.batchSize, samples: cal.samples, passes: cal.passes,
