@@ -24,11 +24,19 @@ export interface ImagePreprocess {
   dtype?: SampleDtype;
 }
 
+/**
+ * What to do with images that differ in size (fully convolutional models: dynamic height and width):
+ * `batch-of-one` runs each image at its own size, one per inference (statistics still cover every image);
+ * `letterbox` scales each image to fit width × height keeping its aspect ratio and pads the rest with `fill`
+ * (a pixel value 0–255 before scale/mean/std, default 0), centred, so they batch like same-size images.
+ */
+export type SizePolicy = 'batch-of-one' | { letterbox: { width: number; height: number; fill?: number } };
+
 /** Where one model input's samples come from. N samples along the first axis for arrays. */
 export type InputSource =
   | { npy: string }
   | { npz: string; key: string }
-  | { images: string; preprocess?: ImagePreprocess }
+  | { images: string; preprocess?: ImagePreprocess; sizes?: SizePolicy }
   /** AMCT raw batches: a folder of .bin files, one batch of `shape` per file, taken in name order */
   | { bin: string; shape: number[]; dtype: SampleDtype }
   /**
@@ -74,6 +82,28 @@ export const DATASET_SCHEMA = {
             required: ['images'],
             properties: {
               images: path,
+              sizes: {
+                oneOf: [
+                  { const: 'batch-of-one' },
+                  {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['letterbox'],
+                    properties: {
+                      letterbox: {
+                        type: 'object',
+                        additionalProperties: false,
+                        required: ['width', 'height'],
+                        properties: {
+                          width: { type: 'integer', minimum: 1 },
+                          height: { type: 'integer', minimum: 1 },
+                          fill: { type: 'integer', minimum: 0, maximum: 255 },
+                        },
+                      },
+                    },
+                  },
+                ],
+              },
               preprocess: {
                 type: 'object',
                 additionalProperties: false,
