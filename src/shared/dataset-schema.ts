@@ -63,6 +63,42 @@ export interface DatasetDescription {
 const dtypeEnum = ['float32', 'float16', 'float64', 'uint8', 'int8', 'int32', 'int64', 'bool'];
 const path = { type: 'string', minLength: 1 };
 
+/** The size policy of an image source (see SizePolicy). */
+export const SIZES_SCHEMA = {
+  oneOf: [
+    { const: 'batch-of-one' },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['letterbox'],
+      properties: {
+        letterbox: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['width', 'height'],
+          properties: {
+            width: { type: 'integer', minimum: 1 },
+            height: { type: 'integer', minimum: 1 },
+            fill: { type: 'integer', minimum: 0, maximum: 255 },
+          },
+        },
+      },
+    },
+  ],
+} as const;
+
+/** A constant input source (see InputSource). */
+export const CONSTANT_SOURCE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['constant'],
+  properties: {
+    constant: { type: 'number' },
+    shape: { type: 'array', items: { type: 'integer', minimum: 0 } },
+    dtype: { enum: dtypeEnum },
+  },
+} as const;
+
 export const DATASET_SCHEMA = {
   $id: 'https://qtune.dev/schema/dataset.json',
   type: 'object',
@@ -82,28 +118,7 @@ export const DATASET_SCHEMA = {
             required: ['images'],
             properties: {
               images: path,
-              sizes: {
-                oneOf: [
-                  { const: 'batch-of-one' },
-                  {
-                    type: 'object',
-                    additionalProperties: false,
-                    required: ['letterbox'],
-                    properties: {
-                      letterbox: {
-                        type: 'object',
-                        additionalProperties: false,
-                        required: ['width', 'height'],
-                        properties: {
-                          width: { type: 'integer', minimum: 1 },
-                          height: { type: 'integer', minimum: 1 },
-                          fill: { type: 'integer', minimum: 0, maximum: 255 },
-                        },
-                      },
-                    },
-                  },
-                ],
-              },
+              sizes: SIZES_SCHEMA,
               preprocess: {
                 type: 'object',
                 additionalProperties: false,
@@ -141,16 +156,7 @@ export const DATASET_SCHEMA = {
               dtype: { enum: dtypeEnum },
             },
           },
-          {
-            type: 'object',
-            additionalProperties: false,
-            required: ['constant'],
-            properties: {
-              constant: { type: 'number' },
-              shape: { type: 'array', items: { type: 'integer', minimum: 0 } },
-              dtype: { enum: dtypeEnum },
-            },
-          },
+          CONSTANT_SOURCE_SCHEMA,
         ],
       },
     },

@@ -29,7 +29,7 @@ describe('models over the protobuf limit', () => {
     expect(statSync(`${file}.data`).size).toBe(weights.byteLength);
 
     const back = loadModel(file);
-    expect(Array.from(tensorToTypedArray(back.graph.initializers.find((t) => t.name === 'w')!))).toEqual(Array.from(weights));
+    expect(Array.from(tensorToTypedArray(back.graph.initializers.find((t) => t.name === 'w')!) as Float32Array)).toEqual(Array.from(weights));
 
     // an in-memory model over the limit goes to onnxruntime through a private file, removed afterwards
     const before = readdirSync(tmpdir()).filter((f) => f.startsWith('qtune-session-')).length;
