@@ -20,6 +20,7 @@ import {
 } from '../shared/project';
 import { removeStaleTempFiles, writeFileAtomic } from './atomic-file';
 import { contentHash } from './content-hash';
+import { writeDataManifests } from './data-manifests';
 import { checkProjectShape } from './project-schema';
 import { assertNoLinks, checkId, entryExists, readProjectFile } from './safe-paths';
 
@@ -57,6 +58,8 @@ export async function createProject(init: ProjectInit): Promise<OpenProject> {
   }
   await mkdir(join(dir, 'configs'), { recursive: true });
   await mkdir(join(dir, 'runs'), { recursive: true });
+  // advanced data settings live in manifests in the project folder, which the project then refers to
+  const data = init.dataOptions ? await writeDataManifests(dir, { ...init, dataOptions: init.dataOptions }) : init;
   const now = new Date().toISOString();
   const project: ProjectFile = {
     schemaVersion: PROJECT_SCHEMA_VERSION,
@@ -64,9 +67,9 @@ export async function createProject(init: ProjectInit): Promise<OpenProject> {
     createdAt: now,
     updatedAt: now,
     model: await fileRef(dir, init.model, 'model'),
-    calibration: { ...(await fileRef(dir, init.calibration, 'calibration data')), batchSize: 32 },
+    calibration: { ...(await fileRef(dir, data.calibration, 'calibration data')), batchSize: 32 },
     evaluation: {
-      ...(await fileRef(dir, init.evaluation, 'evaluation data')),
+      ...(await fileRef(dir, data.evaluation, 'evaluation data')),
       labels: init.labels ? await fileRef(dir, init.labels, 'labels file') : undefined,
       metric: init.metric ?? (init.labels ? 'classification' : 'fidelity'),
       batchSize: 100,

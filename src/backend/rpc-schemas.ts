@@ -7,6 +7,7 @@ import { CLIENT_JOB_KINDS } from '../shared/jobs';
 import { QtuneError } from '../shared/errors';
 import { TARGET_SCHEMA, UI_SCHEMA } from './project-schema';
 import { LANGUAGES } from '../shared/settings';
+import { CONSTANT_SOURCE_SCHEMA, SIZES_SCHEMA } from '../shared/dataset-schema';
 
 const empty = { type: 'object', additionalProperties: false } as const;
 const str = { type: 'string', minLength: 1, maxLength: 4096 } as const;
@@ -76,6 +77,16 @@ const schemas: Record<RpcMethod, object> = {
       metric: { type: 'string', pattern: '^(classification|fidelity|custom:.+)$' },
       target,
       classes: { type: 'array', items: { type: 'string' }, maxItems: 100000 },
+      dataOptions: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['dataInput'],
+        properties: {
+          dataInput: str,
+          sizes: SIZES_SCHEMA,
+          constants: { type: 'object', maxProperties: 64, additionalProperties: CONSTANT_SOURCE_SCHEMA },
+        },
+      },
     },
   },
   'project.open': dir,

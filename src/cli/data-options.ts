@@ -3,7 +3,7 @@
 
 import { Option, type Command } from 'commander';
 import type { ShortForm } from '../engine/data/manifest';
-import type { ImagePreprocess, SampleDtype } from '../shared/dataset-schema';
+import type { ImagePreprocess, SampleDtype, SizePolicy } from '../shared/dataset-schema';
 import { QtuneError } from '../shared/errors';
 
 export interface DataFlags {
@@ -16,6 +16,7 @@ export interface DataFlags {
   mean?: string;
   std?: string;
   layout?: 'NCHW' | 'NHWC';
+  sizes?: string;
   skipBadImages?: boolean;
   // AMCT spellings, for folders of raw .bin batches
   input_shape?: string;
@@ -42,6 +43,7 @@ export function addPreprocessOptions(cmd: Command): Command {
     .option('--mean <m,m,m>', 'images: per-channel mean subtracted after scaling')
     .option('--std <s,s,s>', 'images: per-channel std divided after the mean')
     .addOption(new Option('--layout <layout>', 'images: tensor layout').choices(['NCHW', 'NHWC']))
+    .option('--sizes <policy>', 'images of different sizes: batch-of-one (each at its own size, one per inference; models with dynamic height/width) or letterbox:WxH (fit and pad to WxH)')
     .option('--skip-bad-images', 'skip images that cannot be decoded (they are counted and listed) instead of stopping')
     .option('--input_shape <name:dims>', '.bin batches (AMCT): the shape of one batch file, e.g. "input:1,3,224,224"')
     .option('--data_types <type>', `.bin batches (AMCT): element type, one of ${DTYPES.join(', ')} (default float32)`);
@@ -63,6 +65,7 @@ export function parseInputShape(v: string): { name?: string; dims: number[] } {
 /** The short-form data description from the shared data flags (the model input is filled in by the caller). */
 export function shortFormFromFlags(f: DataFlags): Omit<ShortForm, 'inputName'> {
   const form: Omit<ShortForm, 'inputName'> = { data: f.data, labels: f.labels, preprocess: preprocessFromFlags(f) };
+  if (f.sizes) form.sizes = sizePolicyFromFlag(f.sizes);
   if (f.input_shape) {
     const { name, dims } = parseInputShape(f.input_shape);
     form.inputShape = dims;
@@ -85,6 +88,15 @@ function pair(flag: string, value: string, wants: string): [number, number] {
   const m = /^(\d+)x(\d+)$/i.exec(value.trim());
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new QtuneError('cli_invalid', `--${flag} wants ${wants}, got "${value}"`);
   return [Number(m[1]), Number(m[2])];
+}
+
+/** --sizes batch-of-one | letterbox:WxH */
+export function sizePolicyFromFlag(v: string): SizePolicy {
+  const text = v.trim().toLowerCase();
+  if (text === 'batch-of-one') return 'batch-of-one';
+  const m = /^letterbox:(\d+)x(\d+)$/.exec(text);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new QtuneError('cli_invalid', `--sizes wants batch-of-one or letterbox:WxH (e.g. letterbox:640x640), got "${v}"`);
+  return { letterbox: { width: Number(m[1]), height: Number(m[2]) } };
 }
 
 /** Image preprocessing from the flags; undefined when none was given. */

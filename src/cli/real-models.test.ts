@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DT, UNKNOWN_FIELDS, decodeModelProto, emptyTensor, loadModel, makeNode, makeTensor, makeValueInfo, saveModel, tensorToTypedArray, toNum } from '../engine/onnx';
 import { modelOf } from '../../test/fixtures/quant/build-models';
+import { lenetWithStateInputs } from '../../test/fixtures/quant/state-inputs';
 import { errorLines, qtuneSync } from './testing';
 
 const lenet = resolve('test/fixtures/models/lenet_mnist.onnx');
@@ -63,29 +64,6 @@ describe('newer ONNX files keep what qtune does not edit', () => {
     expect(layers[1].reason).toContain("bias 'b4' is int4");
   });
 });
-
-/**
- * LeNet with two inputs that are not data, as speech and recurrent models have: a sample rate `sr`
- * (int64 scalar, no batch axis; the image is scaled by sr / 16000) and `offset` [batch, 10] added to the
- * logits (an initial state of zeros). With sr = 16000 and zero offsets it computes LeNet exactly.
- */
-function lenetWithStateInputs(dir: string): string {
-  const m = loadModel(lenet);
-  const g = m.graph;
-  for (const n of g.nodes) n.input = n.input.map((i) => (i === 'input' ? 'input_scaled' : i));
-  for (const n of g.nodes) n.output = n.output.map((o) => (o === 'logits' ? 'logits_raw' : o));
-  g.addInitializer(makeTensor('sr_reference', [], Float32Array.of(16000)));
-  g.nodes.unshift(
-    makeNode('Cast', ['sr'], ['sr_float'], { name: 'sr_cast', attrs: { to: DT.FLOAT } }),
-    makeNode('Div', ['sr_float', 'sr_reference'], ['sr_scale'], { name: 'sr_scale' }),
-    makeNode('Mul', ['input', 'sr_scale'], ['input_scaled'], { name: 'scale_input' }),
-  );
-  g.nodes.push(makeNode('Add', ['logits_raw', 'offset'], ['logits'], { name: 'add_offset' }));
-  g.inputs.push(makeValueInfo('sr', DT.INT64, []), makeValueInfo('offset', DT.FLOAT, ['batch', 10]));
-  const file = join(dir, 'lenet_state.onnx');
-  saveModel(m, file);
-  return file;
-}
 
 describe('inputs that are not data: constants in the dataset manifest', () => {
   it('feeds a scalar sample rate and a zero state through calibrate, evaluate and analyze', () => {

@@ -8,7 +8,7 @@ import type { DataForm } from '../engine/data/for-model';
 import type { AccuracyTarget } from '../shared/eval-types';
 import { QtuneError } from '../shared/errors';
 import { metricSpec } from './commands/evaluate';
-import { addPreprocessOptions, preprocessFromFlags, type DataFlags } from './data-options';
+import { addPreprocessOptions, preprocessFromFlags, sizePolicyFromFlag, type DataFlags } from './data-options';
 
 export interface TrialFlags extends Omit<DataFlags, 'data'> {
   model: string;
@@ -52,13 +52,15 @@ export function trialSetup(flags: TrialFlags): { calibration: DataForm; calibrat
   const metric = metricSpec(flags.metric);
   if (metric === 'classification' && !flags.labels) throw new QtuneError('cli_invalid', `--metric ${flags.metric} needs --labels (or use --metric fidelity)`);
   const preprocess = preprocessFromFlags({ ...flags, data: flags.calib });
+  const sizes = flags.sizes ? sizePolicyFromFlag(flags.sizes) : undefined;
   return {
-    calibration: { data: flags.calib, preprocess, skipBadImages: flags.skipBadImages },
+    calibration: { data: flags.calib, preprocess, sizes, skipBadImages: flags.skipBadImages },
     calibrationBatchSize: positiveInt('batch-size', flags.batchSize),
     evaluation: {
       data: flags.eval,
       labels: flags.labels,
       preprocess,
+      sizes,
       skipBadImages: flags.skipBadImages,
       metric,
       // the user named this module on the command line: that is their choice to run it

@@ -24,11 +24,19 @@ export interface ImagePreprocess {
   dtype?: SampleDtype;
 }
 
+/**
+ * What to do with images that differ in size (fully convolutional models: dynamic height and width):
+ * `batch-of-one` runs each image at its own size, one per inference (statistics still cover every image);
+ * `letterbox` scales each image to fit width × height keeping its aspect ratio and pads the rest with `fill`
+ * (a pixel value 0–255 before scale/mean/std, default 0), centred, so they batch like same-size images.
+ */
+export type SizePolicy = 'batch-of-one' | { letterbox: { width: number; height: number; fill?: number } };
+
 /** Where one model input's samples come from. N samples along the first axis for arrays. */
 export type InputSource =
   | { npy: string }
   | { npz: string; key: string }
-  | { images: string; preprocess?: ImagePreprocess }
+  | { images: string; preprocess?: ImagePreprocess; sizes?: SizePolicy }
   /** AMCT raw batches: a folder of .bin files, one batch of `shape` per file, taken in name order */
   | { bin: string; shape: number[]; dtype: SampleDtype }
   /**
@@ -55,6 +63,42 @@ export interface DatasetDescription {
 const dtypeEnum = ['float32', 'float16', 'float64', 'uint8', 'int8', 'int32', 'int64', 'bool'];
 const path = { type: 'string', minLength: 1 };
 
+/** The size policy of an image source (see SizePolicy). */
+export const SIZES_SCHEMA = {
+  oneOf: [
+    { const: 'batch-of-one' },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['letterbox'],
+      properties: {
+        letterbox: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['width', 'height'],
+          properties: {
+            width: { type: 'integer', minimum: 1 },
+            height: { type: 'integer', minimum: 1 },
+            fill: { type: 'integer', minimum: 0, maximum: 255 },
+          },
+        },
+      },
+    },
+  ],
+} as const;
+
+/** A constant input source (see InputSource). */
+export const CONSTANT_SOURCE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['constant'],
+  properties: {
+    constant: { type: 'number' },
+    shape: { type: 'array', items: { type: 'integer', minimum: 0 } },
+    dtype: { enum: dtypeEnum },
+  },
+} as const;
+
 export const DATASET_SCHEMA = {
   $id: 'https://qtune.dev/schema/dataset.json',
   type: 'object',
@@ -74,6 +118,7 @@ export const DATASET_SCHEMA = {
             required: ['images'],
             properties: {
               images: path,
+              sizes: SIZES_SCHEMA,
               preprocess: {
                 type: 'object',
                 additionalProperties: false,
@@ -111,16 +156,7 @@ export const DATASET_SCHEMA = {
               dtype: { enum: dtypeEnum },
             },
           },
-          {
-            type: 'object',
-            additionalProperties: false,
-            required: ['constant'],
-            properties: {
-              constant: { type: 'number' },
-              shape: { type: 'array', items: { type: 'integer', minimum: 0 } },
-              dtype: { enum: dtypeEnum },
-            },
-          },
+          CONSTANT_SOURCE_SCHEMA,
         ],
       },
     },

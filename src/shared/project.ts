@@ -3,6 +3,7 @@
 // tried, every run's results, and where the user was in the wizard.
 
 import type { AccuracyTarget, MetricSpec } from './eval-types';
+import type { SampleDtype, SizePolicy } from './dataset-schema';
 
 export const PROJECT_SCHEMA_VERSION = 1;
 export const PROJECT_FILE = 'project.json';
@@ -76,6 +77,27 @@ export interface ProjectInit {
   metric?: MetricSpec;
   target?: AccuracyTarget;
   classes?: string[];
+  /** advanced data settings: the project's data is then described by manifests written into its folder */
+  dataOptions?: ProjectDataOptions;
+}
+
+/** A constant model input (not data): the same value for every sample, as in a dataset manifest. */
+export interface ConstantInput {
+  constant: number;
+  dtype?: SampleDtype;
+  /** one sample's shape; default a scalar */
+  shape?: number[];
+}
+
+/**
+ * Settings the plain data paths cannot say: what to do with images of different sizes, and values for the
+ * model inputs that are not data (a sample rate, an initial state of zeros, a mask of ones).
+ */
+export interface ProjectDataOptions {
+  /** the model input the calibration and evaluation data feed */
+  dataInput: string;
+  sizes?: SizePolicy;
+  constants?: Record<string, ConstantInput>;
 }
 
 /** An open project as the renderer sees it. */

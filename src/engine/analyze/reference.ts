@@ -5,7 +5,7 @@
 // is not at hand it is rebuilt from the float model, as the run built it.
 import { QtuneError } from '../../shared/errors';
 import type { AnalysisWarning } from '../../shared/analysis-types';
-import { loadModel, serializeModel, type OnnxModel } from '../onnx';
+import { loadModel, needsExternalData, serializeModel, type OnnxModel } from '../onnx';
 import { prepareFloatModel } from '../quant/prepare';
 import { readProvenance, sha256, sha256OfFile, type QuantProvenance } from '../quant/provenance';
 
@@ -73,7 +73,8 @@ export async function resolveFloatReference(opts: {
   }
   // The run's float model is rebuilt: the same opset upgrade and fusion give the same graph.
   const rebuilt = await prepareFloatModel(float, { doFusion: prov.fusion.doFusion, skip: prov.fusion.skip });
-  if (prov.fusedFloatSha256 && sha256(serializeModel(rebuilt.model)) !== prov.fusedFloatSha256) {
+  // (a model over 2 GiB has no single encoding to compare: it was hashed as written, with external data)
+  if (prov.fusedFloatSha256 && !needsExternalData(rebuilt.model) && sha256(serializeModel(rebuilt.model)) !== prov.fusedFloatSha256) {
     warnings.push({
       code: 'fused_rebuilt_differs',
       message: `the float model fused again here differs from the one the run calibrated (${prov.fusion.fused.length} Conv+BatchNorm pairs fused then, ${rebuilt.fusion.fused.length} now); layer names still match`,

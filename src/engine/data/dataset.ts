@@ -10,6 +10,7 @@ import { allocData, convertData, dtypeForModelInput } from './cast';
 import { loadLabels } from './labels';
 import type { NdData, NdDtype } from './npy';
 import { openSource, type Sample, type SampleSource } from './sources';
+import { SIZES_HINT } from './sizes';
 import type { ModelInputSpec } from '../onnx/value-info';
 
 export type { ModelInputSpec } from '../onnx/value-info';
@@ -57,6 +58,11 @@ export interface Dataset {
   notes: string[];
   /** the batch size that will actually be used for a request (a fixed batch dimension wins) */
   effectiveBatchSize(requested: number): number;
+  /**
+   * Samples per inference for a requested batch size: the effective batch size, or 1 when images run at their
+   * own sizes (sizes "batch-of-one"); a batch of N samples then comes as N runs of one.
+   */
+  runSize(requested: number): number;
   batches(options: BatchOptions): AsyncGenerator<Batch>;
 }
 
@@ -182,6 +188,20 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
     return fixed;
   };
 
+  // Images at their own sizes cannot share a tensor: each runs alone, and counts (batch_num × batch size) stay in samples.
+  const onePerRun = bindings.some((b) => b.source.onePerRun);
+  if (onePerRun) {
+    const fixed = bindings.find((b) => b.batched && !isDynamic(b.spec.dims[0]) && b.spec.dims[0] !== 1);
+    if (fixed) {
+      throw new QtuneError('dataset_invalid', `sizes "batch-of-one" runs one image per inference, but the model's input '${fixed.spec.name}' has a fixed batch of ${fixed.spec.dims[0]}`, {
+        path: `inputs.${fixed.spec.name}.sizes`,
+        hint: 'letterbox the images to one size instead (--sizes letterbox:WxH)',
+      });
+    }
+    notes.push('images run one per inference, each at its own size (sizes "batch-of-one")');
+  }
+  const runSize = (requested: number): number => (onePerRun ? (effectiveBatchSize(requested), 1) : effectiveBatchSize(requested));
+
   const concurrency = Math.max(1, options.concurrency ?? 8);
 
   /** Reads every input of one sample; null when a bad image is skipped. */
@@ -218,9 +238,9 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
         const s = r.samples[k].shape;
         if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
           const file = b.source.files?.[r.index];
-          throw new QtuneError('shape_mismatch', `input '${b.spec.name}': sample ${r.index}${file ? ` (${file})` : ''} has shape ${fmt(s)}, other samples in its batch ${fmt(shape)}`, {
+          throw new QtuneError('shape_mismatch', `input '${b.spec.name}': sample ${r.index}${file ? ` (${file})` : ''} has shape ${fmt(s)}, other samples in its batch ${fmt(shape)}${file ? `; ${SIZES_HINT}` : ''}`, {
             file,
-            hint: 'give images a fixed size with preprocess.resize {width,height} or centerCrop',
+            hint: SIZES_HINT,
           });
         }
       }
@@ -248,7 +268,7 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
   };
 
   async function* batches(opts: BatchOptions): AsyncGenerator<Batch> {
-    const size = effectiveBatchSize(opts.batchSize);
+    const size = runSize(opts.batchSize);
     const fixed = fixedBatch() !== null;
     const order = sampleOrder(count, opts);
     const windows: number[][] = [];
@@ -273,6 +293,7 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
     skipped,
     notes,
     effectiveBatchSize,
+    runSize,
     batches,
   };
 }

@@ -9,6 +9,7 @@ import { QtuneError } from '../../shared/errors';
 import type { ImagePreprocess } from '../../shared/dataset-schema';
 import { decodeBmp, isBmp } from './bmp';
 import { allocData, convertData } from './cast';
+import { letterboxPlacement, type Letterbox } from './sizes';
 import type { NdData, NdDtype } from './npy';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp'];
@@ -62,8 +63,8 @@ function checkChannels(name: 'mean' | 'std', values: number[] | undefined, chann
   }
 }
 
-/** Reads, decodes and preprocesses one image file. */
-export async function loadImageTensor(file: string, pp: ImagePreprocess = {}): Promise<ImageTensor> {
+/** Reads, decodes and preprocesses one image file; a letterbox (see sizes.ts) replaces resize and crop. */
+export async function loadImageTensor(file: string, pp: ImagePreprocess = {}, letterbox?: Letterbox): Promise<ImageTensor> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -89,7 +90,17 @@ export async function loadImageTensor(file: string, pp: ImagePreprocess = {}): P
     // Alpha is dropped, not blended, like PIL's convert('RGB').
     img = img.removeAlpha();
     img = color === 'gray' ? img.toColourspace('b-w') : img.toColourspace('srgb');
-    const target = resizeTarget(width, height, pp.resize);
+    if (letterbox) {
+      const at = letterboxPlacement(width, height, letterbox);
+      const fill = letterbox.fill ?? 0;
+      img = img
+        .resize(at.width, at.height, { fit: 'fill', kernel: KERNEL[pp.interpolation ?? 'bilinear'] })
+        .extend({
+          left: at.left, top: at.top, right: letterbox.width - at.width - at.left, bottom: letterbox.height - at.height - at.top,
+          background: { r: fill, g: fill, b: fill, alpha: 1 },
+        });
+    }
+    const target = letterbox ? null : resizeTarget(width, height, pp.resize);
     if (target) {
       img = img.resize(target.width, target.height, { fit: 'fill', kernel: KERNEL[pp.interpolation ?? 'bilinear'] });
       width = target.width;

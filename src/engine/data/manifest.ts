@@ -13,6 +13,7 @@ import {
   type InputSource,
   type LabelSource,
   type SampleDtype,
+  type SizePolicy,
 } from '../../shared/dataset-schema';
 import { IMAGE_EXTENSIONS } from './image';
 import { readNpz } from './npy';
@@ -58,7 +59,7 @@ export function validateDatasetDescription(value: unknown, file?: string): Datas
   throw new QtuneError('dataset_invalid', `${file ? `${file}: ` : ''}dataset description is invalid at ${path}: ${detail}`, {
     file,
     path,
-    hint: 'inputs.<name> takes one of {npy}, {npz, key}, {images, preprocess?}, {bin, shape, dtype}, {constant, shape?, dtype?}; labels one of {npy}, {npz, key}, {csv}, {txt}, {folders: true}',
+    hint: 'inputs.<name> takes one of {npy}, {npz, key}, {images, preprocess?, sizes?}, {bin, shape, dtype}, {constant, shape?, dtype?}; labels one of {npy}, {npz, key}, {csv}, {txt}, {folders: true}',
   });
 }
 
@@ -111,6 +112,8 @@ export interface ShortForm {
   /** the model input the data feeds */
   inputName: string;
   preprocess?: ImagePreprocess;
+  /** image folders: what to do with images of different sizes (see sizes.ts) */
+  sizes?: SizePolicy;
   /** for .bin batches: the shape of one batch file */
   inputShape?: number[];
   /** the model input `inputShape` was given for (AMCT's "name:dims"); must be `inputName` */
@@ -157,8 +160,8 @@ export async function datasetFromShortForm(form: ShortForm): Promise<DatasetDesc
   const data = abs(base, rawPath);
   const ext = extname(data).toLowerCase();
   if (ext === '.json') {
-    if ((form.preprocess && Object.keys(form.preprocess).length) || form.inputShape || form.dataTypes) {
-      throw new QtuneError('dataset_invalid', `${data} is a dataset manifest: give preprocessing, shapes and types in it (inputs.<name>.preprocess, shape, dtype), not as options`, {
+    if ((form.preprocess && Object.keys(form.preprocess).length) || form.sizes || form.inputShape || form.dataTypes) {
+      throw new QtuneError('dataset_invalid', `${data} is a dataset manifest: give preprocessing, sizes, shapes and types in it (inputs.<name>.preprocess, sizes, shape, dtype), not as options`, {
         file: data,
         path: 'preprocess',
       });
@@ -182,9 +185,9 @@ export async function datasetFromShortForm(form: ShortForm): Promise<DatasetDesc
       }
       input = { bin: data, shape: form.inputShape, dtype: form.dataTypes ?? 'float32' };
     } else if (files.some((f) => IMAGE_EXTENSIONS.includes(extname(f)))) {
-      input = { images: data, ...(form.preprocess ? { preprocess: form.preprocess } : {}) };
+      input = { images: data, ...(form.preprocess ? { preprocess: form.preprocess } : {}), ...(form.sizes ? { sizes: form.sizes } : {}) };
     } else if (entries.some((e) => e.isDirectory() && !e.name.startsWith('.'))) {
-      input = { images: data, ...(form.preprocess ? { preprocess: form.preprocess } : {}) };
+      input = { images: data, ...(form.preprocess ? { preprocess: form.preprocess } : {}), ...(form.sizes ? { sizes: form.sizes } : {}) };
       classTree = true;
     } else {
       throw new QtuneError('data_empty', `${data} holds no images (${IMAGE_EXTENSIONS.join(', ')}) and no .bin batches`, { file: data });
@@ -205,6 +208,9 @@ export async function datasetFromShortForm(form: ShortForm): Promise<DatasetDesc
       file: data,
       path: 'preprocess',
     });
+  }
+  if (!('images' in input) && form.sizes) {
+    throw new QtuneError('dataset_invalid', `a size policy (--sizes) applies only to image folders, but ${data} is ${kindOf(input)}`, { file: data, path: 'sizes' });
   }
   if (!('bin' in input) && (form.inputShape || form.dataTypes)) {
     throw new QtuneError('dataset_invalid', `an input shape / data type applies only to folders of .bin batches, but ${data} is ${kindOf(input)}`, { file: data, path: 'input_shape' });

@@ -5,9 +5,10 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { QtuneError } from '../../shared/errors';
-import type { ImagePreprocess, InputSource } from '../../shared/dataset-schema';
+import type { ImagePreprocess, InputSource, SizePolicy } from '../../shared/dataset-schema';
 import { allocData, convertData } from './cast';
 import { checkCropFitsResize, IMAGE_EXTENSIONS, loadImageTensor } from './image';
+import { checkSizePolicy, letterboxOf, oneSamplePerRun } from './sizes';
 import { dtypeByteSize, readNpyLayout, readNpz, shapeSize, type NdArray, type NdData, type NdDtype } from './npy';
 
 export interface Sample {
@@ -26,6 +27,8 @@ export interface SampleSource {
   read(index: number): Promise<Sample>;
   /** image sources: the file of each sample (for label lookup and error messages) */
   files?: string[];
+  /** images of different sizes run one per inference, each at its own size (sizes "batch-of-one") */
+  onePerRun?: boolean;
   /** the same sample at every index (manifest `constant`): it takes its count from the other inputs */
   constant?: boolean;
   /** image sources: the root folder, and class folders when laid out one folder per class */
@@ -148,28 +151,33 @@ export async function listImages(root: string): Promise<{ files: string[]; class
 }
 
 /** The fixed output shape an image pipeline produces, when resize/crop pin it down. */
-function fixedImageShape(pp: ImagePreprocess): number[] | null {
+function fixedImageShape(pp: ImagePreprocess, sizes?: SizePolicy): number[] | null {
   const c = pp.color === 'gray' ? 1 : 3;
   let hw: [number, number] | null = null;
-  if (pp.centerCrop) hw = [pp.centerCrop[0], pp.centerCrop[1]];
+  const box = letterboxOf(sizes);
+  if (box) hw = [box.height, box.width];
+  else if (pp.centerCrop) hw = [pp.centerCrop[0], pp.centerCrop[1]];
   else if (pp.resize && 'width' in pp.resize) hw = [pp.resize.height, pp.resize.width];
   if (!hw) return null;
   return (pp.layout ?? 'NCHW') === 'NCHW' ? [c, hw[0], hw[1]] : [hw[0], hw[1], c];
 }
 
-async function imageSource(root: string, pp: ImagePreprocess = {}): Promise<SampleSource> {
+async function imageSource(root: string, pp: ImagePreprocess = {}, sizes?: SizePolicy, name = 'input'): Promise<SampleSource> {
   checkCropFitsResize(pp);
+  checkSizePolicy(sizes, pp, `inputs.${name}.sizes`);
   const { files, classNames, classOf } = await listImages(root);
+  const box = letterboxOf(sizes);
   return {
     describe: `images in ${root}`,
     count: files.length,
-    sampleShape: fixedImageShape(pp),
+    sampleShape: fixedImageShape(pp, sizes),
+    ...(oneSamplePerRun(sizes) ? { onePerRun: true } : {}),
     dtype: pp.dtype ?? 'float32',
     files,
     root,
     classNames,
     classOf,
-    read: (i) => loadImageTensor(files[i], pp),
+    read: (i) => loadImageTensor(files[i], pp, box),
   };
 }
 
@@ -242,7 +250,7 @@ function constantSource(value: number, shape: number[], dtype: NdDtype | undefin
 export async function openSource(src: InputSource, name = 'input'): Promise<SampleSource> {
   if ('npy' in src) return npyFileSource(src.npy);
   if ('npz' in src) return arraySource(await npzArray(src.npz, src.key), `${src.npz}[${src.key}]`, src.npz);
-  if ('images' in src) return imageSource(src.images, src.preprocess);
+  if ('images' in src) return imageSource(src.images, src.preprocess, src.sizes, name);
   if ('constant' in src) return constantSource(src.constant, src.shape ?? [], src.dtype, name);
   return binSource(src.bin, src.shape, src.dtype);
 }

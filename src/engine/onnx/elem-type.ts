@@ -13,6 +13,10 @@ const SAME_AS_INPUT0 = new Set([
   'Identity', 'Gather', 'GatherElements', 'Unsqueeze', 'Squeeze', 'Concat', 'Slice', 'Reshape', 'Flatten', 'Transpose',
   'Expand', 'Tile', 'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Abs', 'Min', 'Max', 'Split', 'Relu', 'Clip', 'Pad', 'ReduceSum',
   'ReduceMax', 'ReduceMin', 'Where',
+  // float layers and activations: their output has their input's type (a float16 model stays float16 throughout)
+  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'AveragePool', 'MaxPool', 'GlobalAveragePool', 'GlobalMaxPool',
+  'BatchNormalization', 'LayerNormalization', 'Sigmoid', 'Tanh', 'Softmax', 'LeakyRelu', 'HardSigmoid', 'HardSwish',
+  'Erf', 'Sqrt', 'Pow', 'ReduceMean', 'Resize', 'Upsample',
 ]);
 
 /** The ONNX element type of `name`, or undefined when it cannot be told statically. */

@@ -2,7 +2,7 @@
 // every raw_data becomes a view into it (no copy of weights). External data
 // (tensors whose bytes live in a file beside the model) is resolved at load
 // time the same way: one read per external file, views into it.
-import { existsSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { existsSync, readFileSync, readSync, realpathSync, renameSync, statSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { QtuneError, type ErrorCode } from '../../shared/errors';
 import { subgraphsOf } from './attrs';
@@ -125,38 +125,92 @@ function externalEntry(t: TensorProto, key: string): string | undefined {
   return t.externalData.find((e) => e.key === key)?.value;
 }
 
-function resolveExternalData(proto: ModelProto, file: string, baseDir: string): void {
-  const cache = new Map<string, Buffer>();
-  forEachTensor(proto.graph!, (t) => {
-    if (t.dataLocation !== DATA_LOCATION_EXTERNAL) return;
-    const location = externalEntry(t, 'location');
-    if (!location) throw loadError(file, `tensor '${t.name}' has external data without a 'location'`);
-    const norm = normalize(location);
-    if (isAbsolute(norm) || norm.startsWith('..')) throw loadError(file, `tensor '${t.name}': external data location '${location}' must be a relative path inside the model's folder`);
-    const full = resolve(baseDir, norm);
-    let data = cache.get(full);
-    if (!data) {
-      if (!existsSync(full)) throw loadError(file, `external data file '${location}' not found (needed by tensor '${t.name}', looked in ${baseDir})`, 'onnx_external_data');
-      // Like onnxruntime: a link in the model's folder must not pull in a file from elsewhere.
-      const real = realpathSync(full);
-      const rel = relative(realpathSync(baseDir), real);
-      if (!rel || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-        throw loadError(file, `tensor '${t.name}': external data file '${location}' is a link to ${real}, outside the model's folder`, 'onnx_external_data');
-      }
-      if (!statSync(real).isFile()) throw loadError(file, `tensor '${t.name}': external data '${location}' is not a file`, 'onnx_external_data');
-      data = readFileSync(real);
-      cache.set(full, data);
-    }
-    const offset = Number(externalEntry(t, 'offset') ?? 0);
-    const length = externalEntry(t, 'length') !== undefined ? Number(externalEntry(t, 'length')) : data.byteLength - offset;
-    if (!(offset >= 0 && length >= 0 && offset + length <= data.byteLength)) {
-      throw loadError(file, `tensor '${t.name}': external data range ${offset}+${length} lies beyond the end of '${location}' (${data.byteLength} bytes)`, 'onnx_external_data');
-    }
-    t.rawData = data.subarray(offset, offset + length);
-    t.externalData = [];
-    delete t.dataLocation;
-  });
+/** Bytes [offset, offset + length) of an open file, read in pieces (one read call takes at most 2 GiB). */
+function readRange(fd: number, offset: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  const PIECE = 1 << 30;
+  for (let done = 0; done < length;) {
+    const n = readSync(fd, out, done, Math.min(PIECE, length - done), offset + done);
+    if (n <= 0) throw new Error(`the file ended at byte ${offset + done}`);
+    done += n;
+  }
+  return out;
 }
+
+/**
+ * Each external tensor is read on its own from its file (no whole-file buffer: a data file may be larger than
+ * one Node buffer read allows, 2 GiB), so memory holds the weights once.
+ */
+function resolveExternalData(proto: ModelProto, file: string, baseDir: string): void {
+  const files = new Map<string, { fd: number; size: number }>();
+  try {
+    forEachTensor(proto.graph!, (t) => {
+      if (t.dataLocation !== DATA_LOCATION_EXTERNAL) return;
+      const location = externalEntry(t, 'location');
+      if (!location) throw loadError(file, `tensor '${t.name}' has external data without a 'location'`);
+      const norm = normalize(location);
+      if (isAbsolute(norm) || norm.startsWith('..')) throw loadError(file, `tensor '${t.name}': external data location '${location}' must be a relative path inside the model's folder`);
+      const full = resolve(baseDir, norm);
+      let data = files.get(full);
+      if (!data) {
+        if (!existsSync(full)) throw loadError(file, `external data file '${location}' not found (needed by tensor '${t.name}', looked in ${baseDir})`, 'onnx_external_data');
+        // Like onnxruntime: a link in the model's folder must not pull in a file from elsewhere.
+        const real = realpathSync(full);
+        const rel = relative(realpathSync(baseDir), real);
+        if (!rel || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+          throw loadError(file, `tensor '${t.name}': external data file '${location}' is a link to ${real}, outside the model's folder`, 'onnx_external_data');
+        }
+        const info = statSync(real);
+        if (!info.isFile()) throw loadError(file, `tensor '${t.name}': external data '${location}' is not a file`, 'onnx_external_data');
+        data = { fd: openSync(real, 'r'), size: info.size };
+        files.set(full, data);
+      }
+      const offset = Number(externalEntry(t, 'offset') ?? 0);
+      const length = externalEntry(t, 'length') !== undefined ? Number(externalEntry(t, 'length')) : data.size - offset;
+      if (!(offset >= 0 && length >= 0 && offset + length <= data.size)) {
+        throw loadError(file, `tensor '${t.name}': external data range ${offset}+${length} lies beyond the end of '${location}' (${data.size} bytes)`, 'onnx_external_data');
+      }
+      try {
+        t.rawData = readRange(data.fd, offset, length);
+      } catch (e) {
+        throw loadError(file, `tensor '${t.name}': cannot read external data '${location}' (${(e as Error).message})`, 'onnx_external_data');
+      }
+      t.externalData = [];
+      delete t.dataLocation;
+    });
+  } finally {
+    for (const f of files.values()) closeSync(f.fd);
+  }
+}
+
+/**
+ * The most tensor bytes a model may hold to be written as one protobuf message (the format's limit is 2 GiB;
+ * the rest of the graph needs room too). Larger models are saved, and handed to ONNX Runtime, with external data.
+ */
+export const INLINE_LIMIT_BYTES = 2 ** 31 - 2 ** 26;
+
+/** Bytes of every tensor's data in the model (initializers, Constant and subgraph tensors). */
+export function tensorDataBytes(model: OnnxModel): number {
+  let total = 0;
+  forEachTensor(model.proto.graph!, (t) => {
+    if (t.dataType !== DT.STRING) total += tensorBytes(t).byteLength;
+  });
+  return total;
+}
+
+/** Whether the model is too large for one protobuf message (see INLINE_LIMIT_BYTES). */
+export function needsExternalData(model: OnnxModel, limit = inlineLimit()): boolean {
+  return tensorDataBytes(model) > limit;
+}
+
+/** QTUNE_INLINE_LIMIT_BYTES lowers the limit, so the external-data paths can be exercised on small models. */
+function inlineLimit(): number {
+  const v = Number(process.env.QTUNE_INLINE_LIMIT_BYTES);
+  return Number.isFinite(v) && v > 0 ? Math.min(v, INLINE_LIMIT_BYTES) : INLINE_LIMIT_BYTES;
+}
+
+/** The external data file written beside `path` when a model is too large to be saved inline. */
+export const externalDataFileFor = (path: string): string => `${basename(path)}.data`;
 
 export interface SaveOptions {
   /** write tensors of at least `threshold` bytes (default 1024) to `file` beside the model */
@@ -171,10 +225,12 @@ export function serializeModel(model: OnnxModel): Uint8Array {
 /**
  * Write the model (atomically: temp file + rename). With `externalData`,
  * large tensors go to one data file next to the model, referenced by
- * location/offset/length; the in-memory model is left unchanged.
+ * location/offset/length; the in-memory model is left unchanged. A model too
+ * large for one protobuf message gets external data `<file>.data` by itself.
  */
 export function saveModel(model: OnnxModel, path: string, opts: SaveOptions = {}): void {
-  const ext = opts.externalData;
+  // a model over the protobuf limit cannot be written inline: its weights go beside it, in <file>.data
+  const ext = opts.externalData ?? (needsExternalData(model) ? { file: externalDataFileFor(path) } : undefined);
   if (!ext) {
     writeAtomic(path, serializeModel(model));
     return;
@@ -221,7 +277,10 @@ function writeAtomic(path: string, data: Uint8Array | Uint8Array[]): void {
     if (Array.isArray(data)) {
       const fd = openSync(tmp, 'w');
       try {
-        for (const c of data) writeSync(fd, c);
+        for (const c of data) {
+          // one write call takes at most about 2 GiB: a larger tensor is written in pieces
+          for (let done = 0; done < c.byteLength;) done += writeSync(fd, c, done, Math.min(c.byteLength - done, 1 << 30));
+        }
         fsyncSync(fd);
       } finally {
         closeSync(fd);

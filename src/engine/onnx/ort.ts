@@ -3,7 +3,10 @@
 // the wanted tensors as outputs, in chunks when there are many.
 import * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
-import { serializeModel } from './io';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { needsExternalData, saveModel, serializeModel } from './io';
 import type { OnnxModel } from './model';
 import { makeValueInfo, shapeOf, typeName, type ModelInputSpec } from './value-info';
 
@@ -76,6 +79,7 @@ function firstLine(message: string): string {
  * refuses.
  */
 export async function createSession(model: OnnxModel | Uint8Array | string, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  if (typeof model !== 'string' && !(model instanceof Uint8Array) && needsExternalData(model)) return sessionViaFile(model, opts);
   const source = typeof model === 'string' || model instanceof Uint8Array ? model : serializeModel(model);
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opts.forComparison === false ? 'all' : 'disabled',
@@ -95,6 +99,22 @@ export async function createSession(model: OnnxModel | Uint8Array | string, opts
     const path = typeof model === 'string' ? model : model instanceof Uint8Array ? undefined : model.path;
     const reason = firstLine(e instanceof Error ? e.message : String(e));
     throw new QtuneError('model_invalid', `${path ?? 'the model'}: ONNX Runtime cannot load it (not a valid ONNX model, or one it does not support): ${reason}`, { file: path });
+  }
+}
+
+/**
+ * A model over the protobuf limit cannot be handed to ONNX Runtime as bytes: it is written to a private folder
+ * with external data (views of the weights, no copy in memory), opened from there, and the folder removed
+ * (the runtime has read or mapped the weights by then).
+ */
+async function sessionViaFile(model: OnnxModel, opts: SessionOptions): Promise<ort.InferenceSession> {
+  const dir = mkdtempSync(join(tmpdir(), 'qtune-session-'));
+  try {
+    const file = join(dir, 'model.onnx');
+    saveModel(model, file, { externalData: { file: 'model.onnx.data' } });
+    return await createSession(file, opts);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

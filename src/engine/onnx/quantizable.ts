@@ -4,6 +4,7 @@ import { attrFloat, attrInt, attrInts } from './attrs';
 import { Graph, type GraphIndex, type OnnxModel } from './model';
 import { bodiesOf, scopedNodeName, scopeIndex, type Scope } from './subgraphs';
 import { constantValue, dependsOnData } from './const-fold';
+import { elemTypeOf } from './elem-type';
 import { DT, type NodeProto } from './proto';
 import { elemTypeName, numElements, tensorDims } from './tensor';
 
@@ -70,6 +71,18 @@ export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
       info.paramCount += numElements(tensorDims(bias));
       if (bias.dataType !== DT.FLOAT) reasons.push(`bias '${biasName}' is ${elemTypeName(bias.dataType)} (only float32 biases are quantized)`);
     } else reasons.push(`bias '${biasName}' is not a constant`);
+  }
+  // Activations are calibrated and exported as float32 (QuantizeLinear takes float32 before opset 19): a float16
+  // model's layers stay float, said per layer, rather than failing the whole calibration.
+  const inputType = info.inputTensor ? elemTypeOf(idx, info.inputTensor) : undefined;
+  if (inputType !== undefined && inputType !== DT.FLOAT && LISTED_OP_TYPES.has(op) && op !== 'GlobalAveragePool') {
+    // one reason for a layer that is float16 throughout, not one per tensor
+    const type = elemTypeName(inputType);
+    const same = reasons.filter((r) => r.includes(` is ${type} (only float32 `));
+    const kept = reasons.filter((r) => !same.includes(r));
+    reasons.length = 0;
+    reasons.push(`input '${info.inputTensor}'${same.length ? `, weight${info.biasName && same.length > 1 ? ' and bias' : ''}` : ''} ${same.length ? 'are' : 'is'} ${type} ` +
+      '(only float32 layers are quantized; convert the model to float32 to quantize it)', ...kept);
   }
   const rank = info.weightShape?.length;
 

@@ -3,7 +3,7 @@
 // the evaluation data, judge the drop against the target, list the flips.
 
 import { basename } from 'node:path';
-import type { ImagePreprocess } from '../../shared/dataset-schema';
+import type { ImagePreprocess, SizePolicy } from '../../shared/dataset-schema';
 import type { AccuracyTarget, EvalResult, MetricSpec } from '../../shared/eval-types';
 import { throwIfAborted } from '../../shared/errors';
 import type { QuantizeResult } from '../../shared/quant-types';
@@ -27,6 +27,8 @@ export interface EvaluationSetup {
   data: string;
   labels?: string;
   preprocess?: ImagePreprocess;
+  /** images of different sizes: the policy calibration used too */
+  sizes?: SizePolicy;
   skipBadImages?: boolean;
   metric: MetricSpec;
   /** a custom metric module runs user code: the caller must have asked the user */
@@ -72,7 +74,7 @@ export async function evaluateWith(
   throwIfAborted(opts.signal);
   const session = await createSession(modelPath, { forComparison: false });
   try {
-    const dataset = await openDataFor(session, { data: setup.data, labels: setup.labels, preprocess: setup.preprocess, skipBadImages: setup.skipBadImages });
+    const dataset = await openDataFor(session, { data: setup.data, labels: setup.labels, preprocess: setup.preprocess, sizes: setup.sizes, skipBadImages: setup.skipBadImages });
     return await evaluateModel({
       session,
       dataset,

@@ -224,7 +224,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
     take: (r: Record<string, ort.Tensor>, feeds: Record<string, ort.Tensor>, run: number) => boolean | void,
     limit = need,
   ): Promise<boolean> => {
-    if (limit === need) runsPerPass = Math.ceil(need / inferenceBatch);
+    if (limit === need) runsPerPass = Math.ceil(need / dataset.runSize(inferenceBatch));
     let pending: { batch: Batch; feeds: Record<string, ort.Tensor>; result: Promise<Record<string, ort.Tensor>> } | undefined;
     let run = 0;
     const drain = async () => {
@@ -407,6 +407,8 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
   const { signal, onProgress, batchSize, batchNum } = opts;
   const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
   const need = batchNum * batchSize;
+  // inferences per pass: batch_num, or one per sample when images run at their own sizes
+  const runs = Math.ceil(need / dataset.runSize(batchSize));
 
   const graphInputs = new Set(model.graph.feedInputs.map((v) => v.name ?? ''));
   const tensors = [...new Set(layers.map((l) => l.inputTensor))];
@@ -435,7 +437,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
         const values = new Map<string, Float32Array>();
         for (const t of exposed) values.set(t, asFloat32(graphInputs.has(t) ? feeds[t] : result[t], t));
         i++;
-        onProgress?.({ stage: 'calibrate', done: (pass - 1) * batchNum + i, total: passes() * batchNum, pass, passes: passes() });
+        onProgress?.({ stage: 'calibrate', done: (pass - 1) * runs + i, total: passes() * runs, pass, passes: passes() });
         if (!take(i, values)) return false;
       }
       return true;
@@ -464,7 +466,7 @@ async function calibrateHeld(model: OnnxModel, dataset: Dataset, layers: Enabled
   const complete = await runPass(tensors, 1, () => passCount, (i, values) => {
     if (i === 1) {
       const bytes = new Map<string, number>();
-      for (const t of tensors) bytes.set(t, values.get(t)!.length * 4 * batchNum);
+      for (const t of tensors) bytes.set(t, values.get(t)!.length * 4 * runs);
       const total = [...bytes.values()].reduce((a, b) => a + b, 0);
       if (total > budget) {
         plan = planGroups(bytes, budget);

@@ -38,12 +38,13 @@ export function sha256OfFile(path: string): string {
   }
 }
 
-/** What to record for a run: the float file as given, the fusion settings and result, the fused model. */
-export function provenanceOf(floatPath: string, settings: FusionSettings, fusion: FusionResult, fusedFloat: OnnxModel): QuantProvenance {
+/** What to record for a run: the float file as given, the fusion settings and result, the fused model (as saved in `fusedFile`). */
+export function provenanceOf(floatPath: string, settings: FusionSettings, fusion: FusionResult, fusedFloat: OnnxModel, fusedFile?: string): QuantProvenance {
   return {
     floatModel: { file: basename(floatPath), sha256: sha256OfFile(floatPath) },
     fusion: { doFusion: settings.doFusion, skip: settings.skip ?? [], fused: fusion.fused.map((f) => f.conv) },
-    fusedFloatSha256: sha256(serializeModel(fusedFloat)),
+    // the file as written when there is one (a model over 2 GiB is written with external data, not as its encoding)
+    fusedFloatSha256: fusedFile ? sha256OfFile(fusedFile) : sha256(serializeModel(fusedFloat)),
   };
 }
 

@@ -5,7 +5,7 @@
 //   <name>_record.txt         scales and offsets in the AMCT record format
 //   <name>_config.json        the configuration applied, defaults written out
 //   <name>_stats.json         per-layer activation statistics and the IFMR search
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { QuantConfig } from '../../shared/config-types';
 import { QtuneError, throwIfAborted } from '../../shared/errors';
@@ -158,6 +158,10 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   throwIfAborted(signal);
   // a layer inside a branch that no calibration sample took stays float, and the run says so
   for (const n of cal.noSamples ?? []) notes.push(`${n.name}: ${n.reason}`);
+  if (cal.layers.length === 0) {
+    const refused = findQuantizableLayers(work).filter((l) => !l.quantizable);
+    if (refused.length) notes.push(`no layer was quantized: each candidate is refused (${refused[0].name}: ${refused[0].reason}); \`qtune summary\` lists every reason`);
+  }
 
   const specs = cal.layers.map((l) => ({ name: l.name, activation: { scale: l.ifmr.scale, offset: l.ifmr.offset }, channelWise: l.config.weight.channelWise }));
   // (a calibration that measured them lists every finite one; the held method and cached layers do not)
@@ -221,14 +225,18 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   try {
     const staged = outputFiles(staging, opts.name);
     // the quantized model records which float model and fusion it came from (the analyzer checks it)
-    recordProvenance(exported.model, provenanceOf(opts.modelPath, fusionSettings, fusion, work));
-    saveModel(exported.model, staged.quantModel);
     saveModel(work, staged.fusedFloatModel);
+    recordProvenance(exported.model, provenanceOf(opts.modelPath, fusionSettings, fusion, work, staged.fusedFloatModel));
+    saveModel(exported.model, staged.quantModel);
     writeFileSync(staged.record, record);
     writeFileSync(staged.config, formatQuantConfig(effectiveConfig(config, cm.layers)));
     writeFileSync(staged.stats, `${JSON.stringify(stats)}\n`);
     throwIfAborted(signal);
-    for (const k of Object.keys(files) as (keyof typeof files)[]) renameSync(staged[k], files[k]);
+    for (const k of Object.keys(files) as (keyof typeof files)[]) {
+      renameSync(staged[k], files[k]);
+      // a model over 2 GiB was written with its weights beside it (<file>.data, named inside the model)
+      if (existsSync(`${staged[k]}.data`)) renameSync(`${staged[k]}.data`, `${files[k]}.data`);
+    }
   } catch (e) {
     if (e instanceof QtuneError) throw e;
     throw new QtuneError('output_unwritable', `cannot write the outputs to ${opts.outDir}: ${(e as Error).message}`, { file: opts.outDir });
