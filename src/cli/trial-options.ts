@@ -48,7 +48,7 @@ function positiveInt(flag: string, v: string): number {
 }
 
 /** The target the flags ask for: a similarity threshold with --metric cosine|sqnr|mse, else the tolerated drop. */
-export function targetFromFlags(metric: MetricSpec, flags: Pick<TrialFlags, 'threshold' | 'maxDrop' | 'dropType'>): AccuracyTarget {
+export function targetFromFlags(metric: MetricSpec, flags: Pick<TrialFlags, 'threshold' | 'maxDrop' | 'dropType'> & { metric?: string }): AccuracyTarget {
   if (isSimilarityMetric(metric)) {
     if (flags.threshold === undefined && metric === 'mse') {
       throw new QtuneError('cli_invalid', '--metric mse needs --threshold <x> (the largest MSE you accept; it depends on the scale of your outputs)');
@@ -59,7 +59,7 @@ export function targetFromFlags(metric: MetricSpec, flags: Pick<TrialFlags, 'thr
     }
     return { mode: 'similarity', metric, threshold };
   }
-  if (flags.threshold !== undefined) throw new QtuneError('cli_invalid', `--threshold goes with --metric cosine, sqnr or mse; for --metric ${metric} the target is --max-drop`);
+  if (flags.threshold !== undefined) throw new QtuneError('cli_invalid', `--threshold goes with --metric cosine, sqnr or mse; for --metric ${flags.metric ?? metric} the target is --max-drop`);
   const drop = Number(flags.maxDrop);
   if (!Number.isFinite(drop) || drop < 0) throw new QtuneError('cli_invalid', `--max-drop wants a number >= 0, got "${flags.maxDrop}"`);
   return flags.dropType === 'relative' ? { mode: 'relative', percent: drop } : { mode: 'absolute', points: drop };
