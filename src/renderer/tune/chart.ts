@@ -4,7 +4,7 @@
 // tested without a DOM; the component only draws what this returns.
 
 import { scaleLinear } from 'd3';
-import type { AccuracyTarget } from '../../shared/eval-types';
+import { higherIsBetter, type AccuracyTarget } from '../../shared/eval-types';
 import type { TuneSummary } from '../../shared/tune-types';
 
 export interface ChartPoint {
@@ -28,8 +28,8 @@ export interface TuneChartGeometry {
   path: string;
   xTicks: { x: number; label: string }[];
   yTicks: { y: number; label: string }[];
-  /** the lowest metric that meets the target, when the float metric is known */
-  target?: { y: number; value: number };
+  /** the lowest metric that meets the target (MSE: the highest; atMost), when the float metric is known */
+  target?: { y: number; value: number; label: string; atMost: boolean };
   float?: { y: number; value: number };
 }
 
@@ -88,7 +88,9 @@ export function tuneChart(summary: TuneSummary, width: number, height: number): 
     path,
     xTicks,
     yTicks,
-    ...(goal !== undefined ? { target: { y: y(goal), value: goal } } : {}),
+    ...(goal !== undefined
+      ? { target: { y: y(goal), value: goal, label: similarity ? String(goal) : goal.toFixed(2), atMost: summary.target.mode === 'similarity' && !higherIsBetter(summary.target.metric) } }
+      : {}),
     ...(floatValue !== undefined && !similarity ? { float: { y: y(floatValue), value: floatValue } } : {}),
   };
 }
