@@ -144,6 +144,7 @@ export const en = {
   'target.sqnr': 'SQNR',
   'target.mse': 'MSE',
   'target.threshold': 'threshold',
+  'target.db': 'dB',
   'target.invalidCosine': 'enter a cosine between 0 and 1',
   'target.similarityHint': 'Measured on the evaluation data, per output and averaged over samples, then over outputs; any model, no labels needed. Cosine and SQNR: higher is closer; MSE: lower is closer.',
 

@@ -136,6 +136,7 @@ export const zhCN: Record<MessageKey, string> = {
   'target.sqnr': 'SQNR',
   'target.mse': 'MSE',
   'target.threshold': '阈值',
+  'target.db': 'dB',
   'target.invalidCosine': '请输入 0 到 1 之间的余弦值',
   'target.similarityHint': '在评估数据上逐个输出计算，先对样本取平均，再对输出取平均；适用于任何模型，无需标签。余弦相似度和 SQNR 越高越接近；MSE 越低越接近。',
 
