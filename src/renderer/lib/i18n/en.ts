@@ -43,6 +43,8 @@ export const en = {
   'start.metric': 'Metric',
   'start.metricClassification': 'classification (top-1 vs labels)',
   'start.metricFidelity': 'fidelity (agreement with the float model)',
+  'start.metricSimilarity': 'similarity to the float model, every output (no labels)',
+  'start.similarityNote': 'Target: cosine ≥ 0.99 of every output to the float model; change the metric (cosine, SQNR, MSE) and threshold on the project step.',
   'start.metricCustom': 'your own evaluator (a JavaScript module)',
   'start.evaluator': 'Evaluator module (.js, .mjs): exports batch(outputs, labels, indices) and finish()',
   'start.evaluatorPlaceholder': '/path/to/evaluator.mjs',

@@ -40,6 +40,8 @@ export const zhCN: Record<MessageKey, string> = {
   'start.metric': '评估指标',
   'start.metricClassification': '分类（Top-1 与标签对比）',
   'start.metricFidelity': '一致性（与浮点模型输出的一致程度）',
+  'start.metricSimilarity': '与浮点模型的相似度，比较每个输出（无需标签）',
+  'start.similarityNote': '目标：每个输出与浮点模型的余弦相似度 ≥ 0.99；可在项目步骤中更改指标（余弦、SQNR、MSE）和阈值。',
   'start.metricCustom': '自定义评估器（JavaScript 模块）',
   'start.evaluator': '评估器模块（.js、.mjs）：导出 batch(outputs, labels, indices) 和 finish()',
   'start.evaluatorPlaceholder': '/路径/evaluator.mjs',
