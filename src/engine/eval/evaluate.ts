@@ -50,7 +50,8 @@ export interface OutputTensor {
 /** What a custom metric module exports (named exports or a default object). */
 export interface CustomMetricModule {
   init?(info: { inputNames: string[]; outputNames: string[]; count: number; classNames?: string[] }): void | Promise<void>;
-  batch(outputs: Record<string, OutputTensor>, labels: Int32Array | undefined, indices: number[]): void | Promise<void>;
+  /** labels: class indices, or the text labels of a .txt whose labels are not integers */
+  batch(outputs: Record<string, OutputTensor>, labels: Int32Array | string[] | undefined, indices: number[]): void | Promise<void>;
   finish(): { value: number; details?: unknown } | Promise<{ value: number; details?: unknown }>;
 }
 
@@ -286,6 +287,9 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
   if (similarityMetric && !opts.reference) {
     throw new QtuneError('eval_invalid', `the ${metric} metric compares every output against a reference model; none was given`, { path: 'reference' });
   }
+  if (metric === 'classification' && dataset.textLabels) {
+    throw new QtuneError('labels_invalid', 'classification accuracy needs integer class labels; these labels are text (a custom evaluator reads them as strings)', { path: 'labels' });
+  }
   if (metric === 'classification' && !dataset.labels) {
     throw new QtuneError('labels_missing', 'classification accuracy needs labels; add labels to the dataset or use the fidelity metric with a reference model', {
       path: 'labels',
@@ -337,7 +341,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
           if (dims.length > 0) dims[0] = batch.indices.length;
           tensors[name] = { dims, data: r.data };
         }
-        await custom!.batch(tensors, batch.labels, batch.indices);
+        await custom!.batch(tensors, batch.textLabels ?? batch.labels, batch.indices);
       }
       done += batch.indices.length;
       opts.onProgress?.({ stage: 'evaluate', done, total });
