@@ -126,7 +126,7 @@ export const en = {
   'project.batchSaved': 'saved: applies to the next run',
   'project.batchNote': 'Calibration batches: batch_num in the config (step 2). Analyzer samples: in step 4.',
   'project.samples': 'Preprocessed samples',
-  'project.target': 'Accuracy target',
+  'project.target': 'Target',
   'project.next': 'Next: initial configuration',
 
   // target editor

@@ -119,7 +119,7 @@ export const zhCN: Record<MessageKey, string> = {
   'project.batchSaved': '已保存：从下一次运行起生效',
   'project.batchNote': '校准批次数：配置中的 batch_num（第 2 步）。分析样本数：在第 4 步设置。',
   'project.samples': '预处理后的样本',
-  'project.target': '精度目标',
+  'project.target': '目标',
   'project.next': '下一步：初始配置',
 
   'target.lose': 'int8 模型最多可损失',
