@@ -306,8 +306,9 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
     const refOutput = ref ? (ref.session.outputNames.includes(output) ? output : ref.session.outputNames[0]) : '';
     const total = Math.min(dataset.count, opts.limit ?? Infinity);
     const classification = metric === 'classification' ? new ClassificationScorer() : undefined;
-    const compared = ref ? comparedOutputs(main.session, ref.session) : [];
-    const fidelity = ref && !similarityMetric ? new FidelityScorer(output, compared) : undefined;
+    // similarity needs outputs of the same name; fidelity falls back to its scored pair (the reference's first output)
+    const compared = !ref ? [] : similarityMetric ? comparedOutputs(main.session, ref.session) : main.session.outputNames.filter((o) => ref.session.outputNames.includes(o));
+    const fidelity = ref && !similarityMetric ? new FidelityScorer(output, compared.length ? compared : [output]) : undefined;
     const similarity = similarityMetric ? new SimilarityScorer(similarityMetric, compared) : undefined;
     // the float model compared with itself (a run's float side) runs once: its outputs are the reference's
     const runReference = async (batch: Batch, outs: ort.InferenceSession.OnnxValueMapType) => (ref!.session === main.session ? outs : run(ref!.session, batch, 'reference'));
@@ -332,6 +333,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
           const x = rows(outs[output], batch, output);
           const y = rows(refOuts[refOutput], batch, refOutput);
           fidelity.add(x.data, y.data, x.per, batch.indices, batch.labels);
+          if (compared.length === 0) fidelity.addOutput(output, x.data, y.data, x.per, batch.indices.length);
         }
       } else {
         const tensors: Record<string, OutputTensor> = {};
