@@ -152,10 +152,21 @@ describe('README commands', () => {
     expect(() => validateDatasetDescription(JSON.parse(json.text))).not.toThrow();
   });
 
+  it('README.md: what run and tune say for the two-output model under a similarity target', () => {
+    const page = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const claim = /default config keeps a cosine of ([\d.]+) \(meets ([\d.]+)\), but an SQNR of ([\d.]+) dB: `tune` keeps the regression\s+head's last layer, `([^`]+)`, in float and reaches ([\d.]+) dB \((\d+) evaluations\)/.exec(page)!;
+    expect(claim).not.toBeNull();
+    const run = outputOf(/^npx qtune run --model test\/fixtures\/models\/twohead_mnist\.onnx .*--metric cosine --threshold /);
+    expect(run).toContain(`quantized ${claim[1]}; target cosine ≥ ${Number(claim[2]).toFixed(5)} — meets the target`);
+    const tuned = outputOf(/^npx qtune tune --model test\/fixtures\/models\/twohead_mnist\.onnx .*--metric sqnr --threshold 40 /);
+    expect(tuned).toContain(`trial 1 [start] default config: every quantizable layer in int8: sqnr ${claim[3]} dB misses the target`);
+    expect(tuned).toContain(`meets the target with 1 layer in float: ${claim[4]}: int8 sqnr ${claim[5]} dB, trial ${claim[6]}`);
+  });
+
   it('test/fixtures/README.md: the float and int8 top-1 of every model in the table', () => {
     const page = readFileSync(join(ROOT, 'test/fixtures/README.md'), 'utf8');
     const rows = page.split('\n').filter((l) => /^\| `\w+\.onnx` \|/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
-    expect(rows.map((r) => r[1])).toEqual(['`lenet_mnist.onnx`', '`mobilenetv2_fmnist.onnx`', '`sensitive_fmnist.onnx`', '`longtail_mnist.onnx`', '`transformer_mnist.onnx`', '`qkv_attention_mnist.onnx`']);
+    expect(rows.map((r) => r[1])).toEqual(['`lenet_mnist.onnx`', '`mobilenetv2_fmnist.onnx`', '`sensitive_fmnist.onnx`', '`longtail_mnist.onnx`', '`transformer_mnist.onnx`', '`qkv_attention_mnist.onnx`', '`twohead_mnist.onnx`']);
     rows.forEach((r) => {
       const model = r[1].replace(/`/g, '');
       const name = model.split('_')[0];

@@ -12,13 +12,17 @@ const text = { type: 'string', maxLength: 4096 } as const;
 const path = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 const sha = { type: 'string', maxLength: 128 } as const;
 const batch = { type: 'integer', minimum: 1, maximum: 4096 } as const;
-const metric = { type: 'string', maxLength: 4096, pattern: '^(classification|fidelity|custom:.+)$' } as const;
+const metric = { type: 'string', maxLength: 4096, pattern: '^(classification|fidelity|cosine|sqnr|mse|custom:.+)$' } as const;
 const finite = { type: 'number' } as const;
 
 export const TARGET_SCHEMA = {
   oneOf: [
     { type: 'object', additionalProperties: false, required: ['mode', 'points'], properties: { mode: { const: 'absolute' }, points: { type: 'number', minimum: 0 } } },
     { type: 'object', additionalProperties: false, required: ['mode', 'percent'], properties: { mode: { const: 'relative' }, percent: { type: 'number', minimum: 0 } } },
+    {
+      type: 'object', additionalProperties: false, required: ['mode', 'metric', 'threshold'],
+      properties: { mode: { const: 'similarity' }, metric: { enum: ['cosine', 'sqnr', 'mse'] }, threshold: { type: 'number', minimum: -1000, maximum: 1000 } },
+    },
   ],
 } as const;
 
@@ -89,6 +93,7 @@ const PROJECT_SCHEMA = {
           error: text,
           floatAccuracy: finite,
           quantAccuracy: finite,
+          metric,
           meetsTarget: { type: 'boolean' },
           quantizedLayers: { type: 'integer', minimum: 0 },
           skippedLayers: { type: 'integer', minimum: 0 },

@@ -284,6 +284,23 @@ describe('project service against crafted projects', () => {
     backend.dispose();
   });
 
+  it('keeps a similarity target, refuses a malformed one, and hands it to a run', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'qtune-simtarget-'));
+    const backend = make(root);
+    const { dir } = await lenetProject(backend, root);
+    const target = { mode: 'similarity', metric: 'sqnr', threshold: 30 } as const;
+    await expect(backend.call('project.update', { dir, patch: { target } })).resolves.toMatchObject({ target });
+    expect(projectJson(dir)).toMatchObject({ target });
+    await expect(backend.callUnchecked('project.update', { dir, patch: { target: { mode: 'similarity', metric: 'psnr', threshold: 30 } } })).rejects.toMatchObject({ code: 'rpc_invalid' });
+    await expect(backend.callUnchecked('project.update', { dir, patch: { target: { mode: 'similarity', metric: 'cosine' } } })).rejects.toMatchObject({ code: 'rpc_invalid' });
+    // the job is handed the target; the engine measures its metric (measuredMetric)
+    const { configId } = await backend.call('project.saveConfig', { dir, config: {}, note: 'x' });
+    const { jobId } = await backend.call('project.startRun', { dir, configId });
+    expect((backend.jobs.get(jobId)?.params as { target: unknown }).target).toEqual(target);
+    backend.jobs.cancel(jobId);
+    backend.dispose();
+  });
+
   it('resolves a relative custom metric module against the project folder, not the working folder', async () => {
     const root = mkdtempSync(join(tmpdir(), 'qtune-metric-'));
     const backend = make(root);

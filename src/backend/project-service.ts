@@ -39,6 +39,7 @@ function summarizeRun(run: RunSummary, result: RunResult | undefined, status: Ru
   if (result) {
     run.floatAccuracy = result.float.value;
     run.quantAccuracy = result.quant.value;
+    run.metric = result.quant.metric;
     run.meetsTarget = result.judgement.meets;
     run.quantizedLayers = result.layers.filter((l) => l.enabled).length;
     run.skippedLayers = result.layers.filter((l) => !l.enabled).length;

@@ -74,7 +74,7 @@ const schemas: Record<RpcMethod, object> = {
       calibration: str,
       evaluation: str,
       labels: str,
-      metric: { type: 'string', pattern: '^(classification|fidelity|custom:.+)$' },
+      metric: { type: 'string', pattern: '^(classification|fidelity|cosine|sqnr|mse|custom:.+)$' },
       target,
       classes: { type: 'array', items: { type: 'string' }, maxItems: 100000 },
       dataOptions: {
@@ -116,7 +116,7 @@ const schemas: Record<RpcMethod, object> = {
           evaluation: {
             type: 'object',
             additionalProperties: false,
-            properties: { metric: { type: 'string', pattern: '^(classification|fidelity|custom:.+)$' }, batchSize: { type: 'integer', minimum: 1, maximum: 4096 } },
+            properties: { metric: { type: 'string', pattern: '^(classification|fidelity|cosine|sqnr|mse|custom:.+)$' }, batchSize: { type: 'integer', minimum: 1, maximum: 4096 } },
           },
           calibration: { type: 'object', additionalProperties: false, properties: { batchSize: { type: 'integer', minimum: 1, maximum: 4096 } } },
           trustEvaluator: { type: 'boolean' },

@@ -145,16 +145,18 @@ export interface LayerActivationStats {
 
 /** Output sensitivity: the model output when only this layer is quantized, and when all but it are. */
 export interface OutputSensitivity {
-  /** output cosine (mean over samples) with only this layer quantized */
+  /** output cosine (mean over samples, then over the model's outputs) with only this layer quantized */
   onlyThisCosine?: number;
-  /** output cosine with every quantized layer except this one */
+  /** output cosine (mean over samples, then over the outputs) with every quantized layer except this one */
   allButThisCosine?: number;
   /** allButThisCosine − the fully quantized model's output cosine */
   gainIfSkipped?: number;
   /** gainIfSkipped / (1 − the fully quantized model's output cosine): the share of the output's cosine error skipping it removes */
   errorShareIfSkipped?: number;
-  /** top-1 agreement (percent) with the float model when this layer is skipped, for classifier-like outputs */
+  /** top-1 agreement (percent) with the float model when this layer is skipped, for classifier-like (2-D) outputs; their mean when several */
   allButThisTop1Agreement?: number;
+  /** models with several outputs: the same figures for each output */
+  perOutput?: { name: string; onlyThisCosine?: number; allButThisCosine: number; allButThisTop1Agreement?: number }[];
 }
 
 export interface LayerAnalysis {

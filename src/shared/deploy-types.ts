@@ -59,7 +59,7 @@ export interface RuntimeParity {
   runtimeMetric: number | null;
   /** percent of samples whose top-1 is the same both ways */
   top1Agreement: number;
-  /** largest |simulated − runtime| over every value of the compared output */
+  /** largest |simulated − runtime| over every value of every output (top-1 agreement is of `output`) */
   maxAbsDiff: number;
   output: string;
   /** thresholds applied and the verdict */

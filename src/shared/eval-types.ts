@@ -9,14 +9,39 @@
 export type MetricSpec = 'classification' | 'fidelity' | SimilarityMetric | `custom:${string}`;
 export type SimilarityMetric = 'cosine' | 'sqnr' | 'mse';
 export const SIMILARITY_METRICS: readonly SimilarityMetric[] = ['cosine', 'sqnr', 'mse'];
+export const isSimilarityMetric = (m: string): m is SimilarityMetric => (SIMILARITY_METRICS as readonly string[]).includes(m);
 
 /** Every output of the model against the reference model's output of the same name, averaged over samples. */
 export interface SimilarityMetrics {
   metric: SimilarityMetric;
   /** the chosen metric averaged over the outputs */
   value: number;
-  outputs: { name: string; cosine: number; sqnrDb: number; mse: number }[];
+  outputs: OutputSimilarity[];
 }
+
+/** One output against the reference's, each figure averaged over samples (SQNR held within ±SQNR_CAP_DB, a dead output's cosine 0). */
+export interface OutputSimilarity {
+  name: string;
+  cosine: number;
+  sqnrDb: number;
+  mse: number;
+  /** percent of samples whose top-1 (argmax) equals the reference's; fidelity runs only */
+  top1Agreement?: number;
+}
+
+/** Whether a larger value of the metric is closer to the float model (cosine, SQNR) or not (MSE). */
+export const higherIsBetter = (metric: SimilarityMetric): boolean => metric !== 'mse';
+
+/** What the float model scores against itself: cosine 1, SQNR at its cap, MSE 0. */
+export const similarityIdeal = (metric: SimilarityMetric): number => (metric === 'cosine' ? 1 : metric === 'sqnr' ? SQNR_CAP_DB : 0);
+
+/** A similarity value as people read it: cosine to 5 places, SQNR in dB to 2, MSE in exponent form. */
+export function formatSimilarity(metric: SimilarityMetric, v: number): string {
+  return metric === 'cosine' ? v.toFixed(5) : metric === 'sqnr' ? `${v.toFixed(2)} dB` : v.toExponential(3);
+}
+
+/** The comparison a similarity target asks for: cosine/SQNR at least the threshold, MSE at most. */
+export const similarityRelation = (metric: SimilarityMetric): '≥' | '≤' => (higherIsBetter(metric) ? '≥' : '≤');
 
 export interface EvalProgress {
   stage: 'evaluate';
@@ -49,8 +74,10 @@ export interface FidelityMetrics {
   cosine: number;
   /** mean over samples of 20·log10(‖ref‖ / ‖out − ref‖) in dB; identical outputs count as SQNR_CAP_DB */
   sqnrDb: number;
-  /** the output that was compared */
+  /** the output whose top-1 is compared (per-sample predictions, flips) */
   output: string;
+  /** every output the model shares with the reference, each compared on its own; cosine and sqnrDb above are their mean */
+  outputs?: OutputSimilarity[];
 }
 
 export const SQNR_CAP_DB = 200;
@@ -93,8 +120,23 @@ export interface Flip {
   kind: 'broke' | 'fixed' | 'changed';
 }
 
-/** Tolerated accuracy drop: absolute percentage points, or percent of the float accuracy. */
-export type AccuracyTarget = { mode: 'absolute'; points: number } | { mode: 'relative'; percent: number };
+/**
+ * The project's target: a tolerated accuracy drop (absolute percentage points, or percent of the float
+ * accuracy), or, for any model and without labels, how close every output must stay to the float model's
+ * (cosine ≥ threshold, SQNR ≥ threshold dB, MSE ≤ threshold; the run then measures that metric).
+ */
+export type AccuracyTarget =
+  | { mode: 'absolute'; points: number }
+  | { mode: 'relative'; percent: number }
+  | { mode: 'similarity'; metric: SimilarityMetric; threshold: number };
+
+/** The threshold a similarity target starts from when the user picks its metric. */
+export const DEFAULT_SIMILARITY_THRESHOLD: Record<SimilarityMetric, number> = { cosine: 0.99, sqnr: 30, mse: 0.01 };
+
+/** The metric a run measures: a similarity target's own, else the evaluation's. */
+export function measuredMetric(metric: MetricSpec, target: AccuracyTarget): MetricSpec {
+  return target.mode === 'similarity' ? target.metric : metric;
+}
 
 export const DEFAULT_TARGET: AccuracyTarget = { mode: 'absolute', points: 1 };
 
@@ -102,9 +144,9 @@ export interface TargetJudgement {
   meets: boolean;
   floatValue: number;
   quantValue: number;
-  /** float − quantized, in points (negative when quantized is better) */
+  /** float − quantized, in points (negative when quantized is better); for a similarity target how much further from the float model than its own score, in the metric's units (MSE: quantized − float) */
   drop: number;
-  /** the largest drop allowed, in points */
+  /** the largest drop allowed, in points (similarity: the distance from the float model's own score to the threshold) */
   allowed: number;
   message: string;
 }

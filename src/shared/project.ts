@@ -35,6 +35,8 @@ export interface RunSummary {
   error?: string;
   floatAccuracy?: number;
   quantAccuracy?: number;
+  /** what floatAccuracy and quantAccuracy measure (a similarity run: cosine, SQNR in dB or MSE against the float model) */
+  metric?: MetricSpec;
   meetsTarget?: boolean;
   /** layers quantized / skipped in this run */
   quantizedLayers?: number;

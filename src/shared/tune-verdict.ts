@@ -3,16 +3,22 @@
 // model is not suitable for quantization). Shared so the engine and the
 // backend word it the same.
 
+import { formatSimilarity } from './eval-types';
 import type { TuneSummary } from './tune-types';
 
 /** A few names, and how many more. */
 export const nameList = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
 
-export function tuneVerdict(summary: Pick<TuneSummary, 'trials' | 'best' | 'status'>): string {
+export function tuneVerdict(summary: Pick<TuneSummary, 'trials' | 'best' | 'status'> & Partial<Pick<TuneSummary, 'target'>>): string {
   const best = summary.trials.find((t) => t.index === summary.best);
   if (!best) return 'no trial finished';
   const tuned = best.tuned.length ? `; re-quantized with other parameters: ${best.tuned.map((t) => `${t.layer} (${t.change})`).join(', ')}` : '';
-  const figures = `int8 ${best.value.toFixed(2)} vs float ${best.floatValue.toFixed(2)} (drop ${best.drop.toFixed(2)})`;
+  const target = summary.target;
+  // a similarity target's figure is the int8 model's own score against the float model (the float model scores the ideal)
+  const figures =
+    target?.mode === 'similarity'
+      ? `int8 ${target.metric} ${formatSimilarity(target.metric, best.value)}`
+      : `int8 ${best.value.toFixed(2)} vs float ${best.floatValue.toFixed(2)} (drop ${best.drop.toFixed(2)})`;
   if (best.meets) {
     const n = best.floatLayers.length;
     return `${summary.status === 'running' ? 'so far: ' : ''}meets the target with ${n === 0 ? 'every layer in int8' : `${n} layer${n > 1 ? 's' : ''} in float: ${nameList(best.floatLayers)}`}: ${figures}, trial ${best.index}${tuned}`;

@@ -106,3 +106,40 @@ describe('qtune evaluate on AMCT .bin batches', () => {
     expect(qtuneSync(['evaluate', '--help']).stdout).toContain(`${flag} <`);
   });
 });
+
+describe('text labels for a custom evaluator', () => {
+  it('a .txt of digit names reaches batch() as strings, one per sample; classification refuses them', async () => {
+    const y = await readNpy(Y);
+    const names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+    const n = Number(y.shape[0]);
+    const words = join(tmp, 'words.txt');
+    // the first line is text too: no header in a one-label-per-line file of text labels
+    writeFileSync(words, `${Array.from({ length: n }, (_, i) => names[Number((y.data as BigInt64Array)[i])]).join('\n')}\n`);
+    const mod = join(tmp, 'words.mjs');
+    writeFileSync(
+      mod,
+      `const names = ${JSON.stringify(names)};
+       let n = 0, ok = 0, kinds = new Set();
+       export function batch(outputs, labels, indices) {
+         const o = outputs.logits;
+         for (let i = 0; i < indices.length; i++) {
+           kinds.add(typeof labels[i]);
+           let best = 0;
+           for (let j = 1; j < 10; j++) if (o.data[i * 10 + j] > o.data[i * 10 + best]) best = j;
+           if (names[best] === labels[i]) ok++;
+           n++;
+         }
+       }
+       export function finish() { return { value: (100 * ok) / n, details: { n, kinds: [...kinds] } }; }`,
+    );
+    const r = qtuneSync(['evaluate', '--model', LENET, '--data', X, '--labels', words, '--metric', `custom:${mod}`, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    // LeNet's float top-1 on this split (test/fixtures/README.md), read through the words
+    expect(out.value).toBeCloseTo(98.55, 5);
+    expect(out.result.custom.details).toEqual({ n, kinds: ['string'] });
+    const top1 = qtuneSync(['evaluate', '--model', LENET, '--data', X, '--labels', words]);
+    expect(top1.code).not.toBe(0);
+    expect(errorLines(top1)[0]).toMatch(/^qtune: error: classification accuracy needs integer class labels; these labels are text/);
+  });
+});

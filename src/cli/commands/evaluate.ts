@@ -5,11 +5,12 @@ import { evaluateModel } from '../../engine/eval/evaluate';
 import { createSession } from '../../engine/onnx';
 import { runtimeParity } from '../../engine/eval/parity';
 import { judgeTarget } from '../../engine/eval/target';
-import { SIMILARITY_METRICS, type EvalResult, type MetricSpec } from '../../shared/eval-types';
+import { SIMILARITY_METRICS, similarityIdeal, type EvalResult, type MetricSpec, type SimilarityMetric } from '../../shared/eval-types';
 import { QtuneError } from '../../shared/errors';
 import { cancelOnInterrupt } from '../cancel';
 import { addDataOptions, shortFormFromFlags, type DataFlags } from '../data-options';
 import { fail, printJson, progressPrinter } from '../output';
+import { targetFromFlags } from '../trial-options';
 
 interface EvaluateFlags extends DataFlags {
   model: string;
@@ -18,6 +19,7 @@ interface EvaluateFlags extends DataFlags {
   batchSize: string;
   limit?: string;
   toleratedDrop?: string;
+  threshold?: string;
   relative?: boolean;
   json?: boolean;
   parity?: boolean;
@@ -48,6 +50,7 @@ export function registerEvaluate(program: Command): void {
     .option('--limit <n>', 'evaluate only the first n samples')
     .option('--tolerated-drop <points>', 'with --reference: the accuracy drop you accept (default 1 point)')
     .option('--relative', 'the tolerated drop is a percent of the float accuracy, not points')
+    .option('--threshold <x>', 'with --metric cosine|sqnr|mse: judge the model against this target (cosine ≥ x, SQNR ≥ x dB, MSE ≤ x)')
     .option('--parity', 'also run the model as a simulation (graph optimisations off) and as the runtime runs it (on), and compare them')
     .option('--json', 'print the full result as JSON');
   addDataOptions(cmd, 'evaluation data');
@@ -92,7 +95,12 @@ export function registerEvaluate(program: Command): void {
       const target = flags.relative
         ? { mode: 'relative' as const, percent: Number(flags.toleratedDrop ?? 1) }
         : { mode: 'absolute' as const, points: Number(flags.toleratedDrop ?? 1) };
-      const judgement = reference ? judgeTarget(headline(reference, flags.metric), headline(result, flags.metric), target) : undefined;
+      const similarityTarget = similarity && flags.threshold !== undefined ? targetFromFlags(metric, { ...flags, maxDrop: '1', dropType: 'absolute' }) : undefined;
+      const judgement = similarityTarget
+        ? judgeTarget(similarityIdeal(metric as SimilarityMetric), result.value, similarityTarget)
+        : reference
+          ? judgeTarget(headline(reference, flags.metric), headline(result, flags.metric), target)
+          : undefined;
       // A custom metric has no per-sample predictions to compare.
       const flips = reference?.perSample && result.perSample ? comparePredictions(reference, result) : undefined;
       if (flags.json) return printJson({ model: flags.model, metric: flags.metric, value: headline(result, flags.metric), result, reference, judgement, flips, ...(parity ? { parity } : {}) });
@@ -102,7 +110,10 @@ export function registerEvaluate(program: Command): void {
       console.log(`${flags.model}: ${name} ${metric === 'mse' ? headline(result, flags.metric).toExponential(4) : headline(result, flags.metric).toFixed(digits)}${unit} on ${result.samples} samples`);
       for (const o of result.similarity?.outputs ?? []) console.log(`  ${o.name}: cosine ${o.cosine.toFixed(6)}, SQNR ${o.sqnrDb.toFixed(2)} dB, MSE ${o.mse.toExponential(4)}`);
       if (result.classification?.top5 != null && flags.metric !== 'top5') console.log(`  top-5 ${result.classification.top5.toFixed(2)}%`);
-      if (result.fidelity) console.log(`  output cosine ${result.fidelity.cosine.toFixed(5)}, SQNR ${result.fidelity.sqnrDb.toFixed(1)} dB`);
+      if (result.fidelity) console.log(`  output cosine ${result.fidelity.cosine.toFixed(5)}, SQNR ${result.fidelity.sqnrDb.toFixed(1)} dB${(result.fidelity.outputs?.length ?? 0) > 1 ? ` (mean over ${result.fidelity.outputs!.length} outputs)` : ''}`);
+      if ((result.fidelity?.outputs?.length ?? 0) > 1) {
+        for (const o of result.fidelity!.outputs!) console.log(`  ${o.name}: cosine ${o.cosine.toFixed(6)}, SQNR ${o.sqnrDb.toFixed(2)} dB, MSE ${o.mse.toExponential(4)}, top-1 agreement ${o.top1Agreement!.toFixed(2)}%`);
+      }
       if (judgement) console.log(`  ${judgement.message}`);
       if (flips?.length) console.log(`  ${flips.length} samples changed prediction (${flips.filter((f) => f.kind === 'broke').length} now wrong)`);
       if (parity) console.log(`  ${parity.ok ? 'runtime parity' : 'WARNING runtime parity'}: ${parity.summary}`);

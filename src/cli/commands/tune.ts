@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../../backend/atomic-file';
 import { tune } from '../../engine/pipeline/tuner';
 import { QtuneError } from '../../shared/errors';
+import { DEFAULT_TARGET, formatSimilarity, type AccuracyTarget } from '../../shared/eval-types';
 import type { TuneSummary, TuneTrial } from '../../shared/tune-types';
 import { cancelOnInterrupt } from '../cancel';
 import { fail, printJson, progressPrinter } from '../output';
@@ -23,9 +24,14 @@ interface TuneFlags extends TrialFlags {
   resume?: boolean;
 }
 
+/** A trial's figure: accuracy with its drop, or a similarity target's metric. */
+function figure(t: TuneTrial, target: AccuracyTarget): string {
+  return target.mode === 'similarity' ? `${target.metric} ${formatSimilarity(target.metric, t.value)}` : `${t.value.toFixed(2)} (drop ${t.drop.toFixed(2)})`;
+}
+
 /** One line per trial: what changed, the metric, the drop, the float layers. */
-export function trialLine(t: TuneTrial): string {
-  const verdict = t.error ? `failed: ${t.error}` : `${t.value.toFixed(2)} (drop ${t.drop.toFixed(2)}) ${t.meets ? 'meets' : 'misses'} the target`;
+export function trialLine(t: TuneTrial, target: AccuracyTarget = DEFAULT_TARGET): string {
+  const verdict = t.error ? `failed: ${t.error}` : `${figure(t, target)} ${t.meets ? 'meets' : 'misses'} the target`;
   return `trial ${t.index} [${t.phase}] ${t.change}: ${verdict}; ${t.floatLayers.length} layer${t.floatLayers.length === 1 ? '' : 's'} in float`;
 }
 
@@ -81,7 +87,7 @@ export function registerTune(program: Command): void {
         onProgress: progress,
         onTrial: async (trial, result, dir, isBest) => {
           bar.end();
-          if (!flags.json) console.log(trialLine(trial));
+          if (!flags.json) console.log(trialLine(trial, setup.evaluation.target));
           if (isBest && result) {
             // the model first, then the config: a config on disk always has its model beside it
             const tmp = `${files.model}.${process.pid}.tmp`;
@@ -98,7 +104,9 @@ export function registerTune(program: Command): void {
       const best = summary.trials.find((t) => t.index === summary.best);
       console.log(`${summary.trials.length} trial${summary.trials.length === 1 ? '' : 's'}; ${summary.stopReason ?? summary.status}`);
       console.log(summary.verdict);
-      if (best) console.log(`best config: ${files.config} (trial ${best.index}: int8 ${best.value.toFixed(2)}, float ${best.floatValue.toFixed(2)}, drop ${best.drop.toFixed(2)}, ${best.floatLayers.length} in float)`);
+      const bestFigure = (b: TuneTrial) =>
+        summary.target.mode === 'similarity' ? `int8 ${figure(b, summary.target)}` : `int8 ${b.value.toFixed(2)}, float ${b.floatValue.toFixed(2)}, drop ${b.drop.toFixed(2)}`;
+      if (best) console.log(`best config: ${files.config} (trial ${best.index}: ${bestFigure(best)}, ${best.floatLayers.length} in float)`);
       console.log(`  wrote ${files.model}, ${files.trials}`);
       if (summary.status === 'stopped') process.exitCode = 130;
       else if (!best?.meets) process.exitCode = 2;

@@ -48,12 +48,22 @@ async function runOutputs(model: OnnxModel, batches: readonly SampleBatch[], rol
   }
 }
 
-/** Mean over samples and outputs of the cosine to the float outputs, and top-1 agreement of 2-D outputs (percent). */
-function score(ref: Outputs, got: Outputs, batches: readonly SampleBatch[]): { cosine: number; top1?: number } {
-  let cos = 0, n = 0, agree = 0, rows = 0;
+interface Score {
+  /** mean over the outputs of each output's mean cosine over samples (every output counts alike) */
+  cosine: number;
+  /** mean over the 2-D outputs of their top-1 agreement (percent) */
+  top1?: number;
+  perOutput: { name: string; cosine: number; top1?: number }[];
+}
+
+/** Each output's mean cosine over samples to the float output (and top-1 agreement of 2-D outputs), and their means. */
+function score(ref: Outputs, got: Outputs, batches: readonly SampleBatch[]): Score {
+  const names = ref[0]?.map((o) => o.name) ?? [];
+  const sums = names.map(() => ({ cos: 0, n: 0, agree: 0, rows: 0 }));
   batches.forEach((b, bi) => {
     ref[bi].forEach((r, oi) => {
       const g = got[bi][oi];
+      const acc = sums[oi];
       const rs = sliceSamples(r.data, r.dims, b), gs = sliceSamples(g.data, g.dims, b);
       for (let s = 0; s < rs.length; s++) {
         const x = gs[s].data, y = rs[s].data;
@@ -64,12 +74,18 @@ function score(ref: Outputs, got: Outputs, batches: readonly SampleBatch[]): { c
           if (y[i] > y[ay]) ay = i;
         }
         const c = cosineFromSums(dot, xx, yy);
-        if (!Number.isNaN(c)) { cos += c; n++; }
-        if (oi === 0 && r.dims.length === 2) { rows++; if (ax === ay) agree++; }
+        if (!Number.isNaN(c)) { acc.cos += c; acc.n++; }
+        if (r.dims.length === 2) { acc.rows++; if (ax === ay) acc.agree++; }
       }
     });
   });
-  return { cosine: n ? cos / n : NaN, ...(rows ? { top1: (100 * agree) / rows } : {}) };
+  const perOutput = names.map((name, oi) => {
+    const a = sums[oi];
+    return { name, cosine: a.n ? a.cos / a.n : NaN, ...(a.rows ? { top1: (100 * a.agree) / a.rows } : {}) };
+  });
+  const mean = (v: number[]) => (v.length ? v.reduce((x, y) => x + y, 0) / v.length : NaN);
+  const top1s = perOutput.flatMap((o) => (o.top1 === undefined ? [] : [o.top1]));
+  return { cosine: mean(perOutput.map((o) => o.cosine).filter((c) => !Number.isNaN(c))), ...(top1s.length ? { top1: mean(top1s) } : {}), perOutput };
 }
 
 export async function outputSensitivity(float: OnnxModel, quant: OnnxModel, layers: readonly QdqLayer[], opts: OutputSensitivityOptions): Promise<OutputSensitivityResult> {
@@ -93,8 +109,18 @@ export async function outputSensitivity(float: OnnxModel, quant: OnnxModel, laye
     const entry: OutputSensitivity = { allButThisCosine: loo.cosine, gainIfSkipped: gain };
     if (1 - quantCosine > 0) entry.errorShareIfSkipped = gain / (1 - quantCosine);
     if (loo.top1 !== undefined) entry.allButThisTop1Agreement = loo.top1;
-    if (opts.onlyThis !== false) {
-      entry.onlyThisCosine = score(ref, await runOutputs(buildOnlyLayerQuantized(float, quant, layer), opts.batches, `only-'${layer.name}'`, opts.signal), opts.batches).cosine;
+    const only = opts.onlyThis !== false
+      ? score(ref, await runOutputs(buildOnlyLayerQuantized(float, quant, layer), opts.batches, `only-'${layer.name}'`, opts.signal), opts.batches)
+      : undefined;
+    if (only) entry.onlyThisCosine = only.cosine;
+    // a model with several outputs: what the layer does to each of them, not only to their mean
+    if (loo.perOutput.length > 1) {
+      entry.perOutput = loo.perOutput.map((o, i) => ({
+        name: o.name,
+        allButThisCosine: o.cosine,
+        ...(only ? { onlyThisCosine: only.perOutput[i].cosine } : {}),
+        ...(o.top1 !== undefined ? { allButThisTop1Agreement: o.top1 } : {}),
+      }));
     }
     byLayer.set(layer.name, entry);
     opts.onProgress?.(++done, total);

@@ -24,6 +24,8 @@ export interface Feed {
 export interface Batch {
   feeds: Record<string, Feed>;
   labels?: Int32Array;
+  /** the batch's text labels (a .txt of labels that are not integers): for custom evaluators */
+  textLabels?: string[];
   /** dataset indices of the real samples in this batch, in order */
   indices: number[];
   /** rows appended to fill a fixed batch dimension (copies of the last sample); ignore their outputs */
@@ -51,6 +53,8 @@ export interface Dataset {
   count: number;
   inputNames: string[];
   labels?: Int32Array;
+  /** labels that are text, not class indices (one per sample): only a custom evaluator reads them */
+  textLabels?: string[];
   classNames?: string[];
   /** image files, when the first input is an image folder */
   files?: string[];
@@ -156,15 +160,18 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
   if (count === 0) throw new QtuneError('data_empty', `the dataset has no samples (${data[0].source.describe})`, { path: 'inputs' });
   const first = data[0].source;
   let labels: Int32Array | undefined;
+  let textLabels: string[] | undefined;
   if (desc.labels) {
-    labels = await loadLabels(desc.labels, first);
-    if (labels.length !== count) {
+    const loaded = await loadLabels(desc.labels, first);
+    if (loaded.length !== count) {
       const file = Object.values(desc.labels)[0];
-      throw new QtuneError('labels_count_mismatch', `${typeof file === 'string' ? file : 'labels'} has ${labels.length} labels but the data has ${count} samples`, {
+      throw new QtuneError('labels_count_mismatch', `${typeof file === 'string' ? file : 'labels'} has ${loaded.length} labels but the data has ${count} samples`, {
         file: typeof file === 'string' ? file : undefined,
         path: 'labels',
       });
     }
+    if (Array.isArray(loaded)) textLabels = loaded;
+    else labels = loaded;
   }
 
   // An input without a batch axis takes one sample per run, except a constant whose shape is all static
@@ -263,6 +270,7 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
     const indices = rows.map((r) => r.index);
     return {
       feeds, indices, padded, labels: labels ? Int32Array.from(indices, (i) => labels![i]) : undefined,
+      ...(textLabels ? { textLabels: indices.map((i) => textLabels![i]) } : {}),
       ...(unbatched.length ? { unbatched } : {}),
     };
   };
@@ -288,6 +296,7 @@ export async function openDataset(desc: DatasetDescription, options: OpenDataset
     count,
     inputNames: bindings.map((b) => b.spec.name),
     labels,
+    ...(textLabels ? { textLabels } : {}),
     classNames: first.classNames,
     files: first.files,
     skipped,

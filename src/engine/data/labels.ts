@@ -1,5 +1,7 @@
 // Labels: integer class indices, one per sample, from an .npy/.npz array, a
-// CSV/TXT file, or the class folders of an ImageNet-style image tree.
+// CSV/TXT file, or the class folders of an ImageNet-style image tree; or, from
+// a .txt of one label per line that are not all integers (transcriptions,
+// captions, names), text labels that only a custom evaluator reads.
 
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -81,10 +83,27 @@ function matchByName(parsed: TextLabels & { names: string[] }, samples: SampleSo
 }
 
 /**
+ * Text labels from a one-label-per-line `.txt` whose lines are not all integers: every line as it is
+ * (a trailing newline ends the last line, it adds none; an empty line is an empty label, as an OCR
+ * transcription of a blank image would be). Undefined when the file reads as integer labels.
+ */
+export function parseTextLabels(text: string): string[] | undefined {
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  const values = lines.map((l) => l.trim()).filter((l) => l.length > 0);
+  // integers, possibly under a header line: the integer form (parseLabelText)
+  if (values.length === 0 || values.every(isInteger) || (values.length > 1 && values.slice(1).every(isInteger))) return undefined;
+  return lines;
+}
+
+/** Labels as integer class indices, or as text (a `.txt` of labels that are not all integers). */
+export type LoadedLabels = Int32Array | string[];
+
+/**
  * Reads labels for `samples` (the first input's source: it decides order and
  * names). Paths are absolute. The count is checked by the caller.
  */
-export async function loadLabels(src: LabelSource, samples: SampleSource): Promise<Int32Array> {
+export async function loadLabels(src: LabelSource, samples: SampleSource): Promise<LoadedLabels> {
   if ('npy' in src) return labelsFromArray(await readNpy(src.npy), src.npy);
   if ('npz' in src) {
     const arr = (await readNpz(src.npz)).get(src.key);
@@ -105,6 +124,10 @@ export async function loadLabels(src: LabelSource, samples: SampleSource): Promi
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new QtuneError('file_not_readable', `cannot read ${file}: ${(err as Error).message}`, { file });
+  }
+  if ('txt' in src) {
+    const lines = parseTextLabels(text);
+    if (lines) return lines;
   }
   const parsed = parseLabelText(text, file);
   if (parsed.names && samples.files) return matchByName({ ...parsed, names: parsed.names }, samples, file);

@@ -2,13 +2,13 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvalProgress } from '../../shared/eval-types';
+import { SQNR_CAP_DB, type EvalProgress } from '../../shared/eval-types';
 import { QtuneError } from '../../shared/errors';
 import { openDataset } from '../data/dataset';
 import { writeNpy } from '../data/npy';
 import { comparePredictions } from './compare';
 import { evaluateModel, loadCustomMetric } from './evaluate';
-import { inputSpecs, ort } from '../onnx';
+import { inputSpecs, loadModel, makeTensor, ort, saveModel, tensorToTypedArray } from '../onnx';
 import { cosine, inTopK, sqnrDb, top1 } from './metrics';
 import { judgeTarget } from './target';
 
@@ -204,6 +204,54 @@ describe('fixture models', () => {
     expect(b.value).toBe(a.value);
     expect(b.perSample!.predictions).toEqual(a.perSample!.predictions);
     expect(new Set(a.perSample!.predictions).size).toBeGreaterThan(3);
+    await s.release();
+  });
+});
+
+describe('every output of a two-output model (twohead_mnist.onnx)', () => {
+  const twohead = join(FIX, 'models/twohead_mnist.onnx');
+  /** The fixture with its regression head's last weights scaled by 1.05: only the second output, "features", moves. */
+  function nudgedRegressor(): string {
+    const m = loadModel(twohead);
+    const w = m.graph.getInitializer('regressor.fc2.weight')!;
+    const values = Float32Array.from(tensorToTypedArray(w) as Float32Array, (v) => v * 1.05);
+    m.graph.removeInitializer(w.name!);
+    m.graph.addInitializer(makeTensor(w.name!, w.dims!.map(Number), values));
+    const file = join(tmp, 'twohead_nudged.onnx');
+    saveModel(m, file);
+    return file;
+  }
+
+  it('fidelity and similarity score each output on its own, and the combined figure is their mean', async () => {
+    const s = await ort.InferenceSession.create(nudgedRegressor());
+    const ds = await openDataset({ inputs: { input: { npy: join(mnist, 'eval_x.npy') } } }, { inputs: inputSpecs(s) });
+    const fid = await evaluateModel({ session: s, dataset: ds, batchSize: 100, metric: 'fidelity', reference: { modelPath: twohead }, limit: 300 });
+    const [logits, features] = fid.fidelity!.outputs!;
+    expect([logits.name, features.name]).toEqual(['logits', 'features']);
+    // the classifier head is untouched: identical outputs
+    expect(logits).toEqual({ name: 'logits', cosine: 1, sqnrDb: SQNR_CAP_DB, mse: 0, top1Agreement: 100 });
+    // the regression head moved by 5%: SQNR 20·log10(1/0.05) ≈ 26 dB before its bias, a little more with it
+    expect(features.cosine).toBeLessThan(1);
+    expect(features.cosine).toBeGreaterThan(0.99);
+    expect(features.sqnrDb).toBeGreaterThan(25);
+    expect(features.sqnrDb).toBeLessThan(60);
+    expect(features.mse).toBeGreaterThan(0);
+    expect(fid.fidelity!.cosine).toBeCloseTo((1 + features.cosine) / 2, 12);
+    expect(fid.fidelity!.sqnrDb).toBeCloseTo((SQNR_CAP_DB + features.sqnrDb) / 2, 12);
+    // the headline agreement is the first output's (the flips list its predictions)
+    expect(fid.value).toBe(100);
+    const sim = await evaluateModel({ session: s, dataset: ds, batchSize: 100, metric: 'mse', reference: { modelPath: twohead }, limit: 300 });
+    expect(sim.similarity!.outputs.map((o) => o.mse)).toEqual([0, features.mse]);
+    expect(sim.value).toBeCloseTo(features.mse / 2, 15);
+    await s.release();
+  });
+
+  it('the float model against itself (the same session as reference) is ideal, every output', async () => {
+    const s = await ort.InferenceSession.create(twohead);
+    const ds = await openDataset({ inputs: { input: { npy: join(mnist, 'eval_x.npy') } } }, { inputs: inputSpecs(s) });
+    const r = await evaluateModel({ session: s, dataset: ds, batchSize: 100, metric: 'sqnr', reference: { session: s }, limit: 200 });
+    expect(r.value).toBe(SQNR_CAP_DB);
+    expect(r.similarity!.outputs.map((o) => [o.name, o.cosine, o.sqnrDb, o.mse])).toEqual([['logits', 1, SQNR_CAP_DB, 0], ['features', 1, SQNR_CAP_DB, 0]]);
     await s.release();
   });
 });

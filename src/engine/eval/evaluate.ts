@@ -9,6 +9,7 @@ import type {
   EvalResult,
   FidelityMetrics,
   MetricSpec,
+  OutputSimilarity,
   PerSampleResult,
   SimilarityMetric,
   SimilarityMetrics,
@@ -49,7 +50,8 @@ export interface OutputTensor {
 /** What a custom metric module exports (named exports or a default object). */
 export interface CustomMetricModule {
   init?(info: { inputNames: string[]; outputNames: string[]; count: number; classNames?: string[] }): void | Promise<void>;
-  batch(outputs: Record<string, OutputTensor>, labels: Int32Array | undefined, indices: number[]): void | Promise<void>;
+  /** labels: class indices, or the text labels of a .txt whose labels are not integers */
+  batch(outputs: Record<string, OutputTensor>, labels: Int32Array | string[] | undefined, indices: number[]): void | Promise<void>;
   finish(): { value: number; details?: unknown } | Promise<{ value: number; details?: unknown }>;
 }
 
@@ -147,14 +149,53 @@ class ClassificationScorer {
   }
 }
 
+/** Per output, sums over samples of cosine, SQNR, MSE and top-1 agreement against the reference's output of the same name. */
+class OutputSums {
+  private readonly sums = new Map<string, { cosine: number; sqnr: number; mse: number; agree: number; seen: number }>();
+
+  constructor(readonly names: readonly string[]) {
+    for (const o of names) this.sums.set(o, { cosine: 0, sqnr: 0, mse: 0, agree: 0, seen: 0 });
+  }
+
+  /** Adds one batch of one output (`samples` rows of `per` values). */
+  add(name: string, x: Float32Array, y: Float32Array, per: number, samples: number): void {
+    if (x.length !== y.length) {
+      throw new QtuneError('eval_invalid', `output '${name}' has ${x.length / samples} values per sample, the reference ${y.length / samples}`);
+    }
+    const s = this.sums.get(name)!;
+    for (let r = 0; r < samples; r++) {
+      // a sample's score must be finite to be averaged: a dead output is cosine 0, SQNR held within its cap
+      const score = fidelityScore(cosine(x, y, r * per, per), sqnrDb(x, y, r * per, per));
+      s.cosine += score.cosine;
+      s.sqnr += score.sqnrDb;
+      s.mse += mse(x, y, r * per, per);
+      if (top1(x, r * per, per).prediction === top1(y, r * per, per).prediction) s.agree++;
+      s.seen++;
+    }
+  }
+
+  result(withAgreement: boolean): OutputSimilarity[] {
+    return this.names.map((name) => {
+      const s = this.sums.get(name)!;
+      const n = Math.max(1, s.seen);
+      return { name, cosine: s.cosine / n, sqnrDb: s.sqnr / n, mse: s.mse / n, ...(withAgreement ? { top1Agreement: (100 * s.agree) / n } : {}) };
+    });
+  }
+}
+
+/** The mean over outputs of one figure. */
+const meanOver = (outputs: OutputSimilarity[], pick: (o: OutputSimilarity) => number): number => outputs.reduce((a, o) => a + pick(o), 0) / Math.max(1, outputs.length);
+
+/** Top-1 agreement of the scored output (its per-sample predictions list the flips), and every output's cosine and SQNR. */
 class FidelityScorer {
   private agree = 0;
-  private cosSum = 0;
-  private sqnrSum = 0;
   private seen = 0;
+  private readonly sums: OutputSums;
   readonly perSample: PerSampleResult = { indices: [], predictions: [], margins: [] };
 
-  constructor(private readonly output: string) {}
+  constructor(private readonly output: string, outputs: readonly string[]) {
+    this.sums = new OutputSums(outputs);
+  }
 
   add(x: Float32Array, y: Float32Array, per: number, indices: number[], labels?: Int32Array): void {
     if (x.length !== y.length) {
@@ -163,9 +204,6 @@ class FidelityScorer {
     for (let r = 0; r < indices.length; r++) {
       const mine = top1(x, r * per, per);
       if (mine.prediction === top1(y, r * per, per).prediction) this.agree++;
-      const score = fidelityScore(cosine(x, y, r * per, per), sqnrDb(x, y, r * per, per));
-      this.cosSum += score.cosine;
-      this.sqnrSum += score.sqnrDb;
       this.seen++;
       this.perSample.indices.push(indices[r]);
       this.perSample.predictions.push(mine.prediction);
@@ -174,41 +212,33 @@ class FidelityScorer {
     }
   }
 
+  addOutput(name: string, x: Float32Array, y: Float32Array, per: number, samples: number): void {
+    this.sums.add(name, x, y, per, samples);
+  }
+
   result(): FidelityMetrics {
     const n = Math.max(1, this.seen);
-    return { top1Agreement: (100 * this.agree) / n, cosine: this.cosSum / n, sqnrDb: this.sqnrSum / n, output: this.output };
+    const outputs = this.sums.result(true);
+    return { top1Agreement: (100 * this.agree) / n, cosine: meanOver(outputs, (o) => o.cosine), sqnrDb: meanOver(outputs, (o) => o.sqnrDb), output: this.output, outputs };
   }
 }
 
 /** Every output against the reference's output of the same name: cosine, SQNR and MSE per sample, averaged. */
 class SimilarityScorer {
-  private readonly sums = new Map<string, { cosine: number; sqnr: number; mse: number; seen: number }>();
+  private readonly sums: OutputSums;
 
-  constructor(private readonly metric: SimilarityMetric, private readonly outputs: readonly string[]) {
-    for (const o of outputs) this.sums.set(o, { cosine: 0, sqnr: 0, mse: 0, seen: 0 });
+  constructor(private readonly metric: SimilarityMetric, outputs: readonly string[]) {
+    this.sums = new OutputSums(outputs);
   }
 
   add(name: string, x: Float32Array, y: Float32Array, per: number, samples: number): void {
-    if (x.length !== y.length) {
-      throw new QtuneError('eval_invalid', `output '${name}' has ${x.length / samples} values per sample, the reference ${y.length / samples}`);
-    }
-    const s = this.sums.get(name)!;
-    for (let r = 0; r < samples; r++) {
-      s.cosine += cosine(x, y, r * per, per);
-      s.sqnr += sqnrDb(x, y, r * per, per);
-      s.mse += mse(x, y, r * per, per);
-      s.seen++;
-    }
+    this.sums.add(name, x, y, per, samples);
   }
 
   result(): SimilarityMetrics {
-    const outputs = this.outputs.map((name) => {
-      const s = this.sums.get(name)!;
-      const n = Math.max(1, s.seen);
-      return { name, cosine: s.cosine / n, sqnrDb: s.sqnr / n, mse: s.mse / n };
-    });
-    const pick = (o: (typeof outputs)[number]) => (this.metric === 'cosine' ? o.cosine : this.metric === 'sqnr' ? o.sqnrDb : o.mse);
-    return { metric: this.metric, value: outputs.reduce((a, o) => a + pick(o), 0) / Math.max(1, outputs.length), outputs };
+    const outputs = this.sums.result(false);
+    const pick = (o: OutputSimilarity) => (this.metric === 'cosine' ? o.cosine : this.metric === 'sqnr' ? o.sqnrDb : o.mse);
+    return { metric: this.metric, value: meanOver(outputs, pick), outputs };
   }
 }
 
@@ -257,6 +287,9 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
   if (similarityMetric && !opts.reference) {
     throw new QtuneError('eval_invalid', `the ${metric} metric compares every output against a reference model; none was given`, { path: 'reference' });
   }
+  if (metric === 'classification' && dataset.textLabels) {
+    throw new QtuneError('labels_invalid', 'classification accuracy needs integer class labels; these labels are text (a custom evaluator reads them as strings)', { path: 'labels' });
+  }
   if (metric === 'classification' && !dataset.labels) {
     throw new QtuneError('labels_missing', 'classification accuracy needs labels; add labels to the dataset or use the fidelity metric with a reference model', {
       path: 'labels',
@@ -273,8 +306,12 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
     const refOutput = ref ? (ref.session.outputNames.includes(output) ? output : ref.session.outputNames[0]) : '';
     const total = Math.min(dataset.count, opts.limit ?? Infinity);
     const classification = metric === 'classification' ? new ClassificationScorer() : undefined;
-    const fidelity = ref && !similarityMetric ? new FidelityScorer(output) : undefined;
-    const similarity = similarityMetric ? new SimilarityScorer(similarityMetric, comparedOutputs(main.session, ref!.session)) : undefined;
+    // similarity needs outputs of the same name; fidelity falls back to its scored pair (the reference's first output)
+    const compared = !ref ? [] : similarityMetric ? comparedOutputs(main.session, ref.session) : main.session.outputNames.filter((o) => ref.session.outputNames.includes(o));
+    const fidelity = ref && !similarityMetric ? new FidelityScorer(output, compared.length ? compared : [output]) : undefined;
+    const similarity = similarityMetric ? new SimilarityScorer(similarityMetric, compared) : undefined;
+    // the float model compared with itself (a run's float side) runs once: its outputs are the reference's
+    const runReference = async (batch: Batch, outs: ort.InferenceSession.OnnxValueMapType) => (ref!.session === main.session ? outs : run(ref!.session, batch, 'reference'));
     await custom?.init?.({ inputNames: dataset.inputNames, outputNames: [...main.session.outputNames], count: total, classNames: dataset.classNames });
     let done = 0;
     opts.onProgress?.({ stage: 'evaluate', done, total });
@@ -284,17 +321,20 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
       if (classification) {
         const { data, per } = rows(outs[output], batch, output);
         classification.add(data, per, batch.labels!, batch.indices);
-      } else if (similarity) {
-        const refOuts = await run(ref!.session, batch, 'reference');
-        for (const name of comparedOutputs(main.session, ref!.session)) {
+      } else if (similarity || fidelity) {
+        const refOuts = await runReference(batch, outs);
+        for (const name of compared) {
           const x = rows(outs[name], batch, name);
-          similarity.add(name, x.data, rows(refOuts[name], batch, name).data, x.per, batch.indices.length);
+          const y = rows(refOuts[name], batch, name).data;
+          if (similarity) similarity.add(name, x.data, y, x.per, batch.indices.length);
+          else fidelity!.addOutput(name, x.data, y, x.per, batch.indices.length);
         }
-      } else if (fidelity) {
-        const refOuts = await run(ref!.session, batch, 'reference');
-        const x = rows(outs[output], batch, output);
-        const y = rows(refOuts[refOutput], batch, refOutput);
-        fidelity.add(x.data, y.data, x.per, batch.indices, batch.labels);
+        if (fidelity) {
+          const x = rows(outs[output], batch, output);
+          const y = rows(refOuts[refOutput], batch, refOutput);
+          fidelity.add(x.data, y.data, x.per, batch.indices, batch.labels);
+          if (compared.length === 0) fidelity.addOutput(output, x.data, y.data, x.per, batch.indices.length);
+        }
       } else {
         const tensors: Record<string, OutputTensor> = {};
         for (const name of main.session.outputNames) {
@@ -303,7 +343,7 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
           if (dims.length > 0) dims[0] = batch.indices.length;
           tensors[name] = { dims, data: r.data };
         }
-        await custom!.batch(tensors, batch.labels, batch.indices);
+        await custom!.batch(tensors, batch.textLabels ?? batch.labels, batch.indices);
       }
       done += batch.indices.length;
       opts.onProgress?.({ stage: 'evaluate', done, total });

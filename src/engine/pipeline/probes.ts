@@ -5,8 +5,9 @@
 //   isolated pass), so one inference per batch scores each layer's own error
 //   (0.5 + 0.5·cos of its output against the float layer): the ranking;
 // - output: the whole quantized model against the float model, as the mean
-//   cosine of the model output over the probe samples: how much a config
-//   change helps in the context of the others, to screen parameter variants.
+//   cosine of every model output over the probe samples (averaged over the
+//   outputs): how much a config change helps in the context of the others,
+//   to screen parameter variants.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { isolatedSensitivity } from '../analyze/isolated';
 import { readQdqLayers } from '../analyze/qdq-layers';
 import { collectBatches, type SampleBatch } from '../analyze/samples';
 import type { Dataset } from '../data/dataset';
+import { asFloat32 } from '../eval/evaluate';
 import { cosine, fidelityScore } from '../eval/metrics';
 import { createSession, loadModel, type ort } from '../onnx';
 import { quantizeModel, type QuantizeOptions } from '../quant/quantize';
@@ -67,15 +69,15 @@ export class IsolatedProbe {
 
 export class OutputProbe {
   private batches?: SampleBatch[];
-  /** the float model's first output per batch */
-  private reference?: Float32Array[];
-  private output = '';
+  /** the float model's outputs per batch, in `outputs` order */
+  private reference?: Float32Array[][];
+  private outputs: string[] = [];
   constructor(private readonly opts: ProbeOptions) {}
 
-  private async run(session: ort.InferenceSession, batch: SampleBatch): Promise<Float32Array> {
+  private async run(session: ort.InferenceSession, batch: SampleBatch): Promise<Float32Array[]> {
     throwIfAborted(this.opts.signal);
-    const out = await session.run(batch.feeds, [this.output]);
-    return out[this.output].data as Float32Array;
+    const out = await session.run(batch.feeds, this.outputs);
+    return this.outputs.map((name) => asFloat32(out[name]));
   }
 
   private async prepare(): Promise<void> {
@@ -83,36 +85,40 @@ export class OutputProbe {
     this.batches = await collectBatches(this.opts.calibration, this.opts.samples ?? 128, 32, this.opts.signal);
     const session = await createSession(loadModel(this.opts.modelPath), { forComparison: false });
     try {
-      this.output = session.outputNames[0];
-      const ref: Float32Array[] = [];
-      for (const b of this.batches) ref.push(Float32Array.from(await this.run(session, b)));
+      this.outputs = [...session.outputNames];
+      const ref: Float32Array[][] = [];
+      for (const b of this.batches) ref.push((await this.run(session, b)).map((d) => Float32Array.from(d)));
       this.reference = ref;
     } finally {
       await session.release();
     }
   }
 
-  /** Mean cosine, over the probe samples, of the quantized model's output to the float model's (1 = same). */
+  /** Mean cosine, over the probe samples and then over the outputs, of the quantized model's outputs to the float model's (1 = same). */
   async score(config: QuantConfig): Promise<number> {
     await this.prepare();
     return withQuantized(this.opts, config, async (files) => {
       const session = await createSession(readFileSync(files.quantModel), { forComparison: false });
       try {
-        let sum = 0;
-        let n = 0;
+        const sum = this.outputs.map(() => 0);
+        const n = this.outputs.map(() => 0);
         for (const [i, b] of this.batches!.entries()) {
-          const x = await this.run(session, b);
-          const y = this.reference![i];
-          const per = y.length / b.rows;
-          for (let r = 0; r < b.indices.length; r++) {
-            const c = fidelityScore(cosine(x, y, r * per, per), 0).cosine;
-            if (Number.isFinite(c)) {
-              sum += c;
-              n++;
+          const xs = await this.run(session, b);
+          xs.forEach((x, o) => {
+            const y = this.reference![i][o];
+            const per = y.length / b.rows;
+            for (let r = 0; r < b.indices.length; r++) {
+              const c = fidelityScore(cosine(x, y, r * per, per), 0).cosine;
+              if (Number.isFinite(c)) {
+                sum[o] += c;
+                n[o]++;
+              }
             }
-          }
+          });
         }
-        return n ? sum / n : NaN;
+        // each output counts alike, whatever its size (a 10-class head beside a 128-wide embedding)
+        const means = sum.map((s, o) => (n[o] ? s / n[o] : NaN)).filter((m) => Number.isFinite(m));
+        return means.length ? means.reduce((a, b) => a + b, 0) / means.length : NaN;
       } finally {
         await session.release();
       }

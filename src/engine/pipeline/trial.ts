@@ -4,7 +4,7 @@
 
 import { basename } from 'node:path';
 import type { ImagePreprocess, SizePolicy } from '../../shared/dataset-schema';
-import type { AccuracyTarget, EvalResult, MetricSpec } from '../../shared/eval-types';
+import { measuredMetric, SIMILARITY_METRICS, type AccuracyTarget, type EvalResult, type MetricSpec } from '../../shared/eval-types';
 import { throwIfAborted } from '../../shared/errors';
 import type { QuantizeResult } from '../../shared/quant-types';
 import type { RunResult } from '../../shared/run-types';
@@ -30,6 +30,7 @@ export interface EvaluationSetup {
   /** images of different sizes: the policy calibration used too */
   sizes?: SizePolicy;
   skipBadImages?: boolean;
+  /** what is measured; a similarity target measures its own metric instead (measuredMetric) */
   metric: MetricSpec;
   /** a custom metric module runs user code: the caller must have asked the user */
   trusted?: boolean;
@@ -75,13 +76,16 @@ export async function evaluateWith(
   const session = await createSession(modelPath, { forComparison: false });
   try {
     const dataset = await openDataFor(session, { data: setup.data, labels: setup.labels, preprocess: setup.preprocess, sizes: setup.sizes, skipBadImages: setup.skipBadImages });
+    const metric = measuredMetric(setup.metric, setup.target);
+    const compares = metric === 'fidelity' || (SIMILARITY_METRICS as readonly string[]).includes(metric);
     return await evaluateModel({
       session,
       dataset,
       batchSize: setup.batchSize,
-      metric: setup.metric,
-      // fidelity compares the int8 model with the float one (the float model agrees with itself)
-      reference: setup.metric === 'fidelity' ? { modelPath: floatModel } : undefined,
+      metric,
+      // fidelity and similarity compare the int8 model with the float one; the float model, compared with
+      // itself, runs once per batch (its own outputs are the reference)
+      reference: compares ? (modelPath === floatModel ? { session } : { modelPath: floatModel }) : undefined,
       trusted: setup.trusted,
       signal: opts.signal,
       onProgress: (e) => opts.onProgress?.(stage, e.done, e.total),

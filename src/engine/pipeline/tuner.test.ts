@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SQNR_CAP_DB } from '../../shared/eval-types';
 import type { TuneTrial } from '../../shared/tune-types';
 import { tune, type TuneOptions } from './tuner';
 
@@ -93,5 +94,39 @@ describe('tune', () => {
     const resumed = await tune(sampleOptions({ previous: first, budget: { maxTrials: 3 }, onTrial: (t) => void evaluated.push(t.index) }));
     expect(resumed.trials.slice(0, 2)).toEqual(first.trials);
     expect(evaluated).toEqual([3]);
+  });
+
+  describe('a similarity target, without labels, on the two-output fixture', () => {
+    const twohead = `${fixtures}/models/twohead_mnist.onnx`;
+    const similarity = (target: TuneOptions['evaluation']['target'], extra: Partial<TuneOptions> = {}) => {
+      const o = options(twohead, `${fixtures}/data/mnist`, extra);
+      return { ...o, evaluation: { data: o.evaluation.data, metric: 'fidelity' as const, batchSize: 100, target } };
+    };
+
+    it('SQNR ≥ 40 dB: the default config misses (37.5 dB over both outputs), the tuner stops at the first config that reaches it', async () => {
+      const s = await tune(similarity({ mode: 'similarity', metric: 'sqnr', threshold: 40 }));
+      expect(s.trials[0].meets).toBe(false);
+      expect(s.trials[0].value).toBeGreaterThan(30);
+      expect(s.trials[0].value).toBeLessThan(40);
+      // the float model against itself: identical outputs, SQNR at its cap
+      expect(s.floatValue).toBe(SQNR_CAP_DB);
+      const best = s.trials.find((t) => t.index === s.best)!;
+      expect(best.meets).toBe(true);
+      expect(best.value).toBeGreaterThanOrEqual(40);
+      expect(best.floatLayers.length).toBeGreaterThan(0);
+      expect(s.verdict).toMatch(/^meets the target with \d layers? in float: .*int8 sqnr \d+\.\d\d dB/);
+    });
+
+    it('MSE ≤ x: lower is better — among trials that all miss, the best is the one with the smallest MSE', async () => {
+      const s = await tune(similarity({ mode: 'similarity', metric: 'mse', threshold: 1e-5 }, { budget: { maxTrials: 4 } }));
+      expect(s.trials.length).toBeGreaterThan(1);
+      expect(s.trials.every((t) => !t.meets)).toBe(true);
+      const measured = s.trials.filter((t) => !t.error);
+      const smallest = Math.min(...measured.map((t) => t.value));
+      expect(s.trials.find((t) => t.index === s.best)!.value).toBe(smallest);
+      // the default config is not the smallest here: more layers in float bring the outputs closer
+      expect(s.trials[0].value).toBeGreaterThan(smallest);
+      expect(s.trials[0].drop).toBeCloseTo(s.trials[0].value, 12);
+    });
   });
 });

@@ -64,11 +64,21 @@ function configKey(config: QuantConfig): string {
   return JSON.stringify(sort(config));
 }
 
+/**
+ * Whether trial a's metric is better than b's. Compared by drop (the distance from the float model's score,
+ * in the direction of the target: accuracy lost, cosine or SQNR lost, MSE gained), which is the metric itself
+ * turned so that lower is better for every kind of target; a failed trial is worse than any measured one.
+ */
+export function betterMetric(a: TuneTrial, b: TuneTrial): boolean {
+  if (!!a.error !== !!b.error) return !a.error;
+  return a.drop < b.drop;
+}
+
 /** Which trial is better: meeting the target first; then fewest float layers and the best metric; misses by metric. */
 export function betterTrial(a: TuneTrial, b: TuneTrial): boolean {
   if (a.meets !== b.meets) return a.meets;
   if (a.meets && a.floatLayers.length !== b.floatLayers.length) return a.floatLayers.length < b.floatLayers.length;
-  if (a.value !== b.value) return a.value > b.value;
+  if (betterMetric(a, b) || betterMetric(b, a)) return betterMetric(a, b);
   return a.floatLayers.length < b.floatLayers.length;
 }
 
@@ -325,7 +335,7 @@ export class Tuner {
           const withV = new Map(tuned).set(best.layer, best.v);
           const v = await this.trial(this.configFor(prefix(k), withV), 'variant', `re-quantize ${best.layer} with ${best.v.change}`, this.tunedOutside(withV, prefix(k)));
           // the screen is a proxy: keep the change only when the evaluation agrees
-          if (v.value > t.value) tuned = withV;
+          if (betterMetric(v, t)) tuned = withV;
           if (v.meets) {
             hi = k;
             break;

@@ -36,4 +36,20 @@ describe('tuneChart', () => {
   it('reads a relative target as a percent of the float metric', () => {
     expect(targetValue(80, { mode: 'relative', percent: 1 })).toBeCloseTo(79.2);
   });
+
+  it('a similarity target: the line at the threshold, the float model\'s own score off the scale, MSE read as "at most"', () => {
+    const sim = (metric: 'cosine' | 'mse', threshold: number, values: number[]): TuneSummary => ({
+      ...summary(values.map((v, i) => ({ ...trial(i + 1, i, v, false), floatValue: metric === 'cosine' ? 1 : 0 })), 1),
+      target: { mode: 'similarity', metric, threshold },
+      floatValue: metric === 'cosine' ? 1 : 0,
+    });
+    const cos = tuneChart(sim('cosine', 0.999, [0.9975, 0.9985, 0.9992]), 600, 300);
+    expect(cos.target).toMatchObject({ value: 0.999, label: '0.999', atMost: false });
+    expect(cos.float).toBeUndefined();
+    // the trials spread over the chart, not squeezed into a 0.5-point padding
+    expect(cos.points[0].y - cos.points[2].y).toBeGreaterThan(100);
+    expect(cos.yTicks.every((t) => /^0\.99\d+$/.test(t.label))).toBe(true);
+    const mse = tuneChart(sim('mse', 0.002, [0.0033, 0.0025]), 600, 300);
+    expect(mse.target).toMatchObject({ value: 0.002, atMost: true });
+  });
 });

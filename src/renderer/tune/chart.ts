@@ -4,7 +4,7 @@
 // tested without a DOM; the component only draws what this returns.
 
 import { scaleLinear } from 'd3';
-import type { AccuracyTarget } from '../../shared/eval-types';
+import { higherIsBetter, type AccuracyTarget } from '../../shared/eval-types';
 import type { TuneSummary } from '../../shared/tune-types';
 
 export interface ChartPoint {
@@ -28,13 +28,14 @@ export interface TuneChartGeometry {
   path: string;
   xTicks: { x: number; label: string }[];
   yTicks: { y: number; label: string }[];
-  /** the lowest metric that meets the target, when the float metric is known */
-  target?: { y: number; value: number };
+  /** the lowest metric that meets the target (MSE: the highest; atMost), when the float metric is known */
+  target?: { y: number; value: number; label: string; atMost: boolean };
   float?: { y: number; value: number };
 }
 
 /** The lowest int8 metric that meets the target. */
 export function targetValue(floatValue: number, target: AccuracyTarget): number {
+  if (target.mode === 'similarity') return target.threshold;
   return floatValue - (target.mode === 'absolute' ? target.points : (floatValue * target.percent) / 100);
 }
 
@@ -43,10 +44,13 @@ export function tuneChart(summary: TuneSummary, width: number, height: number): 
   const trials = summary.trials.filter((t) => !t.error);
   const floatValue = summary.floatValue ?? trials[0]?.floatValue;
   const goal = floatValue === undefined ? undefined : targetValue(floatValue, summary.target);
-  const values = [...trials.map((t) => t.value), ...(floatValue !== undefined ? [floatValue] : []), ...(goal !== undefined ? [goal] : [])];
+  // a similarity target's scale is the metric's own (cosines within 0.01 of 1; the float model's SQNR is only
+  // its cap): the float line is left out of the range there, and the padding follows the values' spread
+  const similarity = summary.target.mode === 'similarity';
+  const values = [...trials.map((t) => t.value), ...(floatValue !== undefined && !similarity ? [floatValue] : []), ...(goal !== undefined ? [goal] : [])];
   const lo = values.length ? Math.min(...values) : 0;
   const hi = values.length ? Math.max(...values) : 100;
-  const pad = Math.max(0.5, (hi - lo) * 0.08);
+  const pad = similarity ? Math.max((hi - lo) * 0.08, Math.abs(hi) * 1e-4, 1e-12) : Math.max(0.5, (hi - lo) * 0.08);
   const maxX = Math.max(2, ...trials.map((t) => t.floatLayers.length));
   const x = scaleLinear().domain([-0.3, maxX + 0.8]).range([margin.l, width - margin.r]);
   const y = scaleLinear().domain([lo - pad, hi + pad]).range([height - margin.b, margin.t]).nice();
@@ -68,13 +72,14 @@ export function tuneChart(summary: TuneSummary, width: number, height: number): 
       meets: t.meets,
       best: t.index === summary.best,
       failed: false,
-      label: `trial ${t.index}: ${t.change} — ${t.value.toFixed(2)} with ${n} in float`,
+      label: `trial ${t.index}: ${t.change} — ${similarity ? String(+t.value.toPrecision(6)) : t.value.toFixed(2)} with ${n} in float`,
     };
   });
   const path = points.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join('');
   const whole = maxX <= 12 ? Array.from({ length: maxX + 1 }, (_, i) => i) : x.ticks(10).filter((v) => Number.isInteger(v) && v >= 0);
   const xTicks = whole.map((v) => ({ x: x(v), label: String(v) }));
-  const yTicks = y.ticks(5).map((v) => ({ y: y(v), label: v.toFixed(1) }));
+  const yFormat = similarity ? y.tickFormat(5) : (v: number) => v.toFixed(1);
+  const yTicks = y.ticks(5).map((v) => ({ y: y(v), label: yFormat(v) }));
   return {
     width,
     height,
@@ -83,7 +88,9 @@ export function tuneChart(summary: TuneSummary, width: number, height: number): 
     path,
     xTicks,
     yTicks,
-    ...(goal !== undefined ? { target: { y: y(goal), value: goal } } : {}),
-    ...(floatValue !== undefined ? { float: { y: y(floatValue), value: floatValue } } : {}),
+    ...(goal !== undefined
+      ? { target: { y: y(goal), value: goal, label: similarity ? String(goal) : goal.toFixed(2), atMost: summary.target.mode === 'similarity' && !higherIsBetter(summary.target.metric) } }
+      : {}),
+    ...(floatValue !== undefined && !similarity ? { float: { y: y(floatValue), value: floatValue } } : {}),
   };
 }
