@@ -228,7 +228,7 @@ export class Session {
     }
     const j = running[0];
     if (!j || this.job) return;
-    const label = j.kind === 'run.quantize' ? `Quantize and evaluate (run #${j.runId})` : `Analyze run #${j.runId}`;
+    const label = j.kind === 'run.quantize' ? t('job.quantizeRun', { id: String(j.runId) }) : t('job.analyzeRun', { id: String(j.runId) });
     try {
       await this.track(label, (onProgress) => {
         if (j.progress) onProgress(j.progress);
