@@ -15,6 +15,8 @@ export const en = {
   'app.leaveUnsaved': 'The config has edits that are not saved. Leave the project and lose them?',
   'app.saveAsTitle': 'Save the project as',
   'app.saveAsHint': 'The whole project folder is copied; the copy is opened.',
+  'app.hostBrowser': 'browser',
+  'app.hostElectron': 'electron',
   'app.saveAsConfirm': 'Save as',
 
   // start page

@@ -13,6 +13,8 @@ export const zhCN: Record<MessageKey, string> = {
   'app.leaveUnsaved': '配置有尚未保存的修改。确定离开项目并放弃这些修改吗？',
   'app.saveAsTitle': '将项目另存为',
   'app.saveAsHint': '复制整个项目文件夹，并打开副本。',
+  'app.hostBrowser': '浏览器版',
+  'app.hostElectron': '桌面版',
   'app.saveAsConfirm': '另存为',
 
   'start.title': '将 ONNX 模型量化为 int8',
