@@ -5,7 +5,7 @@
 
 import type { JobProgress, ProjectJob, ProjectPatch, RunDetails } from '../../shared/api';
 import type { ModelSummary } from '../../shared/model-summary';
-import type { OpenProject, ProjectFile, ProjectUiState, WizardStep } from '../../shared/project';
+import type { OpenProject, ProjectFile, ProjectUiState, ProjectWarning, WizardStep } from '../../shared/project';
 import type { AnalysisReport } from '../../shared/analysis-types';
 import type { RunResult } from '../../shared/run-types';
 import { applyProjectPatch } from '../../shared/project-patch';
@@ -23,7 +23,7 @@ export interface ActiveJob {
 export class Session {
   dir = $state<string>('');
   project = $state<ProjectFile | null>(null);
-  warnings = $state<string[]>([]);
+  warnings = $state<ProjectWarning[]>([]);
   summary = $state<ModelSummary | null>(null);
   summaryError = $state('');
   /** the config the editor holds; configId null = generated or edited, not saved yet */

@@ -520,6 +520,12 @@ export const en = {
   'why.matmul_rank': 'MatMul\'s second input is a {rank}-D constant (only 2-D is quantizable)',
   'why.global_average_pool': 'global average pooling is not quantizable (only AveragePool with a kernel over a 4-D input)',
   'why.sep': '; ',
+  'warning.fileMissing': 'The {what} {path} is missing.',
+  'warning.fileChanged': 'The {what} {path} changed since the project was saved; earlier results were made with the old file.',
+  'warning.model': 'model',
+  'warning.calibration': 'calibration data',
+  'warning.evaluation': 'evaluation data',
+  'warning.labels': 'labels file',
   // sentences the engine sends as fields (codes and numbers)
   'verdict.text': 'float {float}, quantized {quant}: {what}; allowed {rule} — {outcome}',
   'verdict.noDrop': 'no drop ({n} points better)',

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setLocale } from './index.svelte';
-import { fixed, floatCostText, metricKindText, notQuantizableText, parityText, reasonText, speedupText, stageText, uint8WeightsText, verdictText } from './sentences';
+import { fixed, floatCostText, metricKindText, notQuantizableText, parityText, projectWarningText, reasonText, speedupText, stageText, uint8WeightsText, verdictText } from './sentences';
+import { projectWarningText as englishWarning, type ProjectWarning } from '../../../shared/project';
 import { speedupSentence } from '../../../shared/deploy-types';
 import { notQuantizableText as englishWhy, type NotQuantizableReason } from '../../../shared/model-summary';
 import { uint8WeightsNote } from '../../../shared/quant-types';
@@ -31,6 +32,7 @@ const why: NotQuantizableReason[] = [
   { code: 'global_average_pool' }, { code: 'gemm_alpha', value: 0.5 }, { code: 'weight_shared', tensor: 'w', count: 1, nodes: 'b' },
   { code: 'conv_kernel', dims: 4 }, { code: 'weight_not_float', tensor: 'w', type: 'float16' },
 ];
+const warnings: ProjectWarning[] = [{ code: 'file_missing', file: 'labels', path: '/data/y.npy' }, { code: 'file_changed', file: 'calibration', path: '/data/x.npy' }];
 const times = { batchSize: 32, float: { a: 1.5, b: 0.2 }, int8: { a: 0.5 } };
 
 /** Every sentence of this module, worded in the current locale. */
@@ -49,6 +51,7 @@ function allSentences(): string[] {
     stageText({ stage: 'evaluate int8' }),
     metricKindText('classification'),
     notQuantizableText({ why }),
+    ...warnings.map(projectWarningText),
   ];
 }
 
@@ -72,6 +75,7 @@ describe('sentences from the engine\'s fields', () => {
     expect(notQuantizableText({ why })).toBe(why.map(englishWhy).join('; '));
     expect(notQuantizableText({ reason: 'older summary' })).toBe('older summary');
     expect(stageText({ stage: 'calibrate', pass: 1, passes: 2 })).toBe('calibrate (pass 1/2)');
+    expect(warnings.map(projectWarningText)).toEqual(warnings.map(englishWarning));
     expect(stageText({ stage: 'something new' })).toBe('something new');
   });
 
@@ -80,7 +84,9 @@ describe('sentences from the engine\'s fields', () => {
     expect(verdictText(judgement)).toBe('浮点 85.65%，量化 77.30%：下降 8.35 个百分点；允许 1 个百分点 — 未达到目标');
     expect(speedupText({ speedup: [{ batchSize: 100, ratio: 0.345 }] })).toBe('在本机 int8 比浮点慢 2.90 倍（批大小 100）');
     // words of letters only: identifiers with digits or underscores (uint8, float16) are names
-    const words = allSentences().flatMap((s) => s.match(/[A-Za-z][A-Za-z0-9_]*/g) ?? []).filter((w) => /^[A-Za-z]{4,}$/.test(w));
+    // (and chunks with a slash are paths)
+    const prose = allSentences().flatMap((s) => s.split(/[\s\u3000-\u303f\uff00-\uffef]+/)).filter((c) => !c.includes('/'));
+    const words = prose.flatMap((s) => s.match(/[A-Za-z][A-Za-z0-9_]*/g) ?? []).filter((w) => /^[A-Za-z]{4,}$/.test(w));
     // op types, ONNX terms and product names are not translated
     expect([...new Set(words)].filter((w) => !/^(Conv|AveragePool|Gemm|alpha|VNNI|ONNX|Runtime|BatchNorm|IFMR)$/.test(w))).toEqual([]);
   });

@@ -8,6 +8,7 @@ import type { SkipSuggestion, SuggestionReason } from '../../../shared/analysis-
 import type { JobProgress } from '../../../shared/api';
 import type { Uint8WeightLayers } from '../../../shared/quant-types';
 import type { NotQuantizableReason } from '../../../shared/model-summary';
+import type { ProjectWarning } from '../../../shared/project';
 import { en, type MessageKey } from './en';
 import { formatNumber, t } from './index.svelte';
 
@@ -109,4 +110,9 @@ export function notQuantizableText(l: { why?: NotQuantizableReason[]; reason?: s
       return t(`why.${code}`, params as Record<string, string | number>);
     })
     .join(t('why.sep'));
+}
+
+/** A model or data file of the project is missing, or changed since the project was saved. */
+export function projectWarningText(w: ProjectWarning): string {
+  return t(w.code === 'file_missing' ? 'warning.fileMissing' : 'warning.fileChanged', { what: t(`warning.${w.file}`), path: w.path });
 }

@@ -510,6 +510,12 @@ export const zhCN: Record<MessageKey, string> = {
   'why.matmul_rank': 'MatMul 的第二个输入是 {rank} 维常量（只有 2 维可量化）',
   'why.global_average_pool': '全局平均池化不可量化（只有在 4 维输入上带卷积核的 AveragePool 可量化）',
   'why.sep': '；',
+  'warning.fileMissing': '{what} {path} 不存在。',
+  'warning.fileChanged': '{what} {path} 自项目保存以来已更改；之前的结果是用旧文件得到的。',
+  'warning.model': '模型',
+  'warning.calibration': '校准数据',
+  'warning.evaluation': '评估数据',
+  'warning.labels': '标签文件',
   // sentences the engine sends as fields (codes and numbers)
   'verdict.text': '浮点 {float}，量化 {quant}：{what}；允许 {rule} — {outcome}',
   'verdict.noDrop': '没有下降（高出 {n} 个百分点）',
