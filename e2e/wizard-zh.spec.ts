@@ -129,6 +129,15 @@ test('the wizard in Chinese, step by step, on a copy of the sample project', asy
   await shot(page, 'zh-CN-step-6-finish');
   await expectChineseOnly(page);
 
+  // the graph, coloured by the analysis: its toolbar, legend and side panel are Chinese too
+  await page.getByTestId('tab-graph').click();
+  await expect(page.locator('[data-testid="graph-node"][data-kind="op"]').first()).toBeVisible({ timeout: 60_000 });
+  await page.locator('[data-testid="graph-node"][data-kind="op"]').first().click();
+  await expect(page.getByTestId('node-panel')).toBeVisible();
+  await expectNoSeriousA11yViolations(page);
+  await shot(page, 'zh-CN-graph');
+  await expectChineseOnly(page);
+
   problems.expectNone();
 });
 
