@@ -4,9 +4,28 @@
 // walk uses a copy of the sample project ("Save as"), so the English walk of
 // the sample itself starts fresh. Then the language switch: English chosen in
 // the app wins over the browser's language and survives a reload.
-import { expect, test } from '@playwright/test';
-import { appUrl, shot, WIDE } from './helpers';
-import { expectNoSeriousA11yViolations, watchProblems } from './page-checks';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { appUrl, sampleDir, shot, WIDE } from './helpers';
+import { expectNoSeriousA11yViolations, visibleEnglish, watchProblems } from './page-checks';
+
+/**
+ * Terms the Chinese UI keeps in English on purpose: the sample model's ONNX op
+ * types, names of formats, algorithms and products, config.json's field names,
+ * key names as printed on the keys, and the sample's class names (the user's
+ * labels, shown as they are).
+ */
+const KEPT_IN_ENGLISH = [
+  'Conv', 'Gemm', 'Relu', 'BatchNormalization', 'BatchNorm', 'GlobalAveragePool', 'AveragePool', 'Flatten', 'MatMul',
+  'ONNX', 'Runtime', 'IFMR', 'JSON', 'SQNR', 'VNNI', 'opset', 'qtune', 'Fashion', 'MNIST', 'mobilenet', 'HTML', 'asymmetric', 'Enter', 'Shift', 'Space', 'Escape',
+  ...(JSON.parse(readFileSync(resolve(sampleDir, 'sample.json'), 'utf8')) as { classes: string[] }).classes.flatMap((c) => c.split(/[^A-Za-z]+/)),
+];
+
+/** Fails with each English word a user of the Chinese UI would read on the page as it is now. */
+async function expectChineseOnly(page: Page): Promise<void> {
+  expect.soft(await visibleEnglish(page, 'body', KEPT_IN_ENGLISH)).toEqual([]);
+}
 
 test.use({ locale: 'zh-CN', viewport: WIDE, actionTimeout: 30_000 });
 
@@ -26,6 +45,7 @@ test('the wizard in Chinese, step by step, on a copy of the sample project', asy
   await expect(page.getByTestId('new-model-path')).toHaveAttribute('placeholder', '/路径/model.onnx');
   await expectNoSeriousA11yViolations(page);
   await shot(page, 'zh-CN-step-0-start-page');
+  await expectChineseOnly(page);
 
   await page.getByTestId('open-sample').click();
   await expect(page.getByTestId('project-view')).toBeVisible();
@@ -46,6 +66,7 @@ test('the wizard in Chinese, step by step, on a copy of the sample project', asy
   await expect(page.getByTestId('data-preview').getByTestId('sample-thumb').first()).toBeVisible();
   await expectNoSeriousA11yViolations(page);
   await shot(page, 'zh-CN-step-1-project');
+  await expectChineseOnly(page);
   await page.getByTestId('step-next').click();
 
   // 2. initial configuration
@@ -58,6 +79,7 @@ test('the wizard in Chinese, step by step, on a copy of the sample project', asy
   await expect(page.getByTestId('config-note')).toHaveValue('根据模型生成');
   await expectNoSeriousA11yViolations(page);
   await shot(page, 'zh-CN-step-2-config');
+  await expectChineseOnly(page);
   await page.getByTestId('config-save').click();
 
   // 3. quantize and evaluate
@@ -68,8 +90,11 @@ test('the wizard in Chinese, step by step, on a copy of the sample project', asy
   await expect(content.getByRole('heading', { level: 3 }).first()).toContainText('运行 #1');
   await expect(page.getByTestId('run-start')).toHaveText('再次运行配置 #1');
   await expect(page.getByTestId('wizard-step-quantize')).toContainText('1 次运行');
+  // the changed samples' thumbnails, captioned with the user's class names
+  await expect(page.getByTestId('run-flips').getByTestId('sample-thumb').first()).toBeVisible();
   await expectNoSeriousA11yViolations(page);
   await shot(page, 'zh-CN-step-3-quantize');
+  await expectChineseOnly(page);
 
   // 4. skip sensitive layers: the analyzer on a few samples
   await page.getByTestId('wizard-step-skip').click();
@@ -82,6 +107,7 @@ test('the wizard in Chinese, step by step, on a copy of the sample project', asy
   await expect(page.getByTestId('skip-save')).toHaveText('保存配置并重新运行');
   await expectNoSeriousA11yViolations(page);
   await shot(page, 'zh-CN-step-4-skip');
+  await expectChineseOnly(page);
 
   // 5. tune algorithm parameters
   await page.getByTestId('wizard-step-tune').click();
@@ -92,6 +118,7 @@ test('the wizard in Chinese, step by step, on a copy of the sample project', asy
   await expect(page.getByTestId('tune-note')).toHaveAttribute('placeholder', '改动说明');
   await expectNoSeriousA11yViolations(page);
   await shot(page, 'zh-CN-step-5-tune');
+  await expectChineseOnly(page);
 
   // 6. finish
   await page.getByTestId('wizard-step-finish').click();
@@ -100,6 +127,16 @@ test('the wizard in Chinese, step by step, on a copy of the sample project', asy
   await expect(content.getByRole('heading', { name: '尝试记录' })).toBeVisible();
   await expectNoSeriousA11yViolations(page);
   await shot(page, 'zh-CN-step-6-finish');
+  await expectChineseOnly(page);
+
+  // the graph, coloured by the analysis: its toolbar, legend and side panel are Chinese too
+  await page.getByTestId('tab-graph').click();
+  await expect(page.locator('[data-testid="graph-node"][data-kind="op"]').first()).toBeVisible({ timeout: 60_000 });
+  await page.locator('[data-testid="graph-node"][data-kind="op"]').first().click();
+  await expect(page.getByTestId('node-panel')).toBeVisible();
+  await expectNoSeriousA11yViolations(page);
+  await shot(page, 'zh-CN-graph');
+  await expectChineseOnly(page);
 
   problems.expectNone();
 });
@@ -113,6 +150,8 @@ test('the language switch wins over the browser language and is remembered', asy
   await expect(h1).toHaveText('Quantize an ONNX model to int8');
   await expect(page.locator('html')).toHaveAttribute('lang', 'en');
   await expect(page.getByTestId('open-sample')).toHaveText('Open the sample project');
+  // the check the Chinese walk relies on does see English when there is some
+  expect(await visibleEnglish(page, 'body', KEPT_IN_ENGLISH)).toContain('Quantize: Quantize an ONNX model to int8');
   await page.reload();
   await expect(h1).toHaveText('Quantize an ONNX model to int8');
   await page.getByTestId('language').selectOption('zh-CN');

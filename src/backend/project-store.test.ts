@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, appendFileSync, symlinkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_SCHEMA_VERSION } from '../shared/project';
+import { PROJECT_SCHEMA_VERSION, projectWarningText } from '../shared/project';
 import { addConfig, cleanUpAfterCrash, createProject, loadProject, readConfig, saveProject, startRun } from './project-store';
 
 function scratch() {
@@ -52,7 +52,8 @@ describe('project store', () => {
     const { dir } = await createProject(init);
     appendFileSync(init.model, 'changed');
     const reopened = await loadProject(dir);
-    expect(reopened.warnings.join(' ')).toContain(`model ${init.model} changed`);
+    expect(reopened.warnings.map(projectWarningText).join(' ')).toContain(`model ${init.model} changed`);
+    expect(reopened.warnings).toContainEqual({ code: 'file_changed', file: 'model', path: init.model });
   });
 
   it('refuses a damaged project.json with a clear message and never overwrites it', async () => {

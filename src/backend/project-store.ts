@@ -16,6 +16,7 @@ import {
   type OpenProject,
   type ProjectFile,
   type ProjectInit,
+  type ProjectWarning,
   type RunSummary,
 } from '../shared/project';
 import { removeStaleTempFiles, writeFileAtomic } from './atomic-file';
@@ -141,18 +142,18 @@ export async function loadProject(dirOrFile: string): Promise<OpenProject> {
     throw new QtuneError('project_damaged', `${file} does not hold a project object`, { file });
   }
   const project = migrate(raw as Record<string, unknown>, file);
-  const warnings: string[] = [];
-  const check = async (ref: FileRef | undefined, what: string) => {
+  const warnings: ProjectWarning[] = [];
+  const check = async (ref: FileRef | undefined, file: ProjectWarning['file']) => {
     if (!ref) return;
     const abs = resolveRef(dir, ref);
     const now = await contentHash(abs);
-    if (now === null) warnings.push(`The ${what} ${abs} is missing.`);
-    else if (ref.sha256 && now !== ref.sha256) warnings.push(`The ${what} ${abs} changed since the project was saved; earlier results were made with the old file.`);
+    if (now === null) warnings.push({ code: 'file_missing', file, path: abs });
+    else if (ref.sha256 && now !== ref.sha256) warnings.push({ code: 'file_changed', file, path: abs });
   };
   await check(project.model, 'model');
-  await check(project.calibration, 'calibration data');
-  await check(project.evaluation, 'evaluation data');
-  await check(project.evaluation.labels, 'labels file');
+  await check(project.calibration, 'calibration');
+  await check(project.evaluation, 'evaluation');
+  await check(project.evaluation.labels, 'labels');
   return { dir, project, warnings };
 }
 

@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import type { EvaluationSetup } from '../engine/pipeline/trial';
 import type { DataForm } from '../engine/data/for-model';
 import { DEFAULT_SIMILARITY_THRESHOLD, isSimilarityMetric, type AccuracyTarget, type MetricSpec } from '../shared/eval-types';
+import { stageLabel } from '../shared/api';
 import { QtuneError } from '../shared/errors';
 import { metricSpec } from './commands/evaluate';
 import { addPreprocessOptions, preprocessFromFlags, sizePolicyFromFlag, type DataFlags } from './data-options';
@@ -92,7 +93,8 @@ export function trialSetup(flags: TrialFlags): { calibration: DataForm; calibrat
 /** A progress callback for the pipeline that ends the bar whenever the stage changes. */
 export function stagePrinter(bar: { update(stage: string, done: number, total: number): void; end(): void }) {
   let stage = '';
-  return (s: string, done: number, total: number) => {
+  return (stageName: string, done: number, total: number, _message?: string, pass?: { pass: number; passes: number }) => {
+    const s = stageLabel({ stage: stageName, ...pass });
     if (s !== stage && stage) bar.end();
     stage = s;
     bar.update(s, done, total);

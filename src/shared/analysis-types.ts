@@ -194,6 +194,8 @@ export interface SuggestionReason {
   /** the measured value behind the reason, when there is one */
   value?: number;
   threshold?: number;
+  /** accumulated-drop only: the layer's input cosine when it is already below the threshold (the drop then counts less) */
+  inputCosine?: number;
 }
 
 /** A layer the analyzer suggests keeping in float (`quant_enable: false`). */

@@ -145,9 +145,13 @@ export const RPC_METHODS: readonly RpcMethod[] = [
 export type JobStartParams = { [K in JobKind]: { kind: K; params: JobParams<K> } }[JobKind];
 
 export interface JobProgress {
+  /** what the job is doing: a short name ('calibrate', 'evaluate int8', …) the app translates */
   stage: string;
   done: number;
   total: number;
+  /** calibration over several passes: which one (done/total count all of them) */
+  pass?: number;
+  passes?: number;
   /** seconds left, estimated from the pace so far; absent until it can be estimated */
   etaSeconds?: number;
   message?: string;
@@ -201,3 +205,8 @@ export class RpcError extends Error {
 export type WireRequest = { id: number; method: string; params: unknown };
 export type WireResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: SerializedError };
 export type WireMessage = ({ kind: 'response' } & WireResponse) | { kind: 'event'; event: QtuneEvent };
+
+/** A stage as the CLI prints it: "calibrate (pass 1/2)". */
+export function stageLabel(p: Pick<JobProgress, 'stage' | 'pass' | 'passes'>): string {
+  return p.pass !== undefined && p.passes !== undefined && p.passes > 1 ? `${p.stage} (pass ${p.pass}/${p.passes})` : p.stage;
+}

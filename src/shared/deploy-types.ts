@@ -28,6 +28,22 @@ export interface LatencyComparison {
   threads: number;
   /** where it was measured, e.g. "onnxruntime-node 1.30.0, 2 CPU cores (AMD EPYC)" */
   machine: string;
+  /** the same, as fields (absent in runs recorded before they were kept) */
+  host?: MachineInfo;
+}
+
+/** The runtime and CPU a measurement was taken on. */
+export interface MachineInfo {
+  /** e.g. "onnxruntime-node 1.30.0" */
+  runtime: string;
+  cores: number;
+  /** the CPU's model name, when the OS gives one */
+  cpu?: string;
+}
+
+/** "onnxruntime-node 1.30.0, 2 CPU cores (AMD EPYC)" */
+export function machineText(m: MachineInfo): string {
+  return `${m.runtime}, ${m.cores} CPU core${m.cores === 1 ? '' : 's'}${m.cpu ? ` (${m.cpu})` : ''}`;
 }
 
 /** Each layer's time (ms per inference of `batchSize` samples) in the float and the int8 model, from onnxruntime's profiler. */
@@ -35,16 +51,6 @@ export interface LayerTimes {
   batchSize: number;
   float: Record<string, number>;
   int8: Record<string, number>;
-}
-
-/** What keeping `layer` in float costs per inference, as the profiler measured it: "+1.20 ms per batch of 32 in float (0.40 ms int8)". */
-export function floatCostText(t: LayerTimes | undefined, layer: string): string | undefined {
-  const f = t?.float[layer];
-  const q = t?.int8[layer];
-  if (!t || f === undefined) return undefined;
-  if (q === undefined) return `${f.toFixed(2)} ms per batch of ${t.batchSize} in float`;
-  const d = f - q;
-  return `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)} ms per batch of ${t.batchSize} in float (${f.toFixed(2)} ms float, ${q.toFixed(2)} ms int8)`;
 }
 
 /** Default thresholds past which the simulation and the runtime are said to disagree. */

@@ -148,5 +148,8 @@ export interface TargetJudgement {
   drop: number;
   /** the largest drop allowed, in points (similarity: the distance from the float model's own score to the threshold) */
   allowed: number;
+  /** the tolerated drop it was judged against (absent in runs recorded before it was kept) */
+  target?: AccuracyTarget;
+  /** the verdict in English (the CLI, reports); the app words it from the fields above */
   message: string;
 }

@@ -1,6 +1,8 @@
 // The compact graph description the engine produces for display. The
 // renderer lays it out and draws it; nothing here depends on ONNX types.
 
+import type { NotQuantizableReason } from './model-summary';
+
 export interface DisplayNode {
   /** stable layer name (the deterministic name config.json uses) */
   id: string;
@@ -14,6 +16,8 @@ export interface DisplayNode {
   quantizable: boolean;
   /** why a Conv/Gemm/MatMul/... is not quantizable, when it is not */
   reason?: string;
+  /** the same as codes with their values (the app words them) */
+  why?: NotQuantizableReason[];
   /** short attribute summary for the side panel, e.g. { kernel_shape: "3x3", group: "32" } */
   attrs?: Record<string, string>;
 }

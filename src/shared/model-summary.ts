@@ -16,8 +16,10 @@ export interface QuantizableLayer {
   name: string;
   opType: string;
   quantizable: boolean;
-  /** why not, when quantizable is false */
+  /** why not, when quantizable is false: in English (the CLI) … */
   reason?: string;
+  /** … and as codes with their values (the app words them) */
+  why?: NotQuantizableReason[];
   /** the activation that gets quantized (input 0) */
   inputTensor: string;
   outputTensor: string;
@@ -71,4 +73,41 @@ export interface ModelSummary {
   subgraphs?: SubgraphSummary[];
   layers: QuantizableLayer[];
   quantizableCount: number;
+}
+
+/** One reason a layer cannot be quantized (spec §4): a code and the values the sentence needs. */
+export type NotQuantizableReason =
+  | { code: 'weight_from_data' | 'weight_not_constant' | 'bias_not_constant'; tensor: string }
+  | { code: 'weight_not_float' | 'bias_not_float'; tensor: string; type: string }
+  | { code: 'conv_kernel' | 'conv_transpose_kernel' | 'average_pool_input'; dims: number | string }
+  | { code: 'weight_shared'; tensor: string; count: number; nodes: string }
+  | { code: 'gemm_trans_a' | 'gemm_alpha' | 'gemm_beta'; value: number }
+  | { code: 'gemm_rank' | 'matmul_rank'; rank: number }
+  | { code: 'global_average_pool' }
+  /** a float16 (or other non-float32) layer; `with` lists the layer's constants of the same type */
+  | { code: 'input_not_float'; tensor: string; type: string; with: 'none' | 'weight' | 'weight_bias' };
+
+/** The reason in English, as the CLI prints it. */
+export function notQuantizableText(r: NotQuantizableReason): string {
+  switch (r.code) {
+    case 'weight_from_data': return `input 1 '${r.tensor}' is computed from the data, not a constant weight (a product of two activations, such as attention scores)`;
+    case 'weight_not_constant': return `weight '${r.tensor}' is not a constant (not an initializer, a Constant, or computed from them alone)`;
+    case 'bias_not_constant': return `bias '${r.tensor}' is not a constant`;
+    case 'weight_not_float': return `weight '${r.tensor}' is ${r.type} (only float32 weights are quantized)`;
+    case 'bias_not_float': return `bias '${r.tensor}' is ${r.type} (only float32 biases are quantized)`;
+    case 'conv_kernel': return `Conv with a ${r.dims}-D kernel (only 1-D, 2-D and 3-D are quantizable)`;
+    case 'conv_transpose_kernel': return `ConvTranspose with a ${r.dims}-D kernel (only 2-D is quantizable)`;
+    case 'average_pool_input': return `AveragePool on a ${r.dims}-D input (only 4-D inputs are quantizable)`;
+    case 'weight_shared': return `weight '${r.tensor}' is shared with ${r.count} other node(s): ${r.nodes}`;
+    case 'gemm_trans_a': return `Gemm with transA=${r.value} (only transA=0 is quantizable)`;
+    case 'gemm_alpha': return `Gemm with alpha=${r.value} (only alpha=1 is quantizable)`;
+    case 'gemm_beta': return `Gemm with beta=${r.value} (only beta=1 is quantizable)`;
+    case 'gemm_rank': return `Gemm weight has rank ${r.rank}, expected 2`;
+    case 'matmul_rank': return `MatMul's second input is a ${r.rank}-D constant (only 2-D is quantizable)`;
+    case 'global_average_pool': return 'global average pooling is not quantizable (only AveragePool with a kernel over a 4-D input)';
+    case 'input_not_float': {
+      const also = r.with === 'weight_bias' ? ', weight and bias are' : r.with === 'weight' ? ' and weight are' : ' is';
+      return `input '${r.tensor}'${also} ${r.type} (only float32 layers are quantized; convert the model to float32 to quantize it)`;
+    }
+  }
 }

@@ -108,5 +108,22 @@ export interface OpenProject {
   dir: string;
   project: ProjectFile;
   /** things the user must know: a model or data file changed since the project was saved, … */
-  warnings: string[];
+  warnings: ProjectWarning[];
+}
+
+/** A file the project names is missing, or its content changed since the project was saved. */
+export interface ProjectWarning {
+  code: 'file_missing' | 'file_changed';
+  file: 'model' | 'calibration' | 'evaluation' | 'labels';
+  path: string;
+}
+
+const FILE_NAMES: Record<ProjectWarning['file'], string> = { model: 'model', calibration: 'calibration data', evaluation: 'evaluation data', labels: 'labels file' };
+
+/** The warning in English (the CLI, logs). */
+export function projectWarningText(w: ProjectWarning): string {
+  const what = FILE_NAMES[w.file];
+  return w.code === 'file_missing'
+    ? `The ${what} ${w.path} is missing.`
+    : `The ${what} ${w.path} changed since the project was saved; earlier results were made with the old file.`;
 }

@@ -96,6 +96,20 @@ export interface QuantizeResult {
   calibration: { batches: number; batchSize: number; samples: number; passes: number; approximateLayers: string[] };
   /** the opset the model was upgraded from, when it was below 13 */
   opsetUpgradedFrom?: number;
+  /** layers whose weights are stored as uint8 because this CPU's int8-weight kernel saturated on them */
+  uint8Weights?: Uint8WeightLayers;
+  /** one line per fact for people, in English (the CLI); the facts above also exist as fields */
   notes: string[];
   durationMs: number;
+}
+
+export interface Uint8WeightLayers {
+  layers: number;
+  of: number;
+  /** percent of a layer's output values allowed to saturate */
+  tolerancePercent: number;
+}
+
+export function uint8WeightsNote(u: Uint8WeightLayers): string {
+  return `${u.layers} of ${u.of} layers store uint8 weights (zero point 128, same values): on this CPU (no VNNI) onnxruntime's int8-weight kernel for them saturated on more than ${u.tolerancePercent}% of their output values on the calibration data; the others keep the faster int8 kernel (rare saturations there show in the runtime parity check)`;
 }

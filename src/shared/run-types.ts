@@ -2,6 +2,7 @@
 
 import type { LatencyComparison, LayerTimes, RuntimeParity } from './deploy-types';
 import type { EvalResult, Flip, TargetJudgement } from './eval-types';
+import type { Uint8WeightLayers } from './quant-types';
 
 /** File names inside the run's folder (runs/NNN/), so a project can be moved or copied whole. */
 export interface RunArtifacts {
@@ -32,6 +33,8 @@ export interface RunResult {
   artifacts: RunArtifacts;
   durationMs: number;
   notes: string[];
+  /** layers stored with uint8 weights (also one of the notes, in English) */
+  uint8Weights?: Uint8WeightLayers;
   /** the int8 model as a simulation vs as the runtime runs it (absent in runs saved before this check existed) */
   parity?: RuntimeParity;
   /** int8 vs float latency on the machine that ran it */

@@ -6,7 +6,7 @@ import { throwIfAborted } from '../shared/errors';
 
 export interface JobContext {
   signal: AbortSignal;
-  progress(stage: string, done: number, total: number, message?: string): void;
+  progress(stage: string, done: number, total: number, message?: string, pass?: { pass: number; passes: number }): void;
   /** throws QtuneError('cancelled') once the job was cancelled */
   throwIfCancelled(): void;
   /** report something to the backend as it happens (a tuning trial), in order, never throttled */
@@ -19,7 +19,7 @@ export function createJobContext(signal: AbortSignal, send: (p: JobProgress) => 
   let lastSent = 0;
   return {
     signal,
-    progress(stage, done, total, message) {
+    progress(stage, done, total, message, pass) {
       const t = now();
       if (stage !== currentStage) {
         currentStage = stage;
@@ -30,7 +30,7 @@ export function createJobContext(signal: AbortSignal, send: (p: JobProgress) => 
       lastSent = t;
       const elapsed = (t - stageStart) / 1000;
       const etaSeconds = done > 0 && total > done && elapsed > 0.2 ? (elapsed / done) * (total - done) : undefined;
-      send({ stage, done, total, etaSeconds, message });
+      send({ stage, done, total, etaSeconds, message, ...pass });
     },
     emit,
     throwIfCancelled() {

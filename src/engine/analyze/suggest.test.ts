@@ -33,6 +33,9 @@ describe('suggestSkips', () => {
     ], DEFAULT_THRESHOLDS);
     expect(s.map((x) => x.layer)).toEqual(['damaged', 'after']);
     expect(s[1].reasons.find((r) => r.kind === 'accumulated-drop')!.text).toMatch(/counts less/);
+    // the app words the same fact from the fields: the input cosine travels with the reason
+    expect(s[1].reasons.find((r) => r.kind === 'accumulated-drop')!.inputCosine).toBeCloseTo(0.7, 9);
+    expect(s[0].reasons.find((r) => r.kind === 'accumulated-drop')!.inputCosine).toBeUndefined();
   });
 
   it('thresholds are the user\'s: a stricter cosine threshold marks more layers', () => {

@@ -57,7 +57,7 @@ export function suggestSkips(layers: readonly LayerAnalysis[], t: AnalysisThresh
     if (drop !== undefined && Number.isFinite(drop) && drop * k >= 0.25 * (1 - t.accumulatedCosine)) {
       score += (2 * drop * k) / (1 - t.accumulatedCosine);
       reasons.push({
-        kind: 'accumulated-drop', value: drop,
+        kind: 'accumulated-drop', value: drop, ...(k < 1 ? { inputCosine: cosIn } : {}),
         text: `the accumulated cosine falls by ${fmt(drop)} across this layer${k < 1 ? ` (its input is already at ${fmt(cosIn)}, so this counts less)` : ''}`,
       });
     }

@@ -3,7 +3,7 @@
 // of each in turn), so a noisy machine slows both alike and the ratio holds.
 import { cpus } from 'node:os';
 import { QtuneError, throwIfAborted } from '../../shared/errors';
-import type { LatencyComparison, LatencyStats, ModelLatency } from '../../shared/deploy-types';
+import { machineText, type LatencyComparison, type LatencyStats, type MachineInfo, type ModelLatency } from '../../shared/deploy-types';
 import { seededRandom } from '../../shared/seeded-random';
 import { createSession, inputSpecs, ort } from '../onnx';
 
@@ -37,9 +37,10 @@ export function latencyStats(batchSize: number, warmup: number, timesMs: readonl
   return { batchSize, warmup, repetitions: s.length, medianMs: median, p90Ms: at(0.9), throughput: median > 0 ? (1000 * batchSize) / median : 0 };
 }
 
-export function machineDescription(): string {
+export function machineInfo(): MachineInfo {
   const c = cpus();
-  return `onnxruntime-node ${ort.env.versions.common}, ${c.length} CPU core${c.length === 1 ? '' : 's'}${c[0] ? ` (${c[0].model.trim()})` : ''}`;
+  const cpu = c[0]?.model.trim();
+  return { runtime: `onnxruntime-node ${ort.env.versions.common}`, cores: c.length, ...(cpu ? { cpu } : {}) };
 }
 
 function inputsOf(session: ort.InferenceSession): InputInfo[] {
@@ -131,7 +132,8 @@ export async function measureInterleaved(paths: readonly string[], opts: Latency
 /** Latency of `model`, and of `reference` interleaved with it, with the speed-up per batch size. */
 export async function compareLatency(model: string, reference: string | undefined, opts: LatencyOptions): Promise<LatencyComparison> {
   const [m, ref] = await measureInterleaved(reference ? [model, reference] : [model], opts);
-  const out: LatencyComparison = { model: m, threads: opts.threads ?? 0, machine: machineDescription() };
+  const host = machineInfo();
+  const out: LatencyComparison = { model: m, threads: opts.threads ?? 0, machine: machineText(host), host };
   if (ref) {
     out.reference = ref;
     out.speedup = m.stats.map((s, i) => ({ batchSize: s.batchSize, ratio: ref.stats[i].medianMs / s.medianMs }));

@@ -87,6 +87,9 @@ describe('judgeTarget', () => {
     expect(c.allowed).toBeCloseTo(0.8, 9);
     expect(c.meets).toBe(true);
     expect(judgeTarget(80, 81).message).toMatch(/no drop/);
+    // the target travels with the verdict, so the app can word it in the user's language
+    expect(c.target).toEqual({ mode: 'relative', percent: 1 });
+    expect(a.target).toEqual({ mode: 'absolute', points: 1 });
   });
 });
 

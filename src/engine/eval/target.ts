@@ -17,7 +17,7 @@ export function judgeTarget(floatValue: number, quantValue: number, target: Accu
   const message =
     `float ${pct(floatValue)}, quantized ${pct(quantValue)}: ${what}; allowed ${rule} — ` +
     (meets ? 'meets the target' : 'misses the target');
-  return { meets, floatValue, quantValue, drop, allowed, message };
+  return { meets, floatValue, quantValue, drop, allowed, target, message };
 }
 
 /**

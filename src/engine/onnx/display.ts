@@ -68,6 +68,7 @@ export function toDisplayGraph(model: OnnxModel, inferred?: ReadonlyMap<string, 
       quantizable: layer?.quantizable ?? false,
     };
     if (layer?.reason) dn.reason = layer.reason;
+    if (layer?.why) dn.why = layer.why;
     if (Object.keys(attrs).length > 0) dn.attrs = attrs;
     nodes.push(dn);
   }

@@ -127,6 +127,10 @@ describe('quantizable layers (spec §4)', () => {
     expect(reason('mm_act')).toMatch(/not a constant/);
     expect(reason('ct3d')).toMatch(/ConvTranspose with a 3-D kernel/);
     expect(reason('gap')).toMatch(/global average pooling/);
+    // the same reasons as codes with their values, for the app to word
+    expect(layers.get('gap')?.why).toEqual([{ code: 'global_average_pool' }]);
+    expect(layers.get('gemm_alpha')?.why).toContainEqual({ code: 'gemm_alpha', value: 0.5 });
+    expect(layers.get('shared_a')?.why).toContainEqual({ code: 'weight_shared', tensor: expect.any(String), count: 1, nodes: 'shared_b' });
   });
   it('accepts Gemm (alpha=beta=1, transA=0), MatMul with a 2-D constant, 2-D AveragePool', () => {
     expect(layers.get('gemm_ok')).toMatchObject({ quantizable: true, channelAxis: 0, weightShape: [8, 16], paramCount: 136 });

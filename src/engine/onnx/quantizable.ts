@@ -1,5 +1,5 @@
 // Which layers can be quantized, per spec §4, and why not when they cannot.
-import type { QuantizableLayer } from '../../shared/model-summary';
+import { notQuantizableText, type NotQuantizableReason, type QuantizableLayer } from '../../shared/model-summary';
 import { attrFloat, attrInt, attrInts } from './attrs';
 import { Graph, type GraphIndex, type OnnxModel } from './model';
 import { bodiesOf, scopedNodeName, scopeIndex, type Scope } from './subgraphs';
@@ -49,28 +49,28 @@ export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
     name: node.name ?? '', opType: op, quantizable: false,
     inputTensor: node.input[0] ?? '', outputTensor: node.output[0] ?? '', paramCount: 0,
   };
-  const reasons: string[] = [];
+  const reasons: NotQuantizableReason[] = [];
   const weightName = node.input[1] || undefined;
   const biasName = (op === 'Conv' || op === 'ConvTranspose' || op === 'Gemm') && node.input[2] ? node.input[2] : undefined;
   const weight = op === 'AveragePool' || op === 'GlobalAveragePool' ? undefined : constantOf(idx, weightName);
 
   if (weightName && op !== 'AveragePool' && op !== 'GlobalAveragePool') {
     info.weightName = weightName;
-    if (!weight && dependsOnData(idx, weightName)) reasons.push(`input 1 '${weightName}' is computed from the data, not a constant weight (a product of two activations, such as attention scores)`);
-    else if (!weight) reasons.push(`weight '${weightName}' is not a constant (not an initializer, a Constant, or computed from them alone)`);
+    if (!weight && dependsOnData(idx, weightName)) reasons.push({ code: 'weight_from_data', tensor: weightName });
+    else if (!weight) reasons.push({ code: 'weight_not_constant', tensor: weightName });
   }
   if (weight) {
     info.weightShape = tensorDims(weight);
     info.paramCount += numElements(info.weightShape);
-    if (weight.dataType !== DT.FLOAT) reasons.push(`weight '${weightName}' is ${elemTypeName(weight.dataType)} (only float32 weights are quantized)`);
+    if (weight.dataType !== DT.FLOAT) reasons.push({ code: 'weight_not_float', tensor: weightName ?? '', type: elemTypeName(weight.dataType) });
   }
   if (biasName) {
     info.biasName = biasName;
     const bias = constantOf(idx, biasName);
     if (bias) {
       info.paramCount += numElements(tensorDims(bias));
-      if (bias.dataType !== DT.FLOAT) reasons.push(`bias '${biasName}' is ${elemTypeName(bias.dataType)} (only float32 biases are quantized)`);
-    } else reasons.push(`bias '${biasName}' is not a constant`);
+      if (bias.dataType !== DT.FLOAT) reasons.push({ code: 'bias_not_float', tensor: biasName, type: elemTypeName(bias.dataType) });
+    } else reasons.push({ code: 'bias_not_constant', tensor: biasName });
   }
   // Activations are calibrated and exported as float32 (QuantizeLinear takes float32 before opset 19): a float16
   // model's layers stay float, said per layer, rather than failing the whole calibration.
@@ -78,11 +78,11 @@ export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
   if (inputType !== undefined && inputType !== DT.FLOAT && LISTED_OP_TYPES.has(op) && op !== 'GlobalAveragePool') {
     // one reason for a layer that is float16 throughout, not one per tensor
     const type = elemTypeName(inputType);
-    const same = reasons.filter((r) => r.includes(` is ${type} (only float32 `));
+    const same = reasons.filter((r) => (r.code === 'weight_not_float' || r.code === 'bias_not_float') && r.type === type);
     const kept = reasons.filter((r) => !same.includes(r));
     reasons.length = 0;
-    reasons.push(`input '${info.inputTensor}'${same.length ? `, weight${info.biasName && same.length > 1 ? ' and bias' : ''}` : ''} ${same.length ? 'are' : 'is'} ${type} ` +
-      '(only float32 layers are quantized; convert the model to float32 to quantize it)', ...kept);
+    const withConstants = same.length === 0 ? 'none' : same.some((r) => r.code === 'bias_not_float') && same.length > 1 ? 'weight_bias' : 'weight';
+    reasons.push({ code: 'input_not_float', tensor: info.inputTensor, type, with: withConstants }, ...kept);
   }
   const rank = info.weightShape?.length;
 
@@ -91,12 +91,12 @@ export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
       info.channelAxis = 0;
       if (rank !== undefined) {
         info.kernelDims = rank - 2;
-        if (rank < 3 || rank > 5) reasons.push(`Conv with a ${rank - 2}-D kernel (only 1-D, 2-D and 3-D are quantizable)`);
+        if (rank < 3 || rank > 5) reasons.push({ code: 'conv_kernel', dims: rank - 2 });
       }
       const readers = weightName ? idx.consumers.get(weightName) ?? [] : [];
       if (readers.length > 1) {
         const others = readers.filter((r) => r !== node).map((r) => r.name);
-        reasons.push(`weight '${weightName}' is shared with ${others.length} other node(s): ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}`);
+        reasons.push({ code: 'weight_shared', tensor: weightName ?? '', count: others.length, nodes: `${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}` });
       }
       break;
     }
@@ -104,7 +104,7 @@ export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
       info.channelAxis = 1;
       if (rank !== undefined) {
         info.kernelDims = rank - 2;
-        if (rank !== 4) reasons.push(`ConvTranspose with a ${rank - 2}-D kernel (only 2-D is quantizable)`);
+        if (rank !== 4) reasons.push({ code: 'conv_transpose_kernel', dims: rank - 2 });
       }
       break;
     case 'Gemm': {
@@ -112,30 +112,33 @@ export function describeLayer(node: NodeProto, idx: GraphIndex): LayerInfo {
       const transB = attrInt(node, 'transB', 0);
       const alpha = attrFloat(node, 'alpha', 1);
       const beta = attrFloat(node, 'beta', 1);
-      if (transA !== 0) reasons.push(`Gemm with transA=${transA} (only transA=0 is quantizable)`);
-      if (alpha !== 1) reasons.push(`Gemm with alpha=${alpha} (only alpha=1 is quantizable)`);
-      if (beta !== 1 && biasName) reasons.push(`Gemm with beta=${beta} (only beta=1 is quantizable)`);
+      if (transA !== 0) reasons.push({ code: 'gemm_trans_a', value: transA });
+      if (alpha !== 1) reasons.push({ code: 'gemm_alpha', value: alpha });
+      if (beta !== 1 && biasName) reasons.push({ code: 'gemm_beta', value: beta });
       info.channelAxis = transB ? 0 : 1;
-      if (rank !== undefined && rank !== 2) reasons.push(`Gemm weight has rank ${rank}, expected 2`);
+      if (rank !== undefined && rank !== 2) reasons.push({ code: 'gemm_rank', rank });
       break;
     }
     case 'MatMul':
       if (rank !== undefined) {
         info.channelAxis = rank - 1;
-        if (rank !== 2) reasons.push(`MatMul's second input is a ${rank}-D constant (only 2-D is quantizable)`);
+        if (rank !== 2) reasons.push({ code: 'matmul_rank', rank });
       }
       break;
     case 'AveragePool': {
       const kernel = attrInts(node, 'kernel_shape');
       info.kernelDims = kernel?.length;
-      if (kernel?.length !== 2) reasons.push(`AveragePool on a ${kernel ? kernel.length + 2 : '?'}-D input (only 4-D inputs are quantizable)`);
+      if (kernel?.length !== 2) reasons.push({ code: 'average_pool_input', dims: kernel ? kernel.length + 2 : '?' });
       break;
     }
     case 'GlobalAveragePool':
-      reasons.push('global average pooling is not quantizable (only AveragePool with a kernel over a 4-D input)');
+      reasons.push({ code: 'global_average_pool' });
       break;
   }
   info.quantizable = reasons.length === 0;
-  if (reasons.length > 0) info.reason = reasons.join('; ');
+  if (reasons.length > 0) {
+    info.reason = reasons.map(notQuantizableText).join('; ');
+    info.why = reasons;
+  }
   return info;
 }

@@ -20,7 +20,7 @@ import { openDataFor, type DataForm } from '../data/for-model';
 export const MAX_FLIPS = 200;
 
 /** Progress as jobs and the CLI show it: a stage, done/total, and an optional detail. */
-export type PipelineProgress = (stage: string, done: number, total: number, message?: string) => void;
+export type PipelineProgress = (stage: string, done: number, total: number, message?: string, pass?: { pass: number; passes: number }) => void;
 
 /** How accuracy is measured and judged: the same for every trial of a session. */
 export interface EvaluationSetup {
@@ -107,7 +107,7 @@ export async function runTrial(opts: TrialOptions): Promise<TrialResult> {
     batchSize: opts.calibrationBatchSize,
     calibrator: opts.calibrator,
     signal: opts.signal,
-    onProgress: (q) => progress?.(q.stage === 'calibrate' && q.passes && q.passes > 1 ? `calibrate (pass ${q.pass}/${q.passes})` : q.stage, q.done, q.total, q.layer),
+    onProgress: (q) => progress?.(q.stage, q.done, q.total, q.layer, q.stage === 'calibrate' && q.pass !== undefined && q.passes && q.passes > 1 ? { pass: q.pass, passes: q.passes } : undefined),
   });
   const io = { signal: opts.signal, onProgress: progress };
   const floatResult = opts.floatResult ?? (await evaluateWith(opts.modelPath, opts.modelPath, opts.evaluation, 'evaluate float', io));
@@ -136,6 +136,7 @@ export async function runTrial(opts: TrialOptions): Promise<TrialResult> {
         stats: basename(quant.files.stats),
       },
       durationMs: Date.now() - started,
+      ...(quant.uint8Weights ? { uint8Weights: quant.uint8Weights } : {}),
       notes: [...quant.notes, ...floatResult.notes.map((n) => `evaluation: ${n}`)],
     },
   };

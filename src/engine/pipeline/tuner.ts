@@ -183,7 +183,7 @@ export class Tuner {
         floatResult: this.floatResult,
         calibrator: this.cache.calibrate,
         signal: o.signal,
-        onProgress: (stage, done, total, message) => o.onProgress?.(`trial ${index}: ${stage}`, done, total, message),
+        onProgress: (stage, done, total, message, pass) => o.onProgress?.(`trial ${index}: ${stage}`, done, total, message, pass),
       });
     } catch (err) {
       // a config the engine or the runtime cannot carry out is a failed trial, not the end of the search

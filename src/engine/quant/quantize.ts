@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync }
 import { join, resolve } from 'node:path';
 import type { QuantConfig } from '../../shared/config-types';
 import { QtuneError, throwIfAborted } from '../../shared/errors';
-import type { LayerQuantStats, QuantStatsFile, QuantizeProgress, QuantizeResult, QuantizedLayerSummary } from '../../shared/quant-types';
+import { uint8WeightsNote, type LayerQuantStats, type QuantStatsFile, type QuantizeProgress, type QuantizeResult, type QuantizedLayerSummary, type Uint8WeightLayers } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
 import { findQuantizableLayers, loadModel, saveModel, type OnnxModel } from '../onnx';
 import type { ArqResult } from './arq';
@@ -175,6 +175,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const weights: WeightStorage = opts.weights === 'uint8' ? 'uint8' : 'int8';
   const arqResults = new Map<string, ArqResult>();
   let exported = exportQdq(work, specs, { target, ranges, weights, arqResults });
+  let uint8Weights: Uint8WeightLayers | undefined;
   if (target === 'ort-cpu' && (opts.weights ?? 'auto') === 'auto' && !(await u8s8IsExact())) {
     // this CPU's int8-weight kernels can saturate: check each layer's kernel against the simulation on a few
     // calibration samples, and store the weights of those that differ as uint8 (exact kernel, same values)
@@ -185,7 +186,8 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
     for (const l of cal.layers) if (l.subgraph) saturating.add(l.name);
     if (saturating.size > 0) {
       exported = exportQdq(work, specs, { target, ranges, weights, uint8WeightLayers: saturating, arqResults });
-      notes.push(`${saturating.size} of ${specs.length} layers store uint8 weights (zero point 128, same values): on this CPU (no VNNI) onnxruntime's int8-weight kernel for them saturated on more than ${SATURATION_TOLERANCE * 100}% of their output values on the calibration data; the others keep the faster int8 kernel (rare saturations there show in the runtime parity check)${inBodies ? `; ${inBodies} of them sit inside If/Loop/Scan bodies, which the check does not reach, and use the exact kernel unchecked` : ''}`);
+      uint8Weights = { layers: saturating.size, of: specs.length, tolerancePercent: SATURATION_TOLERANCE * 100 };
+      notes.push(uint8WeightsNote(uint8Weights));
     }
   }
   onProgress?.({ stage: 'export', done: 1, total: 1 });
@@ -255,6 +257,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
       approximateLayers: cal.layers.filter((l) => l.ifmr.approximate).map((l) => l.name),
     },
     opsetUpgradedFrom,
+    ...(uint8Weights ? { uint8Weights } : {}),
     notes,
     durationMs: Date.now() - started,
   };

@@ -6,23 +6,30 @@ import type { HeatmapColumn } from '../heatmap/types';
 import type { LayerTimes } from '../../shared/deploy-types';
 import type { QuantStatsFile } from '../../shared/quant-types';
 import { layerActivationStats } from '../../shared/stats-file';
+import { t, type MessageKey } from './i18n/index.svelte';
 
 export interface LayerMetricDef {
   key: string;
-  label: string;
+  /** the column's name in the current language */
+  readonly label: string;
   /** the name colour scales know the direction of */
   metric: string;
   get(l: LayerAnalysis): number | undefined;
 }
 
+/** A metric whose label is looked up when read, so it follows the language switch. */
+function def(key: string, labelKey: MessageKey, metric: string, get: (l: LayerAnalysis) => number | undefined): LayerMetricDef {
+  return { key, metric, get, get label() { return t(labelKey); } };
+}
+
 export const LAYER_METRICS: LayerMetricDef[] = [
-  { key: 'accumulatedCosine', label: 'cosine (accum.)', metric: 'CosineSimilarity', get: (l) => l.accumulatedCosine },
-  { key: 'accumulatedSqnrDb', label: 'SQNR dB (accum.)', metric: 'SQNR', get: (l) => l.accumulatedSqnrDb },
-  { key: 'isolatedSensitivity', label: 'isolated sensitivity', metric: 'IsolatedSensitivity', get: (l) => l.isolated?.sensitivity },
-  { key: 'isolatedCosine', label: 'cosine (isolated)', metric: 'CosineSimilarity', get: (l) => l.isolated?.cosine },
-  { key: 'weightCosine', label: 'weight cosine', metric: 'WeightCosine', get: (l) => l.weight?.cosine },
-  { key: 'weightSqnrDb', label: 'weight SQNR dB', metric: 'SQNR', get: (l) => l.weight?.sqnrDb },
-  { key: 'gainIfSkipped', label: 'output gain if skipped', metric: 'loss', get: (l) => l.output?.gainIfSkipped },
+  def('accumulatedCosine', 'metric.accumulatedCosine', 'CosineSimilarity', (l) => l.accumulatedCosine),
+  def('accumulatedSqnrDb', 'metric.accumulatedSqnrDb', 'SQNR', (l) => l.accumulatedSqnrDb),
+  def('isolatedSensitivity', 'metric.isolatedSensitivity', 'IsolatedSensitivity', (l) => l.isolated?.sensitivity),
+  def('isolatedCosine', 'metric.isolatedCosine', 'CosineSimilarity', (l) => l.isolated?.cosine),
+  def('weightCosine', 'metric.weightCosine', 'WeightCosine', (l) => l.weight?.cosine),
+  def('weightSqnrDb', 'metric.weightSqnrDb', 'SQNR', (l) => l.weight?.sqnrDb),
+  def('gainIfSkipped', 'metric.gainIfSkipped', 'loss', (l) => l.output?.gainIfSkipped),
 ];
 
 export function metricDef(key: string | undefined): LayerMetricDef {
@@ -38,7 +45,7 @@ export function availableMetrics(report: AnalysisReport): LayerMetricDef[] {
 export function layerMetricGrid(report: AnalysisReport, times?: LayerTimes): { rows: string[]; columns: HeatmapColumn[]; values: number[][] } {
   const defs = availableMetrics(report);
   const timeColumns: HeatmapColumn[] = times
-    ? [{ key: 'floatMs', label: `float ms (batch ${times.batchSize})`, metric: 'TimeMs' }, { key: 'int8Ms', label: `int8 ms (batch ${times.batchSize})`, metric: 'TimeMs' }]
+    ? [{ key: 'floatMs', label: t('metric.floatMs', { n: times.batchSize }), metric: 'TimeMs' }, { key: 'int8Ms', label: t('metric.int8Ms', { n: times.batchSize }), metric: 'TimeMs' }]
     : [];
   return {
     rows: report.layers.map((l) => l.name),

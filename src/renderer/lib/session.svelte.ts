@@ -5,7 +5,7 @@
 
 import type { JobProgress, ProjectJob, ProjectPatch, RunDetails } from '../../shared/api';
 import type { ModelSummary } from '../../shared/model-summary';
-import type { OpenProject, ProjectFile, ProjectUiState, WizardStep } from '../../shared/project';
+import type { OpenProject, ProjectFile, ProjectUiState, ProjectWarning, WizardStep } from '../../shared/project';
 import type { AnalysisReport } from '../../shared/analysis-types';
 import type { RunResult } from '../../shared/run-types';
 import { applyProjectPatch } from '../../shared/project-patch';
@@ -23,7 +23,7 @@ export interface ActiveJob {
 export class Session {
   dir = $state<string>('');
   project = $state<ProjectFile | null>(null);
-  warnings = $state<string[]>([]);
+  warnings = $state<ProjectWarning[]>([]);
   summary = $state<ModelSummary | null>(null);
   summaryError = $state('');
   /** the config the editor holds; configId null = generated or edited, not saved yet */
@@ -228,7 +228,7 @@ export class Session {
     }
     const j = running[0];
     if (!j || this.job) return;
-    const label = j.kind === 'run.quantize' ? `Quantize and evaluate (run #${j.runId})` : `Analyze run #${j.runId}`;
+    const label = j.kind === 'run.quantize' ? t('job.quantizeRun', { id: String(j.runId) }) : t('job.analyzeRun', { id: String(j.runId) });
     try {
       await this.track(label, (onProgress) => {
         if (j.progress) onProgress(j.progress);

@@ -20,7 +20,7 @@ export const runQuantizeJob: JobHandler<'run.quantize'> = async (p, ctx) => {
     evaluation: evaluationSetupOf(p),
     outDir: p.outDir,
     signal: ctx.signal,
-    onProgress: (stage, done, total, message) => ctx.progress(stage, done, total, message),
+    onProgress: (stage, done, total, message, pass) => ctx.progress(stage, done, total, message, pass),
   });
   const deploy = await deployChecks(quantization.files.quantModel, p.modelPath, p.evaluationData, p.labels, p.evaluationBatchSize, ctx);
   const result: RunResult = {

@@ -22,7 +22,7 @@ export const tuneRunJob: JobHandler<'tune.run'> = (p, ctx) => {
     trialDir: (i) => join(p.workDir, 'trials', String(i).padStart(3, '0')),
     scratchDir: join(p.workDir, 'scratch'),
     signal: ctx.signal,
-    onProgress: (stage, done, total, message) => ctx.progress(stage, done, total, message),
+    onProgress: (stage, done, total, message, pass) => ctx.progress(stage, done, total, message, pass),
     onTrial: (trial, result, dir) => send({ type: 'tune.trial', trial, dir, result: result?.run }),
     onSummary: (summary) => send({ type: 'tune.summary', summary }),
   });
