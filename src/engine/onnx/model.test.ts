@@ -173,15 +173,13 @@ describe('display graph', () => {
     expect(g.edges).toContainEqual({ from: 'ct3d', to: 'output:ct3', tensor: 'ct3', shape: [1, 2, 4, 4, 4] });
     expect(g.nodes.find((n) => n.id === 'shared_b')?.reason).toMatch(/shared/);
   });
-  it('handles a 10,000-node graph quickly', () => {
+  // (its speed is measured by `npm run bench graph-layout`, as a ratio, not asserted here)
+  it('converts a 10,000-node graph: every node, every edge, unique ids', () => {
     const m = makeSyntheticModel(10_000, { unnamed: true });
-    const t0 = performance.now();
     const g = toDisplayGraph(m);
-    const ms = performance.now() - t0;
     expect(g.nodes.length).toBe(10_000);
     // every non-weight input is an edge: conv 1 + relu 1 + conv 1 + add 2 + relu 1 per 5-node block, plus the output
     expect(g.edges.length).toBe(2000 * 6 + 1);
     expect(new Set(g.nodes.map((n) => n.id)).size).toBe(10_000);
-    expect(ms).toBeLessThan(2000); // generous: linear work, ~100 ms expected even on a busy machine
   });
 });
