@@ -26,6 +26,7 @@ import { StreamingIfmrHistogram, summarizeActivation, summarizeFromIfmrHistogram
 import { effectiveLayerConfig } from './config';
 import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from './ifmr';
 import type { TensorRange } from './qdq-plan';
+import { CandidateRefiner } from './candidate-refiner';
 import { ExtremeKeeper, finishIfmr, MergedHistogram, planIfmr, type IfmrPlan, type TensorSummary } from './streaming-ifmr';
 import { finiteRanges, widenRange } from './tensor-ranges';
 
@@ -145,6 +146,8 @@ export const STREAM_BYTES_PER_RUN = 128 * 1024 ** 2;
 /** Extremes kept per tensor and side unless the percentiles need more; beyond STREAM_MAX_K the held method runs. */
 const STREAM_INITIAL_K = 1024;
 const STREAM_MAX_K = 1 << 20;
+/** Near-tied candidates measured inside the graph per extra pass (each holds float64 copies of its layer's input). */
+const EXACT_CANDIDATES_PER_PASS = 8;
 
 function runFailure(batch: Batch, err: unknown): QtuneError {
   const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
@@ -340,7 +343,8 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
     }
   }
 
-  // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass.
+  // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass: the values
+  // of the bins their level steps cross, summed one by one in JavaScript (candidate-refiner.ts, flat memory).
   const plans = new Map<string, IfmrPlan>();
   for (const l of layers) {
     throwIfAborted(signal);
@@ -351,19 +355,45 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   if (undecided.length > 0) {
     passes = 2;
     const builder = new ReductionBuilder(model);
-    const wanted = undecided.map((l) => {
-      const plan = plans.get(l.name)!;
-      return { layer: l.name, indices: plan.undecided, outputs: builder.addExactLosses(l.inputTensor, plan.undecided.map((i) => plan.quantizers[i])) };
-    });
-    builder.pruneToOutputs();
-    for (const w of wanted) exact.set(w.layer, new Map(w.indices.map((i) => [i, 0])));
+    const refiners = undecided.map((l) => ({ layer: l, raw: builder.expose(l.inputTensor), refiner: new CandidateRefiner(summaries.get(l.inputTensor)!.histogram, plans.get(l.name)!) }));
+    const outputs = builder.outputs.length > 0 ? builder.outputs : model.graph.outputs.map((o) => o.name ?? '');
+    if (builder.outputs.length > 0) builder.pruneToOutputs();
     const session = await open(builder);
     if (!session) return null;
     try {
-      await runPass(session, builder.outputs, runBatch, 2, (r) => {
+      await runPass(session, outputs, runBatch, 2, (r, feeds) => {
+        for (const w of refiners) {
+          throwIfAborted(signal);
+          w.refiner.add((w.raw ? r[w.raw] : feeds[w.layer.inputTensor]).data as Float32Array);
+        }
+      });
+    } finally {
+      await session.release();
+    }
+    for (const w of refiners) {
+      const sums = w.refiner.result();
+      if (sums) exact.set(w.layer.name, sums);
+    }
+  }
+  // The few layers whose refined sums cannot part two candidates (a near-tie within round-off): exact losses
+  // computed inside the graph, a few candidates per pass so that the float64 copies stay small.
+  const pairs = undecided.filter((l) => !exact.has(l.name)).flatMap((l) => plans.get(l.name)!.undecided.map((i) => ({ layer: l, i })));
+  for (const p of pairs) exact.set(p.layer.name, new Map());
+  for (let at = 0; at < pairs.length; at += EXACT_CANDIDATES_PER_PASS) {
+    passes++;
+    const builder = new ReductionBuilder(model);
+    const wanted = pairs.slice(at, at + EXACT_CANDIDATES_PER_PASS).map((p) => {
+      exact.get(p.layer.name)!.set(p.i, 0);
+      return { ...p, output: builder.addExactLosses(p.layer.inputTensor, [plans.get(p.layer.name)!.quantizers[p.i]])[0] };
+    });
+    builder.pruneToOutputs();
+    const session = await open(builder);
+    if (!session) return null;
+    try {
+      await runPass(session, builder.outputs, runBatch, passes, (r) => {
         for (const w of wanted) {
-          const sums = exact.get(w.layer)!;
-          w.indices.forEach((i, j) => sums.set(i, sums.get(i)! + Number(r[w.outputs[j]].data[0])));
+          const sums = exact.get(w.layer.name)!;
+          sums.set(w.i, sums.get(w.i)! + Number(r[w.output].data[0]));
         }
       });
     } finally {
