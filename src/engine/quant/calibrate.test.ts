@@ -176,6 +176,20 @@ describe('calibrate', () => {
     expect(inGraphPasses).toBeGreaterThan(0);
   }, 240_000);
 
+  it('hears Cancel between the runs of the exact second pass', async () => {
+    const model = loadModel(join(process.cwd(), 'test/fixtures/models/mobilenetv2_fmnist.onnx'));
+    const config = createQuantConfig(findQuantizableLayers(model).filter((l) => l.quantizable), { batchNum: 2 });
+    for (const l of Object.values(config.layers)) Object.assign(l.activation_quant_params ?? {}, { search_range: [0.9, 1.1], search_step: 0.0005, asymmetric: true });
+    const data = join(process.cwd(), 'test/fixtures/data/fmnist/calib_x.npy');
+    const ac = new AbortController();
+    const second: QuantizeProgress[] = [];
+    await expect(calibrate(model, await openDataFor(model, { data }), config, {
+      batchSize: 32, signal: ac.signal, onProgress: (p) => p.pass === 2 && (second.push(p), ac.abort()),
+    })).rejects.toMatchObject({ code: 'cancelled' });
+    expect(second).toHaveLength(1);
+    expect(second[0].total).toBeGreaterThan(second[0].done);
+  });
+
   it('measures the export\'s extra tensor ranges within the streaming pass, equal to the separate range pass; the held method leaves them to it', async () => {
     const model = loadModel(join(process.cwd(), 'test/fixtures/models/mobilenetv2_fmnist.onnx'));
     const layers = findQuantizableLayers(model).filter((l) => l.quantizable);
