@@ -269,6 +269,9 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   let ranges = new Map<string, TensorRange>();
   const rangeTensors = [...new Set(opts.rangeTensors ?? [])];
   let runBatch = 1;
+  // the summary pass's session, kept for the second pass: the same graph gives bit-identical activations (another
+  // graph, optimised differently, may not), which the refinement needs to land every value in its summary bin
+  let summary: { session: ort.InferenceSession; raw: Map<string, string | undefined>; any: string } | undefined;
   for (;;) {
     let builder: ReductionBuilder;
     let outputs: Map<string, { extremes: ExtremeOutputs; raw?: string }>;
@@ -333,83 +336,86 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
           summaries = acc;
           ranges = finiteRanges(passRanges);
           runBatch = inferenceBatch;
+          summary = { session, raw: new Map([...outputs].map(([t, o]) => [t, o.raw])), any: outputs.values().next().value!.extremes.max };
           break;
         }
       }
       if (wantK > STREAM_MAX_K) return null;
       k = Math.max(2 * k, wantK);
     } finally {
-      await session.release();
+      if (summary?.session !== session) await session.release();
     }
   }
-
-  // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass: the values
-  // of the bins their level steps cross, summed one by one in JavaScript (candidate-refiner.ts, flat memory).
-  const plans = new Map<string, IfmrPlan>();
-  for (const l of layers) {
-    throwIfAborted(signal);
-    plans.set(l.name, planIfmr(summaries.get(l.inputTensor)!, l.config.activation));
+  try {
+    return await finishStreaming(summary, summaries);
+  } finally {
+    await summary.session.release();
   }
-  const exact = new Map<string, Map<number, number>>();
-  const undecided = layers.filter((l) => plans.get(l.name)!.undecided.length > 0);
-  if (undecided.length > 0) {
-    passes = 2;
-    const builder = new ReductionBuilder(model);
-    const refiners = undecided.map((l) => ({ layer: l, raw: builder.expose(l.inputTensor), refiner: new CandidateRefiner(summaries.get(l.inputTensor)!.histogram, plans.get(l.name)!) }));
-    const outputs = builder.outputs.length > 0 ? builder.outputs : model.graph.outputs.map((o) => o.name ?? '');
-    if (builder.outputs.length > 0) builder.pruneToOutputs();
-    const session = await open(builder);
-    if (!session) return null;
-    try {
-      await runPass(session, outputs, runBatch, 2, (r, feeds) => {
+
+  /** IFMR from the summaries, and the second pass (or passes) for the candidates they leave open. */
+  async function finishStreaming(
+    summary: { session: ort.InferenceSession; raw: Map<string, string | undefined>; any: string }, summaries: Map<string, TensorSummary>,
+  ): Promise<CalibrationResult | null> {
+    // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass: the values
+    // of the bins their level steps cross, summed one by one in JavaScript (candidate-refiner.ts, flat memory).
+    const plans = new Map<string, IfmrPlan>();
+    for (const l of layers) {
+      throwIfAborted(signal);
+      plans.set(l.name, planIfmr(summaries.get(l.inputTensor)!, l.config.activation));
+    }
+    const exact = new Map<string, Map<number, number>>();
+    const undecided = layers.filter((l) => plans.get(l.name)!.undecided.length > 0);
+    if (undecided.length > 0) {
+      passes = 2;
+      const refiners = undecided.map((l) => ({ layer: l, raw: summary.raw.get(l.inputTensor), refiner: new CandidateRefiner(summaries.get(l.inputTensor)!.histogram, plans.get(l.name)!) }));
+      const fetches = [...new Set(refiners.flatMap((w) => (w.raw ? [w.raw] : [])))];
+      await runPass(summary.session, fetches.length > 0 ? fetches : [summary.any], runBatch, 2, (r, feeds) => {
         for (const w of refiners) {
           throwIfAborted(signal);
           w.refiner.add((w.raw ? r[w.raw] : feeds[w.layer.inputTensor]).data as Float32Array);
         }
       });
-    } finally {
-      await session.release();
+      for (const w of refiners) {
+        const sums = w.refiner.result();
+        if (sums) exact.set(w.layer.name, sums);
+      }
     }
-    for (const w of refiners) {
-      const sums = w.refiner.result();
-      if (sums) exact.set(w.layer.name, sums);
-    }
-  }
-  // The few layers whose refined sums cannot part two candidates (a near-tie within round-off): exact losses
-  // computed inside the graph, a few candidates per pass so that the float64 copies stay small.
-  const pairs = undecided.filter((l) => !exact.has(l.name)).flatMap((l) => plans.get(l.name)!.undecided.map((i) => ({ layer: l, i })));
-  for (const p of pairs) exact.set(p.layer.name, new Map());
-  for (let at = 0; at < pairs.length; at += EXACT_CANDIDATES_PER_PASS) {
-    passes++;
-    const builder = new ReductionBuilder(model);
-    const wanted = pairs.slice(at, at + EXACT_CANDIDATES_PER_PASS).map((p) => {
-      exact.get(p.layer.name)!.set(p.i, 0);
-      return { ...p, output: builder.addExactLosses(p.layer.inputTensor, [plans.get(p.layer.name)!.quantizers[p.i]])[0] };
-    });
-    builder.pruneToOutputs();
-    const session = await open(builder);
-    if (!session) return null;
-    try {
-      await runPass(session, builder.outputs, runBatch, passes, (r) => {
-        for (const w of wanted) {
-          const sums = exact.get(w.layer.name)!;
-          sums.set(w.i, sums.get(w.i)! + Number(r[w.output].data[0]));
-        }
+    // The few layers whose refined sums cannot part two candidates (a near-tie within round-off): exact losses
+    // computed inside the graph, a few candidates per pass so that the float64 copies stay small.
+    const pairs = undecided.filter((l) => !exact.has(l.name)).flatMap((l) => plans.get(l.name)!.undecided.map((i) => ({ layer: l, i })));
+    for (const p of pairs) exact.set(p.layer.name, new Map());
+    for (let at = 0; at < pairs.length; at += EXACT_CANDIDATES_PER_PASS) {
+      passes++;
+      const builder = new ReductionBuilder(model);
+      const wanted = pairs.slice(at, at + EXACT_CANDIDATES_PER_PASS).map((p) => {
+        exact.get(p.layer.name)!.set(p.i, 0);
+        return { ...p, output: builder.addExactLosses(p.layer.inputTensor, [plans.get(p.layer.name)!.quantizers[p.i]])[0] };
       });
-    } finally {
-      await session.release();
+      builder.pruneToOutputs();
+      const session = await open(builder);
+      if (!session) return null;
+      try {
+        await runPass(session, builder.outputs, runBatch, passes, (r) => {
+          for (const w of wanted) {
+            const sums = exact.get(w.layer.name)!;
+            sums.set(w.i, sums.get(w.i)! + Number(r[w.output].data[0]));
+          }
+        });
+      } finally {
+        await session.release();
+      }
     }
-  }
 
-  const results: LayerCalibration[] = [];
-  layers.forEach((l, i) => {
-    onProgress?.({ stage: 'ifmr', done: i, total: layers.length, layer: l.name });
-    const s = summaries.get(l.inputTensor)!;
-    const ifmr = finishIfmr(plans.get(l.name)!, s.count, exact.get(l.name));
-    results.push({ ...l, ifmr, stats: s.histogram.summary(s.min, s.max) });
-    onProgress?.({ stage: 'ifmr', done: i + 1, total: layers.length, layer: l.name });
-  });
-  return { layers: results, batches: batchNum, batchSize, samples: need, passes, ranges };
+    const results: LayerCalibration[] = [];
+    layers.forEach((l, i) => {
+      onProgress?.({ stage: 'ifmr', done: i, total: layers.length, layer: l.name });
+      const s = summaries.get(l.inputTensor)!;
+      const ifmr = finishIfmr(plans.get(l.name)!, s.count, exact.get(l.name));
+      results.push({ ...l, ifmr, stats: s.histogram.summary(s.min, s.max) });
+      onProgress?.({ stage: 'ifmr', done: i + 1, total: layers.length, layer: l.name });
+    });
+    return { layers: results, batches: batchNum, batchSize, samples: need, passes, ranges };
+  }
 }
 
 /** The held method: every input gathered whole (within the memory budget) and searched exactly. */
