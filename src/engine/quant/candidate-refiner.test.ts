@@ -1,46 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../shared/seeded-random';
 import { CandidateRefiner } from './candidate-refiner';
-import { DEFAULT_IFMR_PARAMS, binOf, ifmrSearch, quantizerFor, type IfmrParams } from './ifmr';
-import { ExtremeKeeper, MergedHistogram, finishIfmr, planIfmr, type TensorSummary } from './streaming-ifmr';
-
-function plainLoss(values: Float32Array, ratio: number, maxInit: number, minInit: number, p: IfmrParams): number {
-  const q = quantizerFor(ratio, maxInit, minInit, p);
-  let sum = 0;
-  for (const x of values) {
-    const d = binOf(x, q) * q.s - x;
-    sum += d * d;
-  }
-  return sum;
-}
-
-function activations(n: number, seed: number): Float32Array {
-  const rnd = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => {
-    const u = rnd();
-    if (u < 0.4) return 0;
-    const g = -Math.log(1 - rnd()) * 0.8;
-    return u > 0.9995 ? g * 9 : g;
-  });
-}
-
-function summarize(batches: Float32Array[], k: number): TensorSummary {
-  const s: TensorSummary = { count: 0, min: Infinity, max: -Infinity, top: new ExtremeKeeper(k, true), bottom: new ExtremeKeeper(k, false), histogram: new MergedHistogram() };
-  for (const b of batches) {
-    let lo = Infinity, hi = -Infinity;
-    for (const x of b) {
-      lo = Math.min(lo, x);
-      hi = Math.max(hi, x);
-    }
-    s.min = Math.min(s.min, lo);
-    s.max = Math.max(s.max, hi);
-    s.top.add(b, -Infinity);
-    s.bottom.add(b, Infinity);
-    s.histogram.add(b, lo, hi);
-    s.count += b.length;
-  }
-  return s;
-}
+import { DEFAULT_IFMR_PARAMS, ifmrSearch, type IfmrParams } from './ifmr';
+import { activations, plainLoss, summarize } from './ifmr-testing';
+import { finishIfmr, planIfmr } from './streaming-ifmr';
 
 /** Two halves, the second with a wider range: the histogram regrids between them. */
 const halves = (v: Float32Array) => [v.subarray(0, v.length >> 1), v.subarray(v.length >> 1)];
