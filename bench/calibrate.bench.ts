@@ -6,6 +6,7 @@
 // QTUNE_BENCH_DIR); without them those rows are skipped, saying so.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = process.cwd();
@@ -39,6 +40,8 @@ function ratio(model: string, data: string, samples: number, batch: number, meth
 }
 
 export default async function (): Promise<void> {
+  // other work on the machine moves the ratios: the load says how quiet it was
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
   const fixtures = [
     { model: 'lenet_mnist.onnx', data: 'mnist' },
     { model: 'mobilenetv2_fmnist.onnx', data: 'fmnist' },
@@ -69,7 +72,9 @@ export default async function (): Promise<void> {
   // Peak memory must not grow with the calibration set.
   const resnet = join(CACHE, 'resnet50.onnx');
   if (existsSync(resnet)) {
+    // 1024 samples take minutes (QTUNE_BENCH_QUICK=1 leaves them out)
     const rows = [32, 256, ...(process.env.QTUNE_BENCH_QUICK ? [] : [1024])].map((n) => ({ n, m: child(['calibrate', resnet, data, String(n), '32']) }));
+    console.log(`load average now: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
     console.log(`calibrate resnet50 peak RSS: ${rows.map((r) => `${r.n} samples ${r.m.maxRssMB.toFixed(0)} MB`).join(', ')} (target ≤ 1536 MB, flat)`);
   }
 }

@@ -108,8 +108,10 @@ export interface Uint8WeightLayers {
   of: number;
   /** percent of a layer's output values allowed to saturate */
   tolerancePercent: number;
+  /** of `layers`, those inside If/Loop/Scan bodies: the check does not reach them, they take the exact kernel unchecked */
+  inBodies?: number;
 }
 
 export function uint8WeightsNote(u: Uint8WeightLayers): string {
-  return `${u.layers} of ${u.of} layers store uint8 weights (zero point 128, same values): on this CPU (no VNNI) onnxruntime's int8-weight kernel for them saturated on more than ${u.tolerancePercent}% of their output values on the calibration data; the others keep the faster int8 kernel (rare saturations there show in the runtime parity check)`;
+  return `${u.layers} of ${u.of} layers store uint8 weights (zero point 128, same values): on this CPU (no VNNI) onnxruntime's int8-weight kernel for them saturated on more than ${u.tolerancePercent}% of their output values on the calibration data; the others keep the faster int8 kernel (rare saturations there show in the runtime parity check)${u.inBodies ? `; ${u.inBodies} of them sit inside If/Loop/Scan bodies, which the check does not reach, and use the exact kernel unchecked` : ''}`;
 }

@@ -66,4 +66,24 @@ describe('saturatingLayers', () => {
     expect(m.get('convB')).toBe(0);
     if (!(await u8s8IsExact())) expect(m.get('convA')).toBeGreaterThan(0);
   });
+
+  it('runs a sample at a time, reporting each run, and stops between runs when cancelled', async () => {
+    const { model: q } = exportQdq(model(), [
+      { name: 'convA', activation: { scale: 1 / 255, offset: -128 }, channelWise: true },
+      { name: 'convB', activation: { scale: 4 / 255, offset: -128 }, channelWise: true },
+    ], { target: 'ort-cpu', weights: 'int8' });
+    // four samples: the first two saturate convA's int8 kernel (all codes 255), the last two do not
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 64 }, (_, i) => (i < 32 ? 1 : 0.01)), [4, 4, 2, 2]);
+    const runs: [number, number][] = [];
+    const perSample = await codeMismatches(q, { x }, ['convA'], { onProgress: (d, t) => runs.push([d, t]) });
+    expect(runs).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
+    // the same fractions as one run over all four
+    expect(perSample).toEqual(await codeMismatches(q, { x }, ['convA'], { samplesPerRun: 4 }));
+
+    const ac = new AbortController();
+    const seen: number[] = [];
+    await expect(codeMismatches(q, { x }, ['convA'], { signal: ac.signal, onProgress: (d) => (seen.push(d), ac.abort()) }))
+      .rejects.toMatchObject({ code: 'cancelled' });
+    expect(seen).toEqual([1]); // the abort was heard before the second run
+  });
 });

@@ -6,8 +6,19 @@
 // output codes are compared with the simulation's. All units sit side by side
 // in one model, so the check costs one session and one run. Layers that differ by more
 // than one code step (a rounding tie) anywhere are the ones to store with
-// uint8 weights, whose kernel is exact.
-import { createSession, makeValueInfo, OnnxModel, runExposed, serializeModel, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx';
+// uint8 weights, whose kernel is exact. The samples go a few per run, with a
+// cancellation check and a progress report between runs: on a real-size model
+// sixteen samples of the simulation are seconds of uninterruptible work.
+import { throwIfAborted } from '../../shared/errors';
+import { createSession, exposeTensors, makeValueInfo, ort, OnnxModel, serializeModel, shapeOf, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx';
+
+export interface MismatchOptions {
+  signal?: AbortSignal;
+  /** runs done of runs to do */
+  onProgress?: (done: number, total: number) => void;
+  /** samples per run (default 1) */
+  samplesPerRun?: number;
+}
 
 interface NodeUnit {
   layer: string;
@@ -61,7 +72,8 @@ function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[
       for (const i of n.input) if (i && idx.initializers.has(i)) needed.add(i);
       nodes.push({ ...n, name: `${n.name ?? n.opType}${tag}${k}`, input: n.input.map(local), output: n.output.map(local) });
     }
-    input.push(makeValueInfo(local(u.input), DT.UINT8, [...dims.get(u.input)!]));
+    // the batch axis is left free: runs may take different numbers of samples
+    input.push(makeValueInfo(local(u.input), DT.UINT8, [...dims.get(u.input)!].map((d, i) => (i === 0 ? 'N' : d))));
     output.push(makeValueInfo(local(u.output), DT.UINT8, undefined));
   });
   const proto: ModelProto = {
@@ -84,38 +96,81 @@ function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[
  * The names among `layers` whose fused integer kernel, run by onnxruntime on
  * this machine, differs from the simulation by more than one output code on `feeds`.
  */
-export async function saturatingLayers(model: OnnxModel, feeds: Feeds, layers: readonly string[], maxFraction = 0): Promise<Set<string>> {
+export async function saturatingLayers(model: OnnxModel, feeds: Feeds, layers: readonly string[], maxFraction = 0, opts: MismatchOptions = {}): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const [layer, fraction] of await codeMismatches(model, feeds, layers)) if (fraction > maxFraction) out.add(layer);
+  for (const [layer, fraction] of await codeMismatches(model, feeds, layers, opts)) if (fraction > maxFraction) out.add(layer);
   return out;
 }
 
+/** The feeds as runs of at most `per` samples (views), when the model's batch axis is free; else one run. */
+function sampleRuns(model: OnnxModel, feeds: Feeds, per: number): Feeds[] {
+  const free = model.graph.feedInputs.every((v) => {
+    const d0 = shapeOf(v.type)?.[0];
+    return !(typeof d0 === 'number' && d0 > 1);
+  });
+  const rows = Object.values(feeds)[0]?.dims[0] ?? 1;
+  if (!free || rows <= per) return [feeds];
+  const runs: Feeds[] = [];
+  for (let start = 0; start < rows; start += per) {
+    const end = Math.min(rows, start + per);
+    const run: Feeds = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      if (t.dims[0] !== rows || typeof t.data === 'string' || !('subarray' in t.data)) {
+        run[name] = t;
+        continue;
+      }
+      const size = t.data.length / rows;
+      run[name] = new ort.Tensor(t.type, (t.data as Float32Array).subarray(start * size, end * size), [end - start, ...t.dims.slice(1)]);
+    }
+    runs.push(run);
+  }
+  return runs;
+}
+
 /** Per checked layer: the fraction of its output codes that differ from the simulation by more than one step. */
-export async function codeMismatches(model: OnnxModel, feeds: Feeds, layers: readonly string[]): Promise<Map<string, number>> {
+export async function codeMismatches(model: OnnxModel, feeds: Feeds, layers: readonly string[], opts: MismatchOptions = {}): Promise<Map<string, number>> {
   const idx = model.graph.index();
   const units = layers.map((l) => model.graph.getNode(l)).filter((n): n is NodeProto => !!n && n.opType !== 'AveragePool').map((n) => nodeUnit(idx, n)).filter((u): u is NodeUnit => !!u);
   const out = new Map<string, number>();
   if (units.length === 0) return out;
-  const sim = await runExposed(model, feeds, [...new Set(units.flatMap((u) => [u.input, u.output]))]);
-  const checked = units.filter((u) => sim[u.input].type === 'uint8');
-  if (checked.length === 0) return out;
-  const used = new Set(model.graph.nodes.flatMap((n) => [...n.input, ...n.output]));
-  let tag = '__qtune_unit';
-  while ([...used].some((t) => t.includes(tag))) tag += '_';
-  const bytes = unitsModel(model, idx, checked, new Map(checked.map((u) => [u.input, sim[u.input].dims])), tag);
-  // onnxruntime's CPU integer kernels are what is checked
-  const session = await createSession(bytes, { forComparison: false, executionProvider: 'cpu' });
+  throwIfAborted(opts.signal);
+  const names = [...new Set(units.flatMap((u) => [u.input, u.output]))];
+  const runs = sampleRuns(model, feeds, Math.max(1, opts.samplesPerRun ?? 1));
+  const simulation = await createSession(exposeTensors(model, names));
+  let check: { session: ort.InferenceSession; units: NodeUnit[]; tag: string } | undefined;
+  const bad = new Map<string, number>();
+  const seen = new Map<string, number>();
   try {
-    const result = await session.run(Object.fromEntries(checked.map((u, k) => [`${u.input}${tag}${k}`, sim[u.input]])));
-    checked.forEach((u, k) => {
-      const y = result[`${u.output}${tag}${k}`].data as Uint8Array;
-      const want = sim[u.output].data as Uint8Array;
-      let bad = 0;
-      for (let i = 0; i < y.length; i++) if (Math.abs(y[i] - want[i]) > 1) bad++;
-      out.set(u.layer, bad / Math.max(1, y.length));
-    });
+    for (const [r, run] of runs.entries()) {
+      throwIfAborted(opts.signal);
+      const sim = (await simulation.run(run, names)) as Record<string, ort.Tensor>;
+      if (!check) {
+        const checked = units.filter((u) => sim[u.input].type === 'uint8');
+        if (checked.length === 0) return out;
+        const used = new Set(model.graph.nodes.flatMap((n) => [...n.input, ...n.output]));
+        let tag = '__qtune_unit';
+        while ([...used].some((t) => t.includes(tag))) tag += '_';
+        const bytes = unitsModel(model, idx, checked, new Map(checked.map((u) => [u.input, sim[u.input].dims])), tag);
+        // onnxruntime's CPU integer kernels are what is checked
+        check = { session: await createSession(bytes, { forComparison: false, executionProvider: 'cpu' }), units: checked, tag };
+        throwIfAborted(opts.signal);
+      }
+      const { session, units: checked, tag } = check;
+      const result = await session.run(Object.fromEntries(checked.map((u, k) => [`${u.input}${tag}${k}`, sim[u.input]])));
+      checked.forEach((u, k) => {
+        const y = result[`${u.output}${tag}${k}`].data as Uint8Array;
+        const want = sim[u.output].data as Uint8Array;
+        let n = 0;
+        for (let i = 0; i < y.length; i++) if (Math.abs(y[i] - want[i]) > 1) n++;
+        bad.set(u.layer, (bad.get(u.layer) ?? 0) + n);
+        seen.set(u.layer, (seen.get(u.layer) ?? 0) + y.length);
+      });
+      opts.onProgress?.(r + 1, runs.length);
+    }
   } finally {
-    await session.release();
+    await simulation.release();
+    await check?.session.release();
   }
+  for (const u of check?.units ?? []) out.set(u.layer, bad.get(u.layer)! / Math.max(1, seen.get(u.layer)!));
   return out;
 }

@@ -26,6 +26,7 @@ import { StreamingIfmrHistogram, summarizeActivation, summarizeFromIfmrHistogram
 import { effectiveLayerConfig } from './config';
 import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from './ifmr';
 import type { TensorRange } from './qdq-plan';
+import { CandidateRefiner } from './candidate-refiner';
 import { ExtremeKeeper, finishIfmr, MergedHistogram, planIfmr, type IfmrPlan, type TensorSummary } from './streaming-ifmr';
 import { finiteRanges, widenRange } from './tensor-ranges';
 import { exposeBodyLayerInputs, noSamplesReason } from './subgraph-calibration';
@@ -162,6 +163,8 @@ export const STREAM_BYTES_PER_RUN = 128 * 1024 ** 2;
 /** Extremes kept per tensor and side unless the percentiles need more; beyond STREAM_MAX_K the held method runs. */
 const STREAM_INITIAL_K = 1024;
 const STREAM_MAX_K = 1 << 20;
+/** Near-tied candidates measured inside the graph per extra pass (each holds float64 copies of its layer's input). */
+const EXACT_CANDIDATES_PER_PASS = 8;
 
 function runFailure(batch: Batch, err: unknown): QtuneError {
   const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
@@ -283,6 +286,9 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   let ranges = new Map<string, TensorRange>();
   const rangeTensors = [...new Set(opts.rangeTensors ?? [])];
   let runBatch = 1;
+  // the summary pass's session, kept for the second pass: the same graph gives bit-identical activations (another
+  // graph, optimised differently, may not), which the refinement needs to land every value in its summary bin
+  let summary: { session: ort.InferenceSession; raw: Map<string, string | undefined>; any: string } | undefined;
   for (;;) {
     let builder: ReductionBuilder;
     let outputs: Map<string, { extremes: ExtremeOutputs; raw?: string }>;
@@ -348,58 +354,89 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
           summaries = acc;
           ranges = finiteRanges(passRanges);
           runBatch = inferenceBatch;
+          summary = { session, raw: new Map([...outputs].map(([t, o]) => [t, o.raw])), any: outputs.values().next().value!.extremes.max };
           break;
         }
       }
       if (wantK > STREAM_MAX_K) return null;
       k = Math.max(2 * k, wantK);
     } finally {
-      await session.release();
+      if (summary?.session !== session) await session.release();
     }
   }
 
-  // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass.
   // (a body layer whose tensor got no values is left out: calibrate() reports it)
   layers = layers.filter((l) => summaries.get(l.inputTensor)!.count > 0);
-  const plans = new Map<string, IfmrPlan>();
-  for (const l of layers) {
-    throwIfAborted(signal);
-    plans.set(l.name, planIfmr(summaries.get(l.inputTensor)!, l.config.activation));
-  }
-  const exact = new Map<string, Map<number, number>>();
-  const undecided = layers.filter((l) => plans.get(l.name)!.undecided.length > 0);
-  if (undecided.length > 0) {
-    passes = 2;
-    const builder = new ReductionBuilder(model);
-    const wanted = undecided.map((l) => {
-      const plan = plans.get(l.name)!;
-      return { layer: l.name, indices: plan.undecided, outputs: builder.addExactLosses(l.inputTensor, plan.undecided.map((i) => plan.quantizers[i])) };
-    });
-    builder.pruneToOutputs();
-    for (const w of wanted) exact.set(w.layer, new Map(w.indices.map((i) => [i, 0])));
-    const session = await open(builder);
-    if (!session) return null;
-    try {
-      await runPass(session, builder.outputs, runBatch, 2, (r) => {
-        for (const w of wanted) {
-          const sums = exact.get(w.layer)!;
-          w.indices.forEach((i, j) => sums.set(i, sums.get(i)! + Number(r[w.outputs[j]].data[0])));
-        }
-      });
-    } finally {
-      await session.release();
-    }
+  try {
+    return await finishStreaming(summary, summaries);
+  } finally {
+    await summary.session.release();
   }
 
-  const results: LayerCalibration[] = [];
-  layers.forEach((l, i) => {
-    onProgress?.({ stage: 'ifmr', done: i, total: layers.length, layer: l.name });
-    const s = summaries.get(l.inputTensor)!;
-    const ifmr = finishIfmr(plans.get(l.name)!, s.count, exact.get(l.name));
-    results.push({ ...l, ifmr, stats: s.histogram.summary(s.min, s.max) });
-    onProgress?.({ stage: 'ifmr', done: i + 1, total: layers.length, layer: l.name });
-  });
-  return { layers: results, batches: batchNum, batchSize, samples: need, passes, ranges };
+  /** IFMR from the summaries, and the second pass (or passes) for the candidates they leave open. */
+  async function finishStreaming(
+    summary: { session: ort.InferenceSession; raw: Map<string, string | undefined>; any: string }, summaries: Map<string, TensorSummary>,
+  ): Promise<CalibrationResult | null> {
+    // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass: the values
+    // of the bins their level steps cross, summed one by one in JavaScript (candidate-refiner.ts, flat memory).
+    const plans = new Map<string, IfmrPlan>();
+    for (const l of layers) {
+      throwIfAborted(signal);
+      plans.set(l.name, planIfmr(summaries.get(l.inputTensor)!, l.config.activation));
+    }
+    const exact = new Map<string, Map<number, number>>();
+    const undecided = layers.filter((l) => plans.get(l.name)!.undecided.length > 0);
+    if (undecided.length > 0) {
+      passes = 2;
+      const refiners = undecided.map((l) => ({ layer: l, raw: summary.raw.get(l.inputTensor), refiner: new CandidateRefiner(summaries.get(l.inputTensor)!.histogram, plans.get(l.name)!) }));
+      const fetches = [...new Set(refiners.flatMap((w) => (w.raw ? [w.raw] : [])))];
+      await runPass(summary.session, fetches.length > 0 ? fetches : [summary.any], runBatch, 2, (r, feeds) => {
+        for (const w of refiners) {
+          throwIfAborted(signal);
+          w.refiner.add((w.raw ? r[w.raw] : feeds[w.layer.inputTensor]).data as Float32Array);
+        }
+      });
+      for (const w of refiners) {
+        const sums = w.refiner.result();
+        if (sums) exact.set(w.layer.name, sums);
+      }
+    }
+    // The few layers whose refined sums cannot part two candidates (a near-tie within round-off): exact losses
+    // computed inside the graph, a few candidates per pass so that the float64 copies stay small.
+    const pairs = undecided.filter((l) => !exact.has(l.name)).flatMap((l) => plans.get(l.name)!.undecided.map((i) => ({ layer: l, i })));
+    for (const p of pairs) exact.set(p.layer.name, new Map());
+    for (let at = 0; at < pairs.length; at += EXACT_CANDIDATES_PER_PASS) {
+      passes++;
+      const builder = new ReductionBuilder(model);
+      const wanted = pairs.slice(at, at + EXACT_CANDIDATES_PER_PASS).map((p) => {
+        exact.get(p.layer.name)!.set(p.i, 0);
+        return { ...p, output: builder.addExactLosses(p.layer.inputTensor, [plans.get(p.layer.name)!.quantizers[p.i]])[0] };
+      });
+      builder.pruneToOutputs();
+      const session = await open(builder);
+      if (!session) return null;
+      try {
+        await runPass(session, builder.outputs, runBatch, passes, (r) => {
+          for (const w of wanted) {
+            const sums = exact.get(w.layer.name)!;
+            sums.set(w.i, sums.get(w.i)! + Number(r[w.output].data[0]));
+          }
+        });
+      } finally {
+        await session.release();
+      }
+    }
+
+    const results: LayerCalibration[] = [];
+    layers.forEach((l, i) => {
+      onProgress?.({ stage: 'ifmr', done: i, total: layers.length, layer: l.name });
+      const s = summaries.get(l.inputTensor)!;
+      const ifmr = finishIfmr(plans.get(l.name)!, s.count, exact.get(l.name));
+      results.push({ ...l, ifmr, stats: s.histogram.summary(s.min, s.max) });
+      onProgress?.({ stage: 'ifmr', done: i + 1, total: layers.length, layer: l.name });
+    });
+    return { layers: results, batches: batchNum, batchSize, samples: need, passes, ranges };
+  }
 }
 
 /** The held method: every input gathered whole (within the memory budget) and searched exactly. */

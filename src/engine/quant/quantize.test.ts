@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { QuantStatsFile } from '../../shared/quant-types';
+import type { QuantizeProgress, QuantStatsFile } from '../../shared/quant-types';
+import { u8s8IsExact } from '../deploy/kernel-probe';
 import { readNpy } from '../data/npy';
 import { createSession, loadModel, ort, saveModel } from '../onnx';
 import { readQdqLayers } from '../analyze/qdq-layers';
@@ -120,4 +121,29 @@ describe('quantizeModel', () => {
     })).rejects.toMatchObject({ code: 'cancelled' });
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
+
+  it('a run cancelled in its export stage leaves no output files either, and the stage reports its units', async () => {
+    const out = join(tmp, 'cancel-export');
+    const ac = new AbortController();
+    const exportEvents: QuantizeProgress[] = [];
+    await expect(quantizeModel({
+      modelPath: join(MODELS, 'mobilenetv2_fmnist.onnx'), dataset: { data: join(ROOT, 'test/fixtures/data/fmnist/calib_x.npy') }, outDir: out, name: 'm', batchSize: 16,
+      batchNum: 1, signal: ac.signal,
+      onProgress: (p) => {
+        if (p.stage !== 'export') return;
+        exportEvents.push(p);
+        if (p.done > 0) ac.abort(); // within the kernel check when this CPU needs one, else at the end of the stage
+      },
+    })).rejects.toMatchObject({ code: 'cancelled' });
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    const units = exportEvents.at(-1)!.total;
+    // the kernel check, when it runs, is one unit per sample, and the abort stops it after the first
+    if (!(await u8s8IsExact())) expect([units, exportEvents.at(-1)!.done]).toEqual([17, 1]);
+
+    // a run killed while writing leaves its private folder behind: the next run of that name clears it
+    mkdirSync(join(out, '.m.partial-killed'), { recursive: true });
+    writeFileSync(join(out, '.m.partial-killed', 'm_quant_model.onnx'), 'half');
+    await quantizeModel({ modelPath: join(MODELS, 'lenet_mnist.onnx'), dataset: { data: join(ROOT, 'test/fixtures/data/mnist/calib_x.npy') }, outDir: out, name: 'm', batchSize: 8 });
+    expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
+  }, 60_000);
 });

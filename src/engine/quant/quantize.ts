@@ -5,7 +5,7 @@
 //   <name>_record.txt         scales and offsets in the AMCT record format
 //   <name>_config.json        the configuration applied, defaults written out
 //   <name>_stats.json         per-layer activation statistics and the IFMR search
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { QuantConfig } from '../../shared/config-types';
 import { QtuneError, throwIfAborted } from '../../shared/errors';
@@ -174,23 +174,30 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   onProgress?.({ stage: 'export', done: 0, total: 1 });
   const weights: WeightStorage = opts.weights === 'uint8' ? 'uint8' : 'int8';
   const arqResults = new Map<string, ArqResult>();
+  let exportUnits = 1;
   let exported = exportQdq(work, specs, { target, ranges, weights, arqResults });
   let uint8Weights: Uint8WeightLayers | undefined;
   if (target === 'ort-cpu' && (opts.weights ?? 'auto') === 'auto' && !(await u8s8IsExact())) {
     // this CPU's int8-weight kernels can saturate: check each layer's kernel against the simulation on a few
     // calibration samples, and store the weights of those that differ as uint8 (exact kernel, same values)
     const feeds = await firstFeeds(dataset, Math.min(16, cal.batchSize));
-    const saturating = feeds ? await saturatingLayers(exported.model, feeds, specs.map((s) => s.name), SATURATION_TOLERANCE) : new Set(specs.map((s) => s.name));
+    // one sample per run, each a unit of the export stage's progress (and a point where Cancel is heard)
+    const saturating = feeds
+      ? await saturatingLayers(exported.model, feeds, specs.map((s) => s.name), SATURATION_TOLERANCE, {
+        signal, onProgress: (done, total) => onProgress?.({ stage: 'export', done, total: (exportUnits = total + 1) }),
+      })
+      : new Set(specs.map((s) => s.name));
+    throwIfAborted(signal);
     // the check cuts its units out of the main graph: layers inside If/Loop/Scan bodies take the exact kernel
     const inBodies = cal.layers.filter((l) => l.subgraph).length;
     for (const l of cal.layers) if (l.subgraph) saturating.add(l.name);
     if (saturating.size > 0) {
       exported = exportQdq(work, specs, { target, ranges, weights, uint8WeightLayers: saturating, arqResults });
-      uint8Weights = { layers: saturating.size, of: specs.length, tolerancePercent: SATURATION_TOLERANCE * 100 };
+      uint8Weights = { layers: saturating.size, of: specs.length, tolerancePercent: SATURATION_TOLERANCE * 100, ...(inBodies ? { inBodies } : {}) };
       notes.push(uint8WeightsNote(uint8Weights));
     }
   }
-  onProgress?.({ stage: 'export', done: 1, total: 1 });
+  onProgress?.({ stage: 'export', done: exportUnits, total: exportUnits });
   for (const l of exported.layers) for (const n of l.notes) notes.push(`${l.name}: ${n}`);
   throwIfAborted(signal);
 
@@ -222,6 +229,10 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
     mkdirSync(resolve(opts.outDir), { recursive: true });
   } catch (e) {
     throw new QtuneError('output_unwritable', `cannot create output folder ${opts.outDir}: ${(e as Error).message}`, { file: opts.outDir });
+  }
+  // a run killed while writing (a Cancel that did not stop in time) left its private folder: clear it now
+  for (const e of readdirSync(resolve(opts.outDir))) {
+    if (e.startsWith(`.${opts.name}.partial-`)) rmSync(join(resolve(opts.outDir), e), { recursive: true, force: true });
   }
   const staging = mkdtempSync(join(resolve(opts.outDir), `.${opts.name}.partial-`));
   try {

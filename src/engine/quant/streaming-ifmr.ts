@@ -50,6 +50,12 @@ export class ExtremeKeeper {
   }
 }
 
+/**
+ * How far (in bins) a bin's edges are widened when deciding which level its
+ * values sit at: covers values whose float bin index is one bin off.
+ */
+export const HISTOGRAM_SLACK = 0.02;
+
 /** Most bins a histogram keeps (memory per tensor: 3 × 8 bytes × this). */
 export const HISTOGRAM_MAX_BINS = 1 << 16;
 
@@ -189,7 +195,7 @@ export interface LossBounds {
 export function lossBounds(h: MergedHistogram, q: Quantizer): LossBounds {
   const n = h.bins;
   const W = h.width;
-  const slack = 0.02 * W;
+  const slack = HISTOGRAM_SLACK * W;
   const edgeLo = (j: number) => h.origin + j * W - slack;
   const edgeHi = (j: number) => h.origin + (j + 1) * W + slack;
   const level = (x: number) => binOf(x, q);

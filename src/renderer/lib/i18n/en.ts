@@ -609,6 +609,7 @@ export const en = {
   'metricKind.fidelity': 'fidelity (agreement with the float model)',
   'metricKind.custom': 'your own evaluator: {file}',
   'note.uint8Weights': '{layers} of {of} layers store uint8 weights (zero point 128, same values): on this CPU (no VNNI) onnxruntime\'s int8-weight kernel for them saturated on more than {tolerance}% of their output values on the calibration data; the others keep the faster int8 kernel (rare saturations there show in the runtime parity check)',
+  'note.uint8WeightsInBodies': '; {n} of them sit inside If/Loop/Scan bodies, which the check does not reach, and use the exact kernel unchecked',
   'stage.pass': '{stage} (pass {pass}/{passes})',
   'stage.load': 'load the model',
   'stage.fuse': 'fuse BatchNorm',

@@ -84,7 +84,8 @@ export function floatCostText(times: LayerTimes | undefined, layer: string): str
 }
 
 export function uint8WeightsText(u: Uint8WeightLayers): string {
-  return t('note.uint8Weights', { layers: u.layers, of: u.of, tolerance: plain(u.tolerancePercent) });
+  const text = t('note.uint8Weights', { layers: u.layers, of: u.of, tolerance: plain(u.tolerancePercent) });
+  return u.inBodies ? text + t('note.uint8WeightsInBodies', { n: u.inBodies }) : text;
 }
 
 /** A job's stage in the current language; a stage this version has no words for is shown as it came. */

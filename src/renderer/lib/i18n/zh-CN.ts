@@ -599,6 +599,7 @@ export const zhCN: Record<MessageKey, string> = {
   'metricKind.fidelity': '保真度（与浮点模型一致）',
   'metricKind.custom': '自定义评估器：{file}',
   'note.uint8Weights': '{of} 个层中有 {layers} 个以 uint8 存储权重（零点 128，数值不变）：在本机 CPU（无 VNNI）上，ONNX Runtime 对这些层的 int8 权重内核在校准数据上有超过 {tolerance}% 的输出值饱和；其余层保留更快的 int8 内核（偶发的饱和会在运行时一致性检查中显示）',
+  'note.uint8WeightsInBodies': '；其中 {n} 个位于 If/Loop/Scan 子图内，检查无法覆盖，直接使用精确内核',
   'stage.pass': '{stage}（第 {pass}/{passes} 遍）',
   'stage.load': '加载模型',
   'stage.fuse': '融合 BatchNorm',
