@@ -3,7 +3,7 @@
 // same fields for the CLI and the reports; the app never shows that text when
 // the fields are there.
 import { formatSimilarity, type TargetJudgement } from '../../../shared/eval-types';
-import type { TuneSummary } from '../../../shared/tune-types';
+import type { TuneStop, TuneSummary } from '../../../shared/tune-types';
 import type { LatencyComparison, LayerTimes, RuntimeParity } from '../../../shared/deploy-types';
 import type { SkipSuggestion, SuggestionReason } from '../../../shared/analysis-types';
 import type { JobProgress } from '../../../shared/api';
@@ -144,4 +144,9 @@ export function tuneVerdictText(summary: Pick<TuneSummary, 'trials' | 'best' | '
   }
   if (summary.status === 'running') return t('tuneVerdict.runningMiss', { trial: best.index, figures });
   return t('tuneVerdict.unsuitable', { trial: best.index, figures });
+}
+
+/** Why a tuning ended (shared/tune-verdict.ts `tuneStopText` words the same fields in English). */
+export function tuneStopReasonText(stop: TuneStop): string {
+  return 'n' in stop ? t(stop.code === 'budget_trials' && stop.n === 1 ? 'tuneStop.budget_trials1' : stop.code === 'budget_minutes' && stop.n === 1 ? 'tuneStop.budget_minutes1' : `tuneStop.${stop.code}`, { n: stop.n }) : t(`tuneStop.${stop.code}`);
 }
