@@ -57,7 +57,7 @@ test('no labels, a similarity target: create, set SQNR ≥ 40 dB, run, analyse, 
   await expect(page.getByTestId('target-metric')).toHaveValue('sqnr');
   await expect(page.getByTestId('target-threshold')).toHaveValue('40');
   // the project measures what the target asks for
-  await expect(page.getByTestId('project-metric')).toHaveText('sqnr');
+  await expect(page.getByTestId('project-metric')).toHaveText('SQNR');
   await shot(page, 'similarity-1-project-target');
   await page.getByTestId('step-next').click();
 

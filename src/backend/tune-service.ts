@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { TuneState } from '../shared/api';
 import { isCancelled, QtuneError } from '../shared/errors';
 import type { TuneBudget, TuneEvent, TuneSummary } from '../shared/tune-types';
-import { tuneVerdict } from '../shared/tune-verdict';
+import { tuneStopText, tuneVerdict } from '../shared/tune-verdict';
 import { writeFileAtomic } from './atomic-file';
 import type { JobManager } from './job-manager';
 import type { ProjectService } from './project-service';
@@ -74,7 +74,8 @@ export class TuneService {
     if (last.summary.status === 'running') {
       // its job is gone: qtune stopped while it ran
       last.summary.status = 'interrupted';
-      last.summary.stopReason = 'qtune stopped before this tuning finished; resume it to go on';
+      last.summary.stop = { code: 'interrupted' };
+      last.summary.stopReason = tuneStopText(last.summary.stop);
       last.summary.verdict = tuneVerdict(last.summary);
       await this.save(key, last.tuneId, last.summary);
     }
@@ -117,7 +118,7 @@ export class TuneService {
       key,
     );
     const summary: TuneSummary = previous
-      ? { ...previous, status: 'running', budget, stopReason: undefined, endedAt: undefined }
+      ? { ...previous, status: 'running', budget, stopReason: undefined, stop: undefined, endedAt: undefined }
       : { version: 1, status: 'running', target: project.target, budget, startedAt: new Date().toISOString(), trials: [], best: null, verdict: 'no trial finished' };
     const ids = new Map((previous?.trials ?? []).filter((t) => t.configId && t.runId).map((t) => [t.index, { configId: t.configId!, runId: t.runId! }]));
     const r: Running = { tuneId, jobId, summary, ids, chain: Promise.resolve() };

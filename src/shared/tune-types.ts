@@ -78,8 +78,9 @@ export interface TuneSummary {
   best: number | null;
   /** one line: the target met with which layers in float, or the documented verdict */
   verdict: string;
-  /** why the search ended, when it did */
+  /** why the search ended, when it did (in English; `stop` holds the same as fields) */
   stopReason?: string;
+  stop?: TuneStop;
   error?: string;
   /** calibrations served from the cache / made, over the session */
   calibration?: { reused: number; made: number };
@@ -89,3 +90,8 @@ export interface TuneSummary {
 export type TuneEvent =
   | { type: 'tune.trial'; trial: TuneTrial; dir: string; result: unknown }
   | { type: 'tune.summary'; summary: TuneSummary };
+
+/** Why a tuning ended, as fields the app words in the user's language (tuneStopText words them in English). */
+export type TuneStop =
+  | { code: 'budget_trials' | 'budget_minutes'; n: number }
+  | { code: 'user' | 'start_meets' | 'no_set' | 'complete' | 'interrupted' };

@@ -4,7 +4,7 @@
 // backend word it the same.
 
 import { formatSimilarity } from './eval-types';
-import type { TuneSummary } from './tune-types';
+import type { TuneStop, TuneSummary } from './tune-types';
 
 /** A few names, and how many more. */
 export const nameList = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
@@ -25,4 +25,17 @@ export function tuneVerdict(summary: Pick<TuneSummary, 'trials' | 'best' | 'stat
   }
   if (summary.status === 'running') return `so far no trial meets the target (closest: trial ${best.index}, ${figures})`;
   return `not suitable for quantization: no configuration tried met the target (closest: trial ${best.index}, ${figures}); keep the model in float, or revisit the target and the calibration data`;
+}
+
+/** Why a tuning ended, in English (the CLI's words and `stopReason`). */
+export function tuneStopText(stop: TuneStop): string {
+  switch (stop.code) {
+    case 'budget_trials': return `the budget of ${stop.n} trial${stop.n > 1 ? 's' : ''} is spent`;
+    case 'budget_minutes': return `the time budget of ${stop.n} minute${stop.n === 1 ? '' : 's'} is spent`;
+    case 'user': return 'stopped by the user; the best trial so far is kept';
+    case 'start_meets': return 'the starting config meets the target';
+    case 'no_set': return 'no set of sensitive layers kept in float meets the target short of keeping every layer in float';
+    case 'complete': return 'the search is complete';
+    case 'interrupted': return 'qtune stopped before this tuning finished; resume it to go on';
+  }
 }

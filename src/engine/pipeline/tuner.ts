@@ -19,8 +19,8 @@ import { DEFAULT_THRESHOLDS } from '../../shared/analysis-types';
 import type { QuantConfig } from '../../shared/config-types';
 import type { EvalResult } from '../../shared/eval-types';
 import { isCancelled, QtuneError } from '../../shared/errors';
-import type { TuneBudget, TunedLayer, TunePhase, TuneRankedLayer, TuneStatus, TuneSummary, TuneTrial } from '../../shared/tune-types';
-import { nameList as list, tuneVerdict } from '../../shared/tune-verdict';
+import type { TuneBudget, TunedLayer, TunePhase, TuneRankedLayer, TuneStatus, TuneStop, TuneSummary, TuneTrial } from '../../shared/tune-types';
+import { nameList as list, tuneStopText, tuneVerdict } from '../../shared/tune-verdict';
 import type { Dataset } from '../data/dataset';
 import { loadModel } from '../onnx';
 import { openDataFor, type DataForm } from '../data/for-model';
@@ -55,7 +55,11 @@ export interface TuneOptions {
   onProgress?: PipelineProgress;
 }
 
-class BudgetSpent extends Error {}
+class BudgetSpent extends Error {
+  constructor(readonly stop: TuneStop) {
+    super(tuneStopText(stop));
+  }
+}
 
 /** Canonical text of a config: the same settings give the same key whatever the key order. */
 function configKey(config: QuantConfig): string {
@@ -96,7 +100,7 @@ export class Tuner {
   private ranking?: TuneRankedLayer[];
   private best: TuneTrial | null = null;
   private status: TuneStatus = 'running';
-  private stopReason?: string;
+  private stop?: TuneStop;
 
   constructor(private readonly opts: TuneOptions) {
     const model = loadModel(opts.modelPath);
@@ -120,7 +124,7 @@ export class Tuner {
       trials: [...this.trials],
       best: this.best?.index ?? null,
       verdict: '',
-      ...(this.stopReason ? { stopReason: this.stopReason } : {}),
+      ...(this.stop ? { stopReason: tuneStopText(this.stop), stop: this.stop } : {}),
       calibration: { reused: this.cache.hits, made: this.cache.misses },
     };
     s.verdict = tuneVerdict(s);
@@ -155,10 +159,10 @@ export class Tuner {
   private budgetLeft(): void {
     const b = this.opts.budget ?? {};
     if (b.maxTrials !== undefined && this.trials.length >= b.maxTrials) {
-      throw new BudgetSpent(`the budget of ${b.maxTrials} trial${b.maxTrials > 1 ? 's' : ''} is spent`);
+      throw new BudgetSpent({ code: 'budget_trials', n: b.maxTrials });
     }
     if (b.maxMinutes !== undefined && Date.now() - this.started >= b.maxMinutes * 60_000) {
-      throw new BudgetSpent(`the time budget of ${b.maxMinutes} minute${b.maxMinutes === 1 ? '' : 's'} is spent`);
+      throw new BudgetSpent({ code: 'budget_minutes', n: b.maxMinutes });
     }
   }
 
@@ -233,10 +237,10 @@ export class Tuner {
     } catch (err) {
       if (err instanceof BudgetSpent) {
         this.status = 'budget';
-        this.stopReason = err.message;
+        this.stop = err.stop;
       } else if (isCancelled(err)) {
         this.status = 'stopped';
-        this.stopReason = 'stopped by the user; the best trial so far is kept';
+        this.stop = { code: 'user' };
       } else throw err;
     }
     const s = this.summary();
@@ -285,7 +289,7 @@ export class Tuner {
     const none = new Map<string, ParamVariant>();
     const first = await this.trial(this.start, 'start', this.opts.startConfig === undefined ? 'default config: every quantizable layer in int8' : 'the starting config', none);
     if (first.meets) {
-      this.stopReason = 'the starting config meets the target';
+      this.stop = { code: 'start_meets' };
       return;
     }
 
@@ -346,7 +350,7 @@ export class Tuner {
       k = k < flagged ? Math.min(2 * k, flagged) : Math.min(2 * k, n - 1);
     }
     if (hi < 0) {
-      this.stopReason = 'no set of sensitive layers kept in float meets the target short of keeping every layer in float';
+      this.stop = { code: 'no_set' };
       return;
     }
     while (hi - lo > 1) {
@@ -379,7 +383,7 @@ export class Tuner {
         }
       }
     }
-    this.stopReason = 'the search is complete';
+    this.stop = { code: 'complete' };
   }
 
   /** The tuned layers that a config really quantizes (a float layer's parameters do not matter). */

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setLocale } from './index.svelte';
+import { tuneStopReasonText, tuneVerdictText } from './sentences';
+import { tuneStopText, tuneVerdict } from '../../../shared/tune-verdict';
+import type { TuneStop, TuneSummary, TuneTrial } from '../../../shared/tune-types';
 import { fixed, floatCostText, metricKindText, notQuantizableText, parityText, projectWarningText, reasonText, speedupText, stageText, uint8WeightsText, verdictText } from './sentences';
 import { projectWarningText as englishWarning, type ProjectWarning } from '../../../shared/project';
 import { speedupSentence } from '../../../shared/deploy-types';
@@ -35,6 +38,22 @@ const why: NotQuantizableReason[] = [
 const warnings: ProjectWarning[] = [{ code: 'file_missing', file: 'labels', path: '/data/y.npy' }, { code: 'file_changed', file: 'calibration', path: '/data/x.npy' }];
 const times = { batchSize: 32, float: { a: 1.5, b: 0.2 }, int8: { a: 0.5 } };
 
+const trial = (index: number, meets: boolean, floatLayers: string[], value: number): TuneTrial =>
+  ({ index, meets, floatLayers, value, floatValue: 85.65, drop: 85.65 - value, tuned: index === 3 ? [{ layer: 'conv2', change: 'max_percentile 0.999' }] : [] }) as unknown as TuneTrial;
+const tunings: Pick<TuneSummary, 'trials' | 'best' | 'status' | 'target'>[] = [
+  { trials: [], best: null, status: 'running' },
+  { trials: [trial(1, false, [], 77.3)], best: 1, status: 'running' },
+  { trials: [trial(1, false, [], 77.3), trial(3, true, ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'], 85.1)], best: 3, status: 'done' },
+  { trials: [trial(2, true, ['conv1'], 85.2)], best: 2, status: 'running' },
+  { trials: [trial(2, true, [], 85.2)], best: 2, status: 'done' },
+  { trials: [trial(1, false, [], 0.98123)], best: 1, status: 'done', target: { mode: 'similarity', metric: 'cosine', threshold: 0.99 } },
+] as unknown as Pick<TuneSummary, 'trials' | 'best' | 'status' | 'target'>[];
+
+const stops: TuneStop[] = [
+  { code: 'budget_trials', n: 1 }, { code: 'budget_trials', n: 8 }, { code: 'budget_minutes', n: 1 }, { code: 'budget_minutes', n: 30 },
+  { code: 'user' }, { code: 'start_meets' }, { code: 'no_set' }, { code: 'complete' }, { code: 'interrupted' },
+];
+
 /** Every sentence of this module, worded in the current locale. */
 function allSentences(): string[] {
   return [
@@ -52,6 +71,8 @@ function allSentences(): string[] {
     metricKindText('classification'),
     notQuantizableText({ why }),
     ...warnings.map(projectWarningText),
+    ...tunings.map(tuneVerdictText),
+    ...stops.map(tuneStopReasonText),
   ];
 }
 
@@ -73,6 +94,8 @@ describe('sentences from the engine\'s fields', () => {
     expect(floatCostText(undefined, 'a')).toBeUndefined();
     expect(uint8WeightsText({ layers: 4, of: 12, tolerancePercent: 0.1 })).toBe(uint8WeightsNote({ layers: 4, of: 12, tolerancePercent: 0.1 }));
     expect(notQuantizableText({ why })).toBe(why.map(englishWhy).join('; '));
+    for (const s of tunings) expect(tuneVerdictText(s)).toBe(tuneVerdict(s));
+    for (const s of stops) expect(tuneStopReasonText(s)).toBe(tuneStopText(s));
     expect(notQuantizableText({ reason: 'older summary' })).toBe('older summary');
     expect(stageText({ stage: 'calibrate', pass: 1, passes: 2 })).toBe('calibrate (pass 1/2)');
     expect(warnings.map(projectWarningText)).toEqual(warnings.map(englishWarning));
@@ -88,7 +111,7 @@ describe('sentences from the engine\'s fields', () => {
     const prose = allSentences().flatMap((s) => s.split(/[\s\u3000-\u303f\uff00-\uffef]+/)).filter((c) => !c.includes('/'));
     const words = prose.flatMap((s) => s.match(/[A-Za-z][A-Za-z0-9_]*/g) ?? []).filter((w) => /^[A-Za-z]{4,}$/.test(w));
     // op types, ONNX terms and product names are not translated
-    expect([...new Set(words)].filter((w) => !/^(Conv|AveragePool|Gemm|alpha|VNNI|ONNX|Runtime|BatchNorm|IFMR)$/.test(w))).toEqual([]);
+    expect([...new Set(words)].filter((w) => !/^(Conv|AveragePool|Gemm|alpha|VNNI|ONNX|Runtime|BatchNorm|IFMR|qtune)$/.test(w))).toEqual([]);
   });
 
   it('numbers are grouped and rounded for the locale', () => {

@@ -2,7 +2,8 @@
 // in the current language. The engine keeps its own English wording of the
 // same fields for the CLI and the reports; the app never shows that text when
 // the fields are there.
-import type { TargetJudgement } from '../../../shared/eval-types';
+import { formatSimilarity, type TargetJudgement } from '../../../shared/eval-types';
+import type { TuneStop, TuneSummary } from '../../../shared/tune-types';
 import type { LatencyComparison, LayerTimes, RuntimeParity } from '../../../shared/deploy-types';
 import type { SkipSuggestion, SuggestionReason } from '../../../shared/analysis-types';
 import type { JobProgress } from '../../../shared/api';
@@ -119,4 +120,33 @@ export function notQuantizableText(l: { why?: NotQuantizableReason[]; reason?: s
 /** A model or data file of the project is missing, or changed since the project was saved. */
 export function projectWarningText(w: ProjectWarning): string {
   return t(w.code === 'file_missing' ? 'warning.fileMissing' : 'warning.fileChanged', { what: t(`warning.${w.file}`), path: w.path });
+}
+
+/** A few names, and how many more. */
+function nameListText(names: string[]): string {
+  return names.length <= 3 ? names.join(', ') : t('tuneVerdict.more', { names: names.slice(0, 3).join(', '), n: names.length - 3 });
+}
+
+/** The one-line verdict of a tuning (shared/tune-verdict.ts words the same fields in English for the CLI). */
+export function tuneVerdictText(summary: Pick<TuneSummary, 'trials' | 'best' | 'status'> & Partial<Pick<TuneSummary, 'target'>>): string {
+  const best = summary.trials.find((x) => x.index === summary.best);
+  if (!best) return t('tuneVerdict.none');
+  const tuned = best.tuned.length ? t('tuneVerdict.tuned', { list: best.tuned.map((x) => `${x.layer} (${x.change})`).join(', ') }) : '';
+  const target = summary.target;
+  const figures =
+    target?.mode === 'similarity'
+      ? t('tuneVerdict.similarity', { metric: t(`target.${target.metric}`), value: formatSimilarity(target.metric, best.value) })
+      : t('tuneVerdict.figures', { quant: fixed(best.value, 2), float: fixed(best.floatValue, 2), drop: fixed(best.drop, 2) });
+  if (best.meets) {
+    const n = best.floatLayers.length;
+    const layers = n === 0 ? t('tuneVerdict.allInt8') : t(n === 1 ? 'tuneVerdict.inFloat1' : 'tuneVerdict.inFloat', { n, names: nameListText(best.floatLayers) });
+    return t('tuneVerdict.meets', { soFar: summary.status === 'running' ? t('tuneVerdict.soFar') : '', layers, figures, trial: best.index, tuned });
+  }
+  if (summary.status === 'running') return t('tuneVerdict.runningMiss', { trial: best.index, figures });
+  return t('tuneVerdict.unsuitable', { trial: best.index, figures });
+}
+
+/** Why a tuning ended (shared/tune-verdict.ts `tuneStopText` words the same fields in English). */
+export function tuneStopReasonText(stop: TuneStop): string {
+  return 'n' in stop ? t(stop.code === 'budget_trials' && stop.n === 1 ? 'tuneStop.budget_trials1' : stop.code === 'budget_minutes' && stop.n === 1 ? 'tuneStop.budget_minutes1' : `tuneStop.${stop.code}`, { n: stop.n }) : t(`tuneStop.${stop.code}`);
 }
