@@ -331,4 +331,11 @@ function clipCodes(model: OnnxModel, relu: NodeProto, input: string, output: str
   const dq = makeNode('DequantizeLinear', [codes, qIn.input[1], qIn.input[2]], [output], { name: g.uniqueName(`${output}_DequantizeLinear_codes`) });
   g.nodes.splice(g.nodes.indexOf(relu), 1, clip, dq);
   g.removeNode(dqIn);
+  // the float Clip's bounds may come from Constant nodes that nothing reads now (a control-flow body might
+  // read them by name from the outer scope: those graphs keep them)
+  const hasBodies = g.nodes.some((n) => n.attribute.some((a) => a.g || (a.graphs?.length ?? 0) > 0));
+  for (const bound of hasBodies ? [] : relu.input.slice(1)) {
+    const c = bound ? g.nodes.find((n) => n.opType === 'Constant' && n.output[0] === bound) : undefined;
+    if (c && !g.nodes.some((n) => n.input.includes(bound))) g.removeNode(c);
+  }
 }
