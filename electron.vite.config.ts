@@ -3,8 +3,8 @@ import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 // Three builds. "main" bundles every Node-side entry: the Electron main
-// process, the worker (forked per job) and the CLI (which also serves the
-// browser host). "preload" must be CommonJS because the window is sandboxed.
+// process, the worker (forked per job), the CLI (which also serves the
+// browser host) and the calibration's folding thread. "preload" must be CommonJS because the window is sandboxed.
 // "renderer" is the Svelte app, the same bundle for both hosts.
 export default defineConfig({
   main: {
@@ -15,6 +15,8 @@ export default defineConfig({
           index: resolve('src/main/index.ts'),
           worker: resolve('src/worker/index.ts'),
           cli: resolve('src/cli/index.ts'),
+          // the streaming calibration's folding threads (engine/quant/histogram-folding.ts finds it beside the bundle)
+          'histogram-worker': resolve('src/engine/quant/histogram-worker.ts'),
         },
       },
     },

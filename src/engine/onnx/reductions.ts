@@ -109,18 +109,14 @@ export class ReductionBuilder {
    * reduces early tensors does not run the rest of the network.
    */
   pruneToOutputs(): void {
-    const g = this.model.graph;
-    const keep = new Set(this.outputs);
-    g.outputs.splice(0, g.outputs.length, ...g.outputs.filter((o) => keep.has(o.name ?? '')));
-    const needed = new Set(this.outputs);
-    const nodes = [...g.nodes].reverse().filter((n) => {
-      if (!n.output.some((o) => needed.has(o))) return false;
-      for (const i of n.input) if (i) needed.add(i);
-      for (const sg of subgraphsOf(n)) for (const i of outerScopeInputs(sg)) needed.add(i);
-      return true;
-    });
-    g.nodes.splice(0, g.nodes.length, ...nodes.reverse());
-    g.initializers.splice(0, g.initializers.length, ...g.initializers.filter((t) => needed.has(t.name ?? '')));
+    prune(this.model, this.outputs);
+  }
+
+  /** A copy of the model built so far that computes only `outputs` (some of `this.outputs`). */
+  prunedTo(outputs: readonly string[]): OnnxModel {
+    const copy = this.model.clone();
+    prune(copy, outputs);
+    return copy;
   }
 
   private output(name: string): string {
@@ -190,4 +186,20 @@ export class ReductionBuilder {
       return this.output(this.reduce('ReduceSumSquare', this.op('Sub', [level, x64])));
     });
   }
+}
+
+/** Keep only `outputs` as the graph's outputs, and only the nodes and initializers they need. */
+function prune(model: OnnxModel, outputs: readonly string[]): void {
+  const g = model.graph;
+  const keep = new Set(outputs);
+  g.outputs.splice(0, g.outputs.length, ...g.outputs.filter((o) => keep.has(o.name ?? '')));
+  const needed = new Set(outputs);
+  const nodes = [...g.nodes].reverse().filter((n) => {
+    if (!n.output.some((o) => needed.has(o))) return false;
+    for (const i of n.input) if (i) needed.add(i);
+    for (const sg of subgraphsOf(n)) for (const i of outerScopeInputs(sg)) needed.add(i);
+    return true;
+  });
+  g.nodes.splice(0, g.nodes.length, ...nodes.reverse());
+  g.initializers.splice(0, g.initializers.length, ...g.initializers.filter((t) => needed.has(t.name ?? '')));
 }

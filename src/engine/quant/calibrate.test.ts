@@ -27,10 +27,15 @@ vi.mock('../onnx', async (importOriginal) => {
 });
 // refined sums that cannot part two candidates (a tie within round-off) are rare on real data: `refuse` makes
 // every refiner hand its layer on, to see those layers measured in the graph instead
-const refuse = vi.hoisted(() => ({ on: false }));
+const refuse = vi.hoisted(() => ({ on: false, moved: 0 }));
 vi.mock('./candidate-refiner', async (importOriginal) => {
   const m = await importOriginal<typeof import('./candidate-refiner')>();
   class Refusing extends m.CandidateRefiner {
+    // `moved`: that many refiners act as if the pruned second pass had put values in other bins than pass 1
+    private readonly moved = refuse.moved > 0 && refuse.moved-- > 0;
+    override consistent() {
+      return !this.moved && super.consistent();
+    }
     override result() {
       return refuse.on ? undefined : super.result();
     }
@@ -176,6 +181,23 @@ describe('calibrate', () => {
     expect(inGraphPasses).toBeGreaterThan(0);
   }, 240_000);
 
+  it('folds on threads exactly what it folds in-thread, and hears Cancel while threads fold', async () => {
+    const model = loadModel(join(process.cwd(), 'test/fixtures/models/mobilenetv2_fmnist.onnx'));
+    const config = createQuantConfig(findQuantizableLayers(model).filter((l) => l.quantizable), { batchNum: 4 });
+    const data = join(process.cwd(), 'test/fixtures/data/fmnist/calib_x.npy');
+    const run = async (foldThreads: number) => calibrate(model, await openDataFor(model, { data }), config, { batchSize: 32, foldThreads });
+    const inThread = await run(0);
+    const threaded = await run(2);
+    expect(threaded.layers.length).toBeGreaterThan(10);
+    expect(threaded.layers.map((l) => ({ name: l.name, ifmr: l.ifmr, stats: l.stats }))).toEqual(inThread.layers.map((l) => ({ name: l.name, ifmr: l.ifmr, stats: l.stats })));
+    expect(threaded.passes).toBe(inThread.passes);
+
+    const ac = new AbortController();
+    await expect(calibrate(model, await openDataFor(model, { data }), config, {
+      batchSize: 32, foldThreads: 2, signal: ac.signal, onProgress: (p) => p.pass === 1 && p.done === 2 && ac.abort(),
+    })).rejects.toMatchObject({ code: 'cancelled' });
+  });
+
   it('refines on the very activations it summarised, also with graph optimisations on and extra range outputs', async () => {
     // a second session over another graph may be optimised differently and give values a rounding apart, which
     // would land some in other bins than the summary counted: the second pass reuses the summary's session
@@ -185,10 +207,26 @@ describe('calibrate', () => {
     for (const l of Object.values(config.layers)) Object.assign(l.activation_quant_params ?? {}, { search_range: [0.9, 1.1], search_step: 0.0005, asymmetric: true });
     const data = join(process.cwd(), 'test/fixtures/data/fmnist/calib_x.npy');
     sessionModels.length = 0;
-    const r = await calibrate(model, await openDataFor(model, { data }), config, { batchSize: 32, rangeTensors: tensorsNeedingRanges(model, layers) });
+    const opts = { batchSize: 32, rangeTensors: tensorsNeedingRanges(model, layers) };
+    const r = await calibrate(model, await openDataFor(model, { data }), config, opts);
     expect(r.passes).toBe(2);
-    expect(sessionModels).toHaveLength(1);
+    // the summary pass's graph, then the second pass's: that graph cut after the last open layer's input
+    expect(sessionModels).toHaveLength(2);
+    const [first, second] = sessionModels;
+    expect(second.graph.nodes.length).toBeLessThan(first.graph.nodes.length);
+    const logits = model.graph.outputs[0].name;
+    expect(first.graph.nodes.some((n) => n.output.includes(logits!))).toBe(true);
+    expect(second.graph.nodes.some((n) => n.output.includes(logits!))).toBe(false);
     expect(float64Sessions()).toBe(0);
+
+    // a layer whose re-counted bins differ is refined once more on the summary pass's own session, to the same result
+    sessionModels.length = 0;
+    refuse.moved = 1;
+    const again = await calibrate(model, await openDataFor(model, { data }), config, opts).finally(() => (refuse.moved = 0));
+    expect(again.passes).toBe(3);
+    expect(sessionModels).toHaveLength(2);
+    expect(float64Sessions()).toBe(0);
+    expect(again.layers.map((l) => l.ifmr)).toEqual(r.layers.map((l) => l.ifmr));
   });
 
   it('hears Cancel between the runs of the exact second pass', async () => {

@@ -27,7 +27,9 @@ import { effectiveLayerConfig } from './config';
 import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from './ifmr';
 import type { TensorRange } from './qdq-plan';
 import { CandidateRefiner } from './candidate-refiner';
-import { ExtremeKeeper, finishIfmr, MergedHistogram, planIfmr, type IfmrPlan, type TensorSummary } from './streaming-ifmr';
+import { defaultFoldThreads, inThreadFolder, threadFolder, THREADED_FOLD_MIN_VALUES, type FoldItem, type HistogramFolder } from './histogram-folding';
+import { MergedHistogram } from './merged-histogram';
+import { ExtremeKeeper, finishIfmr, planIfmr, type IfmrPlan, type TensorSummary } from './streaming-ifmr';
 import { finiteRanges, widenRange } from './tensor-ranges';
 import { exposeBodyLayerInputs, noSamplesReason } from './subgraph-calibration';
 
@@ -51,6 +53,12 @@ export interface CalibrateOptions {
    * tensors). The streaming method measures them in its first pass; `ranges` lists what was measured.
    */
   rangeTensors?: readonly string[];
+  /**
+   * Threads that fold the streaming method's values into histograms while the next inference runs (default:
+   * the cores onnxruntime leaves, 1–4, and only for calibrations large enough to pay for starting them; 0 folds
+   * on the calling thread).
+   */
+  foldThreads?: number;
 }
 
 export interface EnabledLayer {
@@ -154,6 +162,18 @@ async function calibrateLayers(model: OnnxModel, dataset: Dataset, config: Quant
   return calibrateHeld(model, dataset, layers, { ...opts, batchSize, batchNum });
 }
 
+/** The streaming summary pass: its session (kept for the second pass), its graph and what each tensor's outputs are. */
+interface SummaryPass {
+  session: ort.InferenceSession;
+  builder: ReductionBuilder;
+  /** each layer input's exposed name (undefined for a graph input, which the feeds hold) */
+  raw: Map<string, string | undefined>;
+  /** one small output, fetched when a run needs only the feeds */
+  any: string;
+  /** every output added for a tensor (its extremes and itself; `<tensor>\0range` for its range) */
+  outputsOf: Map<string, string[]>;
+}
+
 interface PassOptions extends CalibrateOptions {
   batchNum: number;
 }
@@ -217,14 +237,32 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   };
 
   /**
+   * The summary pass's graph cut after `tensors`: the network beyond the last of them and the reductions of
+   * later tensors left out. Upstream tensors keep every consumer they had (their reductions), so that
+   * onnxruntime optimises that part as it did in the summary pass: cut closer, it fuses and lays out kernels
+   * differently, and values move by a rounding.
+   */
+  const openPruned = async (pass: SummaryPass, tensors: string[]): Promise<ort.InferenceSession | undefined> => {
+    const upstream = new Set([...model.graph.feedInputs.map((v) => v.name ?? ''), ...pass.builder.prunedTo(tensors).graph.nodes.flatMap((n) => n.output)]);
+    const keep = new Set(tensors);
+    for (const [t, outs] of pass.outputsOf) if (upstream.has(t.split('\0')[0])) for (const o of outs) keep.add(o);
+    try {
+      return await createSession(pass.builder.prunedTo([...keep]), sessionOptions);
+    } catch {
+      return undefined;
+    }
+  };
+
+  /**
    * One pass over the calibration samples, `inferenceBatch` at a time; `take`
-   * folds each batch's results while the next run is queued. onnxruntime-node
-   * runs a session on the main thread (inside a setImmediate), so this does not
-   * overlap the two: folding in a worker thread would.
+   * gets each run's results, and the next run starts once it has resolved.
+   * onnxruntime-node runs a session on the main thread (inside a
+   * setImmediate): what `take` hands to folding threads is folded while the
+   * next run computes, and the next batch is read from disk meanwhile.
    */
   const runPass = async (
     session: ort.InferenceSession, outputs: string[], inferenceBatch: number, pass: number,
-    take: (r: Record<string, ort.Tensor>, feeds: Record<string, ort.Tensor>, run: number) => boolean | void,
+    take: (r: Record<string, ort.Tensor>, feeds: Record<string, ort.Tensor>, run: number) => boolean | void | Promise<boolean | void>,
     limit = need,
   ): Promise<boolean> => {
     if (limit === need) runsPerPass = Math.ceil(need / dataset.runSize(inferenceBatch));
@@ -238,30 +276,23 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
     for await (const batch of dataset.batches({ batchSize: inferenceBatch, limit })) {
       if (signal?.aborted) await drain();
       throwIfAborted(signal);
-      let previous: { result: Record<string, ort.Tensor>; feeds: Record<string, ort.Tensor> } | undefined;
       if (pending) {
         const p = pending;
+        pending = undefined;
+        let result: Record<string, ort.Tensor>;
         try {
-          previous = { result: await p.result, feeds: p.feeds };
+          result = await p.result;
         } catch (err) {
           throw runFailure(p.batch, err);
         }
+        run++;
+        if ((await take(result, p.feeds, run)) === false) return false;
+        onProgress?.({ stage: 'calibrate', done: (pass - 1) * runsPerPass + run, total: passes * runsPerPass, pass, passes });
       }
+      throwIfAborted(signal);
       const feeds = toOrtFeeds(batch.feeds);
       pending = { batch, feeds, result: session.run(feeds, outputs) as Promise<Record<string, ort.Tensor>> };
       pending.result.catch(() => undefined); // surfaced when awaited
-      if (previous) {
-        run++;
-        let keepGoing: boolean | void;
-        try {
-          keepGoing = take(previous.result, previous.feeds, run);
-        } catch (err) {
-          await drain();
-          throw err;
-        }
-        if (keepGoing === false) return drain();
-        onProgress?.({ stage: 'calibrate', done: (pass - 1) * runsPerPass + run, total: passes * runsPerPass, pass, passes });
-      }
     }
     if (pending) {
       const p = pending;
@@ -272,7 +303,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
         throw runFailure(p.batch, err);
       }
       run++;
-      if (take(result, p.feeds, run) === false) return false;
+      if ((await take(result, p.feeds, run)) === false) return false;
       onProgress?.({ stage: 'calibrate', done: (pass - 1) * runsPerPass + run, total: passes * runsPerPass, pass, passes });
     }
     return true;
@@ -288,7 +319,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   let runBatch = 1;
   // the summary pass's session, kept for the second pass: the same graph gives bit-identical activations (another
   // graph, optimised differently, may not), which the refinement needs to land every value in its summary bin
-  let summary: { session: ort.InferenceSession; raw: Map<string, string | undefined>; any: string } | undefined;
+  let summary: SummaryPass | undefined;
   for (;;) {
     let builder: ReductionBuilder;
     let outputs: Map<string, { extremes: ExtremeOutputs; raw?: string }>;
@@ -302,25 +333,32 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
     }
     const session = await open(builder);
     if (!session) return null;
+    let folder: HistogramFolder | undefined;
     try {
-      let bytesPerSample = 0;
+      const valuesPerSample = new Map<string, number>();
       let probeSamples = 1;
       const probeBatch = dataset.effectiveBatchSize(1);
       await runPass(session, builder.outputs, probeBatch, 1, (r, feeds) => {
         probeSamples = Object.values(feeds)[0]?.dims[0] ?? 1;
-        for (const t of tensors) bytesPerSample += (r[t] ?? feeds[t]).data.length * 4;
+        for (const t of tensors) valuesPerSample.set(t, (r[t] ?? feeds[t]).data.length);
         return false;
       }, probeBatch);
-      bytesPerSample /= probeSamples;
+      for (const [t, n] of valuesPerSample) valuesPerSample.set(t, n / probeSamples);
+      const bytesPerSample = 4 * [...valuesPerSample.values()].reduce((a, b) => a + b, 0);
       const inferenceBatch = dataset.effectiveBatchSize(Math.max(1, Math.min(batchSize, Math.floor(STREAM_BYTES_PER_RUN / Math.max(1, bytesPerSample)))));
+      const threads = opts.foldThreads ?? defaultFoldThreads();
+      folder = threads > 0 && (opts.foldThreads !== undefined || (bytesPerSample / 4) * need >= THREADED_FOLD_MIN_VALUES)
+        ? threadFolder(threads, new Map([...valuesPerSample].map(([t, n]) => [t, n * inferenceBatch])))
+        : inThreadFolder();
       const acc = new Map<string, TensorSummary>(tensors.map((t) => [t, {
         count: 0, min: Infinity, max: -Infinity, top: new ExtremeKeeper(k, true), bottom: new ExtremeKeeper(k, false), histogram: new MergedHistogram(),
       }]));
       let wantK = 0;
       let unusable = false;
       const passRanges = new Map<string, TensorRange>();
-      const done = await runPass(session, builder.outputs, inferenceBatch, 1, (r, feeds, run) => {
+      const done = await runPass(session, builder.outputs, inferenceBatch, 1, async (r, feeds, run) => {
         for (const [t, o] of rangeOutputs) widenRange(passRanges, t, Number(r[o.min].data[0]), Number(r[o.max].data[0]));
+        const items: FoldItem[] = [];
         for (const t of tensors) {
           throwIfAborted(signal);
           const o = outputs.get(t)!;
@@ -337,15 +375,19 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
           s.max = Math.max(s.max, max);
           s.top.add(beyond(r[o.extremes.topRows].data as Float32Array, Number(r[o.extremes.topTau].data[0]), true), Number(r[o.extremes.topTau].data[0]));
           s.bottom.add(beyond(r[o.extremes.bottomRows].data as Float32Array, Number(r[o.extremes.bottomTau].data[0]), false), Number(r[o.extremes.bottomTau].data[0]));
-          s.histogram.add(values, min, max);
-          const added = s.histogram.count - s.count;
-          s.count = s.histogram.count;
-          if (run === 1) wantK = Math.max(wantK, extremesNeeded(layersOf(t), Math.ceil((added * need) / inferenceBatch)));
+          // ORT's own outputs may move to a folding thread; a graph input's buffer is the dataset's
+          items.push({ tensor: t, values, min, max, movable: o.raw !== undefined });
+          s.count += values.length;
+          if (run === 1) wantK = Math.max(wantK, extremesNeeded(layersOf(t), Math.ceil((values.length * need) / inferenceBatch)));
         }
-        return wantK <= k;
+        if (wantK > k) return false;
+        await folder!.fold(items);
+        return true;
       });
       if (unusable) return null;
       if (done) {
+        const histograms = await folder.finish();
+        for (const [t, s] of acc) s.histogram = histograms.get(t) ?? s.histogram;
         for (const [t, s] of acc) {
           if (!Number.isFinite(s.histogram.total())) return null; // a NaN the extremes missed
           wantK = Math.max(wantK, extremesNeeded(layersOf(t), s.count));
@@ -354,13 +396,20 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
           summaries = acc;
           ranges = finiteRanges(passRanges);
           runBatch = inferenceBatch;
-          summary = { session, raw: new Map([...outputs].map(([t, o]) => [t, o.raw])), any: outputs.values().next().value!.extremes.max };
+          summary = {
+            session, builder, raw: new Map([...outputs].map(([t, o]) => [t, o.raw])), any: outputs.values().next().value!.extremes.max,
+            outputsOf: new Map([
+              ...[...outputs].map(([t, o]): [string, string[]] => [t, [...Object.values(o.extremes), ...(o.raw ? [o.raw] : [])]]),
+              ...[...rangeOutputs].map(([t, o]): [string, string[]] => [`${t}\0range`, [o.min, o.max]]),
+            ]),
+          };
           break;
         }
       }
       if (wantK > STREAM_MAX_K) return null;
       k = Math.max(2 * k, wantK);
     } finally {
+      await folder?.close();
       if (summary?.session !== session) await session.release();
     }
   }
@@ -375,7 +424,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
 
   /** IFMR from the summaries, and the second pass (or passes) for the candidates they leave open. */
   async function finishStreaming(
-    summary: { session: ort.InferenceSession; raw: Map<string, string | undefined>; any: string }, summaries: Map<string, TensorSummary>,
+    summary: SummaryPass, summaries: Map<string, TensorSummary>,
   ): Promise<CalibrationResult | null> {
     // IFMR from the summaries; the candidates they cannot decide are measured exactly in one more pass: the values
     // of the bins their level steps cross, summed one by one in JavaScript (candidate-refiner.ts, flat memory).
@@ -388,15 +437,33 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
     const undecided = layers.filter((l) => plans.get(l.name)!.undecided.length > 0);
     if (undecided.length > 0) {
       passes = 2;
-      const refiners = undecided.map((l) => ({ layer: l, raw: summary.raw.get(l.inputTensor), refiner: new CandidateRefiner(summaries.get(l.inputTensor)!.histogram, plans.get(l.name)!) }));
-      const fetches = [...new Set(refiners.flatMap((w) => (w.raw ? [w.raw] : [])))];
-      await runPass(summary.session, fetches.length > 0 ? fetches : [summary.any], runBatch, 2, (r, feeds) => {
-        for (const w of refiners) {
-          throwIfAborted(signal);
-          w.refiner.add((w.raw ? r[w.raw] : feeds[w.layer.inputTensor]).data as Float32Array);
-        }
-      });
-      for (const w of refiners) {
+      const refine = async (list: typeof undecided, session: ort.InferenceSession, fetches: string[]) => {
+        const refiners = list.map((l) => ({ layer: l, raw: summary.raw.get(l.inputTensor), refiner: new CandidateRefiner(summaries.get(l.inputTensor)!.histogram, plans.get(l.name)!) }));
+        await runPass(session, fetches, runBatch, passes, (r, feeds) => {
+          for (const w of refiners) {
+            throwIfAborted(signal);
+            w.refiner.add((w.raw ? r[w.raw] : feeds[w.layer.inputTensor]).data as Float32Array);
+          }
+        });
+        return refiners;
+      };
+      // The second pass runs only what the open layers' inputs need: no reductions, and nothing after the last of
+      // them. Its activations are normally the summary pass's bit for bit; the re-counted bins prove it per layer,
+      // and a layer whose counts differ is refined once more on the summary's own session.
+      const fetches = [...new Set(undecided.flatMap((l) => summary.raw.get(l.inputTensor) ?? []))];
+      const pruned = fetches.length > 0 ? await openPruned(summary, fetches) : undefined;
+      let refined: Awaited<ReturnType<typeof refine>>;
+      try {
+        refined = await refine(undecided, pruned ?? summary.session, pruned ? fetches : [summary.any]);
+      } finally {
+        await pruned?.release();
+      }
+      const moved = refined.filter((w) => !w.refiner.consistent()).map((w) => w.layer);
+      if (pruned && moved.length > 0) {
+        passes++;
+        refined = [...refined.filter((w) => w.refiner.consistent()), ...await refine(moved, summary.session, [...new Set(moved.flatMap((l) => summary.raw.get(l.inputTensor) ?? []))].concat(summary.any))];
+      }
+      for (const w of refined) {
         const sums = w.refiner.result();
         if (sums) exact.set(w.layer.name, sums);
       }

@@ -15,7 +15,8 @@
 // the sums (with their round-off) cannot part the best candidate from another,
 // the caller measures that layer the old way (exact losses inside the graph).
 import { binOf, type Quantizer } from './ifmr';
-import { HISTOGRAM_SLACK, type IfmrPlan, type MergedHistogram } from './streaming-ifmr';
+import type { MergedHistogram } from './merged-histogram';
+import { HISTOGRAM_SLACK, type IfmrPlan } from './streaming-ifmr';
 
 /** Relative round-off allowed on sums of moments (as lossBounds allows). */
 const ROUND_OFF = 1e-12;
@@ -92,10 +93,17 @@ export class CandidateRefiner {
    * they prove the sort-based search's choice (the first least loss); undefined
    * when the caller must measure this layer another way.
    */
+  /** Whether the pass put every value where the summary pass did (the crossed bins' counts agree). */
+  consistent(): boolean {
+    const h = this.histogram;
+    if (this.outside) return false;
+    for (let j = 0; j < h.bins; j++) if (this.off[j + 1] > this.off[j] && this.seen[j] !== h.countOf(j)) return false;
+    return true;
+  }
+
   result(): Map<number, number> | undefined {
     const h = this.histogram;
-    if (this.outside) return undefined;
-    for (let j = 0; j < h.bins; j++) if (this.off[j + 1] > this.off[j] && this.seen[j] !== h.countOf(j)) return undefined;
+    if (!this.consistent()) return undefined;
     const slack = HISTOGRAM_SLACK * h.width;
     const m = h.moments;
     const totals = this.quantizers.map((q, c) => {

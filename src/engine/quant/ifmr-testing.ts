@@ -2,7 +2,8 @@
 // per-value loss, long-tailed activations, and a summary pass in JavaScript.
 import { seededRandom } from '../../shared/seeded-random';
 import { binOf, quantizerFor, type IfmrParams } from './ifmr';
-import { ExtremeKeeper, MergedHistogram, type TensorSummary } from './streaming-ifmr';
+import { MergedHistogram } from './merged-histogram';
+import { ExtremeKeeper, type TensorSummary } from './streaming-ifmr';
 
 /** Σ (Q(x) − x)² the plain way. */
 export function plainLoss(values: Float32Array, ratio: number, maxInit: number, minInit: number, p: IfmrParams): number {

@@ -54,6 +54,8 @@ export interface QuantizeOptions {
   batchNum?: number;
   /** "stream" (default) or "held" (see calibrate) */
   calibrationMethod?: 'stream' | 'held';
+  /** threads folding calibration values (see CalibrateOptions.foldThreads) */
+  foldThreads?: number;
   /** calibrates instead of calibrate() (same contract), e.g. one that reuses earlier layers' results */
   calibrator?: typeof calibrate;
   /** the runtime the quantized model's layout is made for (default ort-cpu); the numbers do not change */
@@ -153,7 +155,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   // range comes from the same samples, measured within the calibration pass where it can
   const rangeTensors = target === 'ort-cpu' ? tensorsNeedingRanges(work, enabledLayers(work, config)) : [];
   const cal = await (opts.calibrator ?? calibrate)(work, dataset, config, {
-    batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod, rangeTensors,
+    batchSize: opts.batchSize, onProgress, signal, memoryBudgetBytes: opts.memoryBudgetBytes, method: opts.calibrationMethod, rangeTensors, foldThreads: opts.foldThreads,
   });
   throwIfAborted(signal);
   // a layer inside a branch that no calibration sample took stays float, and the run says so

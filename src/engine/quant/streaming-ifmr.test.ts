@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_IFMR_PARAMS, candidateRatios, ifmrSearch, quantizerFor, type IfmrParams } from './ifmr';
 import { activations, minMax, plainLoss, summarize } from './ifmr-testing';
-import { ExtremeKeeper, HISTOGRAM_MAX_BINS, MergedHistogram, finishIfmr, lossBounds, planIfmr } from './streaming-ifmr';
+import { HISTOGRAM_MAX_BINS, MergedHistogram } from './merged-histogram';
+import { ExtremeKeeper, finishIfmr, lossBounds, planIfmr } from './streaming-ifmr';
 
 describe('ExtremeKeeper', () => {
   it('keeps the k largest across batches, filling a batch\'s rest with its threshold', () => {

@@ -15,9 +15,8 @@
 //   search (ifmr.ts) on the same values.
 import { QtuneError } from '../../shared/errors';
 import type { IfmrParams } from '../../shared/config-types';
-import type { ActivationSummary } from './activation-stats';
-import { STATS_HISTOGRAM_BINS } from './activation-stats';
 import { binOf, candidateRatios, finish, percentileRank, quantizerFor, type IfmrResult, type Quantizer } from './ifmr';
+import type { MergedHistogram } from './merged-histogram';
 
 /** Keeps the k largest (or smallest) values seen across batches. */
 export class ExtremeKeeper {
@@ -55,121 +54,6 @@ export class ExtremeKeeper {
  * values sit at: covers values whose float bin index is one bin off.
  */
 export const HISTOGRAM_SLACK = 0.02;
-
-/** Most bins a histogram keeps (memory per tensor: 3 × 8 bytes × this). */
-export const HISTOGRAM_MAX_BINS = 1 << 16;
-
-/**
- * A fine histogram with exact per-bin count, Σx and Σx², on a power-of-two
- * grid: the width is the smallest power of two that spreads the values seen
- * over at most HISTOGRAM_MAX_BINS - 2 bins, and the origin a multiple of it, so
- * when a later batch widens the range the old bins merge 2:1 (or more) into
- * the new grid and the moments stay exact sums.
- */
-export class MergedHistogram {
-  width = 0;
-  origin = 0;
-  /**
-   * Per bin j: count at 3j, Σx at 3j+1, Σx² at 3j+2. Interleaved because
-   * folding a value touches all three: one cache line instead of three.
-   */
-  moments = new Float64Array(0);
-  count = 0;
-
-  /** Number of bins. */
-  get bins(): number {
-    return this.moments.length / 3;
-  }
-
-  countOf(j: number): number {
-    return this.moments[3 * j];
-  }
-
-  /** Σx over every value folded in (NaN when a NaN was). */
-  total(): number {
-    let t = 0;
-    for (let j = 1; j < this.moments.length; j += 3) t += this.moments[j];
-    return t;
-  }
-
-  private regrid(width: number, origin: number, bins: number): void {
-    const moments = new Float64Array(3 * bins);
-    const old = this.moments;
-    for (let j = 0; j < old.length / 3; j++) {
-      if (old[3 * j] === 0) continue;
-      const t = 3 * Math.floor((this.origin + j * this.width - origin) / width);
-      moments[t] += old[3 * j];
-      moments[t + 1] += old[3 * j + 1];
-      moments[t + 2] += old[3 * j + 2];
-    }
-    Object.assign(this, { width, origin, moments });
-  }
-
-  /** Make the grid cover [min, max] (finite) with bins at least `minWidth` wide. */
-  private cover(min: number, max: number, minWidth = 0): void {
-    const held = this.bins > 0;
-    const lo = held ? Math.min(min, this.origin) : min;
-    const hi = held ? Math.max(max, this.origin + this.bins * this.width) : max;
-    let width = Math.max(this.width, minWidth, 2 ** Math.ceil(Math.log2(Math.max((hi - lo) / (HISTOGRAM_MAX_BINS - 2), 1e-30))));
-    for (;;) {
-      const origin = Math.floor(lo / width) * width;
-      const bins = Math.floor((hi - origin) / width) + 1;
-      if (bins <= HISTOGRAM_MAX_BINS) {
-        if (width !== this.width || origin !== this.origin || bins > this.bins) this.regrid(width, origin, Math.max(bins, this.bins));
-        return;
-      }
-      width *= 2;
-    }
-  }
-
-  private prefix?: { c: Float64Array; s1: Float64Array; s2: Float64Array };
-
-  /** Running sums over bins (index j holds bins 0 … j-1), for O(1) sums over runs of bins. */
-  prefixSums(): { c: Float64Array; s1: Float64Array; s2: Float64Array } {
-    if (this.prefix) return this.prefix;
-    const n = this.bins;
-    const m = this.moments;
-    const c = new Float64Array(n + 1), s1 = new Float64Array(n + 1), s2 = new Float64Array(n + 1);
-    for (let j = 0; j < n; j++) {
-      c[j + 1] = c[j] + m[3 * j];
-      s1[j + 1] = s1[j] + m[3 * j + 1];
-      s2[j + 1] = s2[j] + m[3 * j + 2];
-    }
-    this.prefix = { c, s1, s2 };
-    return this.prefix;
-  }
-
-  /** Add one batch of values whose min and max are known. */
-  add(values: Float32Array, min: number, max: number): void {
-    if (values.length === 0) return;
-    this.prefix = undefined;
-    this.cover(min, max);
-    const { moments, origin } = this;
-    const inv = 1 / this.width;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      const j = 3 * (((v - origin) * inv) | 0);
-      moments[j]++;
-      moments[j + 1] += v;
-      moments[j + 2] += v * v;
-    }
-    this.count += values.length;
-  }
-
-  /** The stats file's coarse histogram over [min, max] (each fine bin counted at its centre). */
-  summary(min: number, max: number, bins = STATS_HISTOGRAM_BINS): ActivationSummary {
-    const counts = new Array<number>(bins).fill(0);
-    const w = (max - min) / bins;
-    for (let j = 0; j < this.bins; j++) {
-      const c = this.countOf(j);
-      if (c === 0) continue;
-      const centre = this.origin + (j + 0.5) * this.width;
-      const k = w > 0 ? Math.min(bins - 1, Math.max(0, Math.floor((centre - min) / w))) : 0;
-      counts[k] += c;
-    }
-    return { count: this.count, min, max, histogram: { min, max, counts } };
-  }
-}
 
 /** Everything known about one tensor after the summary pass. */
 export interface TensorSummary {
