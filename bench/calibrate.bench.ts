@@ -16,10 +16,14 @@ const REPS = Number(process.env.QTUNE_BENCH_REPS ?? 2);
 interface Measure { ms: number; maxRssMB: number; passes: number }
 
 function child(args: string[]): Measure {
+  return childJson(args) as Measure;
+}
+
+function childJson(args: string[]): unknown {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/calibrate-child.ts'), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   if (r.status !== 0 || !line.startsWith('{')) throw new Error(`calibration bench child failed: ${r.stderr.split('\n').filter(Boolean).slice(-3).join(' | ')}`);
-  return JSON.parse(line) as Measure;
+  return JSON.parse(line);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -67,6 +71,16 @@ export default async function (): Promise<void> {
     for (const samples of [64, 256]) {
       const r = ratio(model, data, samples, 32);
       console.log(`calibrate ${name}, ${samples} samples: ${r.ratio.toFixed(1)}× plain inference (target ≤ 5), ${r.passes} pass(es), peak RSS ${r.rss.toFixed(0)} MB`);
+    }
+  }
+  // The streaming choice must be the sort-based search's on the real-size models too (minutes: the held
+  // reference holds every activation; QTUNE_BENCH_QUICK=1 leaves it out).
+  if (!process.env.QTUNE_BENCH_QUICK) {
+    for (const name of ['resnet50', 'mobilenetv2', 'efficientnet_b0']) {
+      const model = join(CACHE, `${name}.onnx`);
+      if (!existsSync(model)) continue;
+      const c = childJson(['clips', model, data, '64', '32']) as { same: number; layers: number; differ: string[] };
+      console.log(`calibrate ${name}, 64 samples: ${c.same} of ${c.layers} layers get the sort-based search's candidate (scale within 1e-6, same offset)${c.differ.length ? `; differ: ${c.differ.join(', ')}` : ''}`);
     }
   }
   // Peak memory must not grow with the calibration set.

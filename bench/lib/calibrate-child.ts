@@ -2,13 +2,19 @@
 // `tsx bench/lib/calibrate-child.ts <what> <model.onnx> <data.npy> <samples> <batch> [--method held]`
 // prints one JSON line { ms, maxRssMB, passes }. <what> is "calibrate" (fusion, calibration, export,
 // files: what `qtune calibrate` does) or "plain" (one inference pass over the same samples, graph
-// optimisations off: the baseline the ratios divide by).
+// optimisations off: the baseline the ratios divide by). "clips" calibrates the prepared float model
+// with the streaming method and with the held (sort-based) reference and prints how many layers got
+// the same candidate { same, layers, differ: [...] }.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDataset } from '../../src/engine/data/dataset';
 import { datasetFromShortForm } from '../../src/engine/data/manifest';
-import { createSession, inputSpecs, loadModel, ort } from '../../src/engine/onnx';
+import { openDataFor } from '../../src/engine/data/for-model';
+import { createSession, findQuantizableLayers, inputSpecs, loadModel, ort } from '../../src/engine/onnx';
+import { calibrate } from '../../src/engine/quant/calibrate';
+import { createQuantConfig } from '../../src/engine/quant/config';
+import { fuseAsConfigured, upgradedForQdq } from '../../src/engine/quant/prepare';
 import { quantizeModel } from '../../src/engine/quant/quantize';
 
 const [what, modelPath, data, samplesArg, batchArg, , method] = process.argv.slice(2);
@@ -29,6 +35,21 @@ if (what === 'plain') {
   }
   await session.release();
   console.log(JSON.stringify({ ms: performance.now() - t0, maxRssMB: process.resourceUsage().maxRSS / 1024, passes }));
+} else if (what === 'clips') {
+  // the float model calibration sees in a run: opset raised for QDQ, BatchNorm fused as the default config says
+  const source = loadModel(modelPath);
+  const config = createQuantConfig(findQuantizableLayers(source).filter((l) => l.quantizable), { batchNum: samples / batch });
+  const model = (await upgradedForQdq(source)).model;
+  fuseAsConfigured(model, { doFusion: config.do_fusion, skip: config.skip_fusion_layers });
+  const calibrated = async (method: 'stream' | 'held') => (await calibrate(model, await openDataFor(model, { data }), config, { batchSize: batch, method })).layers;
+  const streamed = await calibrated('stream');
+  const held = await calibrated('held');
+  // the same candidate, scale within 1e-6 relative, the same offset, and the reference exact (not its histogram mode)
+  const differ = streamed.filter((l, i) => {
+    const h = held[i];
+    return l.name !== h.name || l.ifmr.bestIndex !== h.ifmr.bestIndex || l.ifmr.offset !== h.ifmr.offset || Math.abs(l.ifmr.scale - h.ifmr.scale) > 1e-6 * h.ifmr.scale || h.ifmr.approximate;
+  }).map((l) => l.name);
+  console.log(JSON.stringify({ same: streamed.length - differ.length, layers: streamed.length, differ }));
 } else {
   const out = mkdtempSync(join(tmpdir(), 'qtune-bench-cal-'));
   try {
