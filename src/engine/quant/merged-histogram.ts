@@ -24,14 +24,17 @@ export class MergedHistogram {
    */
   moments = new Float64Array(0);
   count = 0;
+  /** the least and greatest value folded in */
+  lowest = Infinity;
+  highest = -Infinity;
 
   /** The whole state, to send to another thread (`moments` moves with it when its buffer is transferred). */
   state(): HistogramState {
-    return { width: this.width, origin: this.origin, count: this.count, moments: this.moments };
+    return { width: this.width, origin: this.origin, count: this.count, lowest: this.lowest, highest: this.highest, moments: this.moments };
   }
 
   static fromState(s: HistogramState): MergedHistogram {
-    return Object.assign(new MergedHistogram(), { width: s.width, origin: s.origin, count: s.count, moments: s.moments });
+    return Object.assign(new MergedHistogram(), { width: s.width, origin: s.origin, count: s.count, lowest: s.lowest, highest: s.highest, moments: s.moments });
   }
 
   /** Number of bins. */
@@ -65,15 +68,16 @@ export class MergedHistogram {
 
   /** Make the grid cover [min, max] (finite) with bins at least `minWidth` wide. */
   private cover(min: number, max: number, minWidth = 0): void {
-    const held = this.bins > 0;
-    const lo = held ? Math.min(min, this.origin) : min;
-    const hi = held ? Math.max(max, this.origin + this.bins * this.width) : max;
+    // the values held and the new ones (not the grid's capacity, which reaches further)
+    const lo = Math.min(min, this.lowest);
+    const hi = Math.max(max, this.highest);
     let width = Math.max(this.width, minWidth, 2 ** Math.ceil(Math.log2(Math.max((hi - lo) / (HISTOGRAM_MAX_BINS - 2), 1e-30))));
     for (;;) {
       const origin = Math.floor(lo / width) * width;
       const bins = Math.floor((hi - origin) / width) + 1;
       if (bins <= HISTOGRAM_MAX_BINS) {
-        if (width !== this.width || origin !== this.origin || bins > this.bins) this.regrid(width, origin, Math.max(bins, this.bins));
+        // every bin the width allows from this origin: a later batch a little wider then needs no new grid
+        if (width !== this.width || origin !== this.origin || bins > this.bins) this.regrid(width, origin, HISTOGRAM_MAX_BINS);
         return;
       }
       width *= 2;
@@ -102,6 +106,8 @@ export class MergedHistogram {
     if (values.length === 0) return;
     this.prefix = undefined;
     this.cover(min, max);
+    this.lowest = Math.min(this.lowest, min);
+    this.highest = Math.max(this.highest, max);
     const { moments, origin } = this;
     const inv = 1 / this.width;
     for (let i = 0; i < values.length; i++) {
@@ -134,5 +140,7 @@ export interface HistogramState {
   width: number;
   origin: number;
   count: number;
+  lowest: number;
+  highest: number;
   moments: Float64Array;
 }

@@ -40,6 +40,26 @@ describe('MergedHistogram', () => {
   });
 });
 
+describe('MergedHistogram grid', () => {
+  it('keeps its grid while later batches fit in it, and merges when one does not', () => {
+    const h = new MergedHistogram();
+    h.add(Float32Array.from([0, 6]), 0, 6);
+    const grid = { width: h.width, moments: h.moments };
+    // a later batch a little wider (and one inside): the same grid, no new array, no coarser bins
+    h.add(Float32Array.from([0, 6.5]), 0, 6.5);
+    h.add(Float32Array.from([1, 2]), 1, 2);
+    expect(h.moments).toBe(grid.moments);
+    expect(h.width).toBe(grid.width);
+    expect(h.count).toBe(6);
+    // past the grid's capacity: twice as wide bins, the counts merged
+    h.add(Float32Array.from([10]), 10, 10);
+    expect(h.width).toBe(2 * grid.width);
+    expect(h.count).toBe(7);
+    expect(h.prefixSums().c[h.bins]).toBe(7);
+    expect(h.total()).toBe(0 + 6 + 0 + 6.5 + 1 + 2 + 10);
+  });
+});
+
 describe('lossBounds', () => {
   it('brackets the exact loss of every candidate, tightly', () => {
     const v = activations(200_000, 11);
