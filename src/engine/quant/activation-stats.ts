@@ -4,6 +4,7 @@
 import { QtuneError } from '../../shared/errors';
 import type { ActivationHistogram } from '../../shared/quant-types';
 import { DEFAULT_HISTOGRAM_BINS, type IfmrHistogram } from './ifmr';
+import type { MergedHistogram } from './merged-histogram';
 
 export const STATS_HISTOGRAM_BINS = 256;
 
@@ -46,6 +47,20 @@ export function summarizeFromIfmrHistogram(h: IfmrHistogram, bins = STATS_HISTOG
   const counts = new Array<number>(bins).fill(0);
   for (let j = 0; j < fine; j++) counts[Math.min(bins - 1, Math.floor((j * bins) / fine))] += h.counts[j];
   return { count: h.count, min: h.min, max: h.max, histogram: { min: h.min, max: h.max, counts } };
+}
+
+/** The stats file's coarse histogram over [min, max] from the streaming calibration's fine one (each fine bin counted at its centre). */
+export function summarizeFromMergedHistogram(h: MergedHistogram, min: number, max: number, bins = STATS_HISTOGRAM_BINS): ActivationSummary {
+  const counts = new Array<number>(bins).fill(0);
+  const w = (max - min) / bins;
+  for (let j = 0; j < h.bins; j++) {
+    const c = h.countOf(j);
+    if (c === 0) continue;
+    const centre = h.origin + (j + 0.5) * h.width;
+    const k = w > 0 ? Math.min(bins - 1, Math.max(0, Math.floor((centre - min) / w))) : 0;
+    counts[k] += c;
+  }
+  return { count: h.count, min, max, histogram: { min, max, counts } };
 }
 
 /**

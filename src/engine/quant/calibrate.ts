@@ -22,7 +22,7 @@ import type { QuantConfig, ResolvedLayerConfig } from '../../shared/config-types
 import type { QuantizeProgress } from '../../shared/quant-types';
 import type { Batch, Dataset } from '../data/dataset';
 import { createSession, exposeTensors, findQuantizableLayers, ReductionBuilder, toOrtFeeds, type ExtremeOutputs, type OnnxModel, type ort } from '../onnx';
-import { StreamingIfmrHistogram, summarizeActivation, summarizeFromIfmrHistogram, type ActivationSummary } from './activation-stats';
+import { StreamingIfmrHistogram, summarizeActivation, summarizeFromIfmrHistogram, summarizeFromMergedHistogram, type ActivationSummary } from './activation-stats';
 import { effectiveLayerConfig } from './config';
 import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from './ifmr';
 import type { TensorRange } from './qdq-plan';
@@ -499,7 +499,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
       onProgress?.({ stage: 'ifmr', done: i, total: layers.length, layer: l.name });
       const s = summaries.get(l.inputTensor)!;
       const ifmr = finishIfmr(plans.get(l.name)!, s.count, exact.get(l.name));
-      results.push({ ...l, ifmr, stats: s.histogram.summary(s.min, s.max) });
+      results.push({ ...l, ifmr, stats: summarizeFromMergedHistogram(s.histogram, s.min, s.max) });
       onProgress?.({ stage: 'ifmr', done: i + 1, total: layers.length, layer: l.name });
     });
     return { layers: results, batches: batchNum, batchSize, samples: need, passes, ranges };

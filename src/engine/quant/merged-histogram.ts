@@ -2,8 +2,6 @@
 // exact per-bin count, Σx and Σx² on a power-of-two grid. A module of its own
 // because it is also what the folding threads run (histogram-worker.ts), and
 // they should load nothing else.
-import type { ActivationSummary } from './activation-stats';
-import { STATS_HISTOGRAM_BINS } from './activation-stats';
 
 /** Most bins a histogram keeps (memory per tensor: 3 × 8 bytes × this). */
 export const HISTOGRAM_MAX_BINS = 1 << 16;
@@ -118,20 +116,6 @@ export class MergedHistogram {
       moments[j + 2] += v * v;
     }
     this.count += values.length;
-  }
-
-  /** The stats file's coarse histogram over [min, max] (each fine bin counted at its centre). */
-  summary(min: number, max: number, bins = STATS_HISTOGRAM_BINS): ActivationSummary {
-    const counts = new Array<number>(bins).fill(0);
-    const w = (max - min) / bins;
-    for (let j = 0; j < this.bins; j++) {
-      const c = this.countOf(j);
-      if (c === 0) continue;
-      const centre = this.origin + (j + 0.5) * this.width;
-      const k = w > 0 ? Math.min(bins - 1, Math.max(0, Math.floor((centre - min) / w))) : 0;
-      counts[k] += c;
-    }
-    return { count: this.count, min, max, histogram: { min, max, counts } };
   }
 }
 
