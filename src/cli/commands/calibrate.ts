@@ -94,8 +94,9 @@ export function registerCalibrate(program: Command): void {
           target,
           weights: weights as 'auto' | 'int8' | 'uint8',
           onProgress: (p) => {
-            // the short stages (load, fuse, export, write) take no time worth a bar
-            if (p.stage !== 'calibrate' && p.stage !== 'ifmr' && p.stage !== 'ranges') return;
+            // load and fuse are one step each; export (the kernel check, one unit per sample) and write count
+            // their units, which on a large model take long enough to want a bar
+            if (p.stage !== 'calibrate' && p.stage !== 'ifmr' && p.stage !== 'ranges' && !(p.total > 1)) return;
             const label = stageLabel(p);
             if (label !== stage && stage) bar.end();
             stage = label;

@@ -1,11 +1,12 @@
 // qtune evaluate as a user runs it: custom metric modules in every form node
 // loads, and AMCT .bin folders with the same data flags as calibrate.
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../../engine/data/npy';
-import { errorLines, qtuneSync } from '../testing';
+import { errorLines, QTUNE_BIN, qtuneSync } from '../testing';
 
 const LENET = resolve('test/fixtures/models/lenet_mnist.onnx');
 const X = resolve('test/fixtures/data/mnist/eval_x.npy');
@@ -142,4 +143,31 @@ describe('text labels for a custom evaluator', () => {
     expect(top1.code).not.toBe(0);
     expect(errorLines(top1)[0]).toMatch(/^qtune: error: classification accuracy needs integer class labels; these labels are text/);
   });
+});
+
+describe('qtune evaluate and Ctrl+C', () => {
+  it('stops within the batch it is in: exit 130, one line saying so, nothing printed as a result', async () => {
+    const model = resolve('test/fixtures/models/mobilenetv2_fmnist.onnx');
+    // the whole evaluation set as one batch: without slices, Ctrl+C would wait for all of it
+    const child = spawn(process.execPath, [QTUNE_BIN, 'evaluate', '--model', model, '--data', resolve('test/fixtures/data/fmnist/eval_x.npy'),
+      '--labels', resolve('test/fixtures/data/fmnist/eval_y.npy'), '--batch-size', '2000']);
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<{ code: number | null; at: number }>((done) => child.on('exit', (code) => done({ code, at: Date.now() })));
+    await new Promise<void>((ready, failed) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/evaluate \[/.test(stderr)) ready();
+      });
+      child.on('exit', () => failed(new Error(`evaluate ended before it was interrupted: ${stderr}`)));
+    });
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const { code, at } = await exited;
+    expect(code).toBe(130);
+    expect(at - sent).toBeLessThan(1000);
+    expect(stderr.trim().split('\n').at(-1)).toBe('qtune: error: cancelled by the user');
+    expect(stdout).toBe('');
+  }, 60_000);
 });

@@ -69,7 +69,7 @@ export function registerEvaluate(program: Command): void {
       const dataset = await openDataFor(session, { ...shortFormFromFlags(flags), skipBadImages: flags.skipBadImages }, flags.model);
       const run = (label: string, ref?: string) =>
         evaluateModel({
-          modelPath: ref,
+          modelPath: ref ?? flags.model,
           session: ref ? undefined : session,
           dataset,
           batchSize,

@@ -8,7 +8,7 @@ import { openDataset } from '../data/dataset';
 import { writeNpy } from '../data/npy';
 import { comparePredictions } from './compare';
 import { evaluateModel, loadCustomMetric } from './evaluate';
-import { inputSpecs, loadModel, makeTensor, ort, saveModel, tensorToTypedArray } from '../onnx';
+import { createSession, inputSpecs, loadModel, makeTensor, ort, saveModel, tensorToTypedArray } from '../onnx';
 import { cosine, inTopK, sqnrDb, top1 } from './metrics';
 import { judgeTarget } from './target';
 
@@ -208,6 +208,33 @@ describe('fixture models', () => {
     expect(b.perSample!.predictions).toEqual(a.perSample!.predictions);
     expect(new Set(a.perSample!.predictions).size).toBeGreaterThan(3);
     await s.release();
+  });
+});
+
+describe('Cancel during a long batch', () => {
+  const model = join(FIX, 'models/mobilenetv2_fmnist.onnx');
+  it('stops between inference slices, long before the batch would end; the score of a whole run is unchanged', async () => {
+    const s = await createSession(model, { forComparison: false });
+    try {
+      const ds = await openDataset({ inputs: { input: { npy: join(fmnist, 'eval_x.npy') } }, labels: { npy: join(fmnist, 'eval_y.npy') } }, { inputs: inputSpecs(s) });
+      // the whole evaluation set is one batch: one inference of it holds the thread throughout
+      const t0 = performance.now();
+      const whole = await evaluateModel({ session: s, modelPath: model, dataset: ds, batchSize: 2000, metric: 'classification' });
+      const wholeMs = performance.now() - t0;
+      expect(whole.value).toBe(90.7); // test/fixtures/README.md
+      const ac = new AbortController();
+      const started = performance.now();
+      // due half-way: the batch has been read by then and is running through the model
+      setTimeout(() => ac.abort(), wholeMs / 2);
+      const pending = evaluateModel({ session: s, modelPath: model, dataset: ds, batchSize: 2000, metric: 'classification', signal: ac.signal, sliceMs: wholeMs / 40 });
+      await expect(pending).rejects.toMatchObject({ code: 'cancelled' });
+      expect(performance.now() - started - wholeMs / 2).toBeLessThan(wholeMs / 4);
+      // sliced all the way through, the figures are the same as in one inference
+      const sliced = await evaluateModel({ session: s, modelPath: model, dataset: ds, batchSize: 2000, metric: 'classification', sliceMs: wholeMs / 40 });
+      expect(sliced.perSample!.predictions).toEqual(whole.perSample!.predictions);
+    } finally {
+      await s.release();
+    }
   });
 });
 

@@ -2,7 +2,7 @@
 // and scores it — classification accuracy against labels, fidelity against a
 // reference float model, or a user's own metric module.
 
-import { QtuneError, throwIfAborted } from '../../shared/errors';
+import { isCancelled, QtuneError, throwIfAborted } from '../../shared/errors';
 import type {
   ClassificationMetrics,
   EvalProgress,
@@ -16,12 +16,13 @@ import type {
 } from '../../shared/eval-types';
 import { SIMILARITY_METRICS } from '../../shared/eval-types';
 import type { Batch, Dataset } from '../data/dataset';
-import { createSession, toOrtFeeds, type ort } from '../onnx';
+import { createSession, SlicedRunner, toOrtFeeds, type ort } from '../onnx';
 import { halfToFloat } from '../data/npy';
 import { cosine, fidelityScore, inTopK, mse, sqnrDb, top1 } from './metrics';
 import { importUserModule } from './user-module';
 
 export interface ModelRef {
+  /** the model's file; with `session` too, it is read only to check that batches may run in slices (SlicedRunner) */
   modelPath?: string;
   session?: ort.InferenceSession;
 }
@@ -39,6 +40,8 @@ export interface EvaluateOptions extends ModelRef {
   trusted?: boolean;
   onProgress?: (p: EvalProgress) => void;
   signal?: AbortSignal;
+  /** about how long one inference may hold the thread before a Cancel can be heard (default INFERENCE_SLICE_MS) */
+  sliceMs?: number;
 }
 
 /** A tensor handed to custom metrics, already float32 (int64 outputs become numbers). */
@@ -70,10 +73,12 @@ export function asFloat32(t: ort.Tensor): Float32Array {
   return Float32Array.from(d as ArrayLike<number>);
 }
 
-async function run(session: ort.InferenceSession, batch: Batch, role: string): Promise<ort.InferenceSession.OnnxValueMapType> {
+/** One batch through the model, in slices that let a Cancel through (see SlicedRunner). */
+async function run(runner: SlicedRunner, batch: Batch, role: string): Promise<ort.InferenceSession.OnnxValueMapType> {
   try {
-    return await session.run(toOrtFeeds(batch.feeds));
+    return await runner.run(toOrtFeeds(batch.feeds), batch.indices.length + batch.padded, batch.unbatched);
   } catch (err) {
+    if (isCancelled(err)) throw err;
     const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     throw new QtuneError('inference_failed', `the ${role} model failed on samples ${batch.indices[0]}…${batch.indices.at(-1)}: ${reason}`);
   }
@@ -275,7 +280,7 @@ export async function loadCustomMetric(path: string, trusted: boolean | undefine
   return m as unknown as CustomMetricModule;
 }
 
-/** Runs the evaluation. Progress per batch; cancellation is checked between batches. */
+/** Runs the evaluation. Progress per batch; cancellation is checked between inference slices (a few samples each). */
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> {
   const started = Date.now();
   const { dataset, metric, signal } = opts;
@@ -311,13 +316,15 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalResult> 
     const fidelity = ref && !similarityMetric ? new FidelityScorer(output, compared.length ? compared : [output]) : undefined;
     const similarity = similarityMetric ? new SimilarityScorer(similarityMetric, compared) : undefined;
     // the float model compared with itself (a run's float side) runs once: its outputs are the reference's
-    const runReference = async (batch: Batch, outs: ort.InferenceSession.OnnxValueMapType) => (ref!.session === main.session ? outs : run(ref!.session, batch, 'reference'));
+    const mainRunner = new SlicedRunner(main.session, { signal, sliceMs: opts.sliceMs, model: opts.modelPath });
+    const refRunner = ref && ref.session !== main.session ? new SlicedRunner(ref.session, { signal, sliceMs: opts.sliceMs, model: opts.reference!.modelPath }) : undefined;
+    const runReference = async (batch: Batch, outs: ort.InferenceSession.OnnxValueMapType) => (refRunner ? run(refRunner, batch, 'reference') : outs);
     await custom?.init?.({ inputNames: dataset.inputNames, outputNames: [...main.session.outputNames], count: total, classNames: dataset.classNames });
     let done = 0;
     opts.onProgress?.({ stage: 'evaluate', done, total });
     for await (const batch of dataset.batches({ batchSize: opts.batchSize, limit: opts.limit })) {
       throwIfAborted(signal);
-      const outs = await run(main.session, batch, 'evaluated');
+      const outs = await run(mainRunner, batch, 'evaluated');
       if (classification) {
         const { data, per } = rows(outs[output], batch, output);
         classification.add(data, per, batch.labels!, batch.indices);

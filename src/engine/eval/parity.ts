@@ -6,7 +6,7 @@
 import { PARITY_MAX_FLIP_PERCENT, PARITY_MAX_METRIC_DIFF, type RuntimeParity } from '../../shared/deploy-types';
 import type { Dataset } from '../data/dataset';
 import { QtuneError, throwIfAborted } from '../../shared/errors';
-import { createSession, toOrtFeeds } from '../onnx';
+import { createSession, SlicedRunner, toOrtFeeds } from '../onnx';
 import { rows } from './evaluate';
 import { top1 } from './metrics';
 
@@ -62,12 +62,16 @@ export async function runtimeParity(opts: ParityOptions): Promise<RuntimeParity>
     }
     const total = Math.min(opts.dataset.count, opts.limit ?? Infinity);
     const c: ParityCounts = { samples: 0, agree: 0, simCorrect: 0, realCorrect: 0, labelled: !!opts.dataset.labels, maxAbsDiff: 0 };
+    // in slices of a few samples, so a Cancel is heard within an inference batch
+    const simRunner = new SlicedRunner(sim, { signal: opts.signal, model: opts.modelPath });
+    const realRunner = new SlicedRunner(real, { signal: opts.signal, model: opts.modelPath });
     opts.onProgress?.(0, total);
     for await (const batch of opts.dataset.batches({ batchSize: opts.batchSize, limit: opts.limit })) {
       throwIfAborted(opts.signal);
       const feeds = toOrtFeeds(batch.feeds);
-      const simOuts = await sim.run(feeds);
-      const realOuts = await real.run(feeds);
+      const n = batch.indices.length + batch.padded;
+      const simOuts = await simRunner.run(feeds, n, batch.unbatched);
+      const realOuts = await realRunner.run(feeds, n, batch.unbatched);
       // the largest difference over every output; top-1 of the chosen one
       for (const name of sim.outputNames) {
         const x = rows(simOuts[name], batch, name).data;

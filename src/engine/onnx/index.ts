@@ -14,6 +14,7 @@ export * from './summary';
 export * from './display';
 export * from './synthetic';
 export * from './ort';
+export * from './sliced-run';
 export * from './reductions';
 export * from './shapes';
 export * from './upgrade';

@@ -1,10 +1,11 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QtuneError } from '../../shared/errors';
-import { forEachTensor, loadModel, saveModel, serializeModel } from './io';
+import { forEachTensor, loadModel, loadModelAsync, saveModel, saveModelAsync, serializeModel } from './io';
+import { makeSyntheticModel } from './synthetic';
 import { encodeModelProto, type TensorProto } from './proto';
 import { CLS_MODEL, DET_MODEL, FIXTURES, randomTensor, sameBits } from './testing';
 import { tensorToTypedArray } from './tensor';
@@ -162,4 +163,44 @@ describe('tensors', () => {
     });
     expect(seen).toBeGreaterThan(100);
   });
+});
+
+describe('loading and saving in long jobs: without holding the thread, and cancellable', () => {
+  it('loadModelAsync and saveModelAsync read and write what loadModel and saveModel do', async () => {
+    const model = await loadModelAsync(CLS_MODEL);
+    expect(Buffer.compare(Buffer.from(serializeModel(model)), Buffer.from(serializeModel(loadModel(CLS_MODEL))))).toBe(0);
+    saveModel(model, join(tmp, 'sync.onnx'));
+    await saveModelAsync(model, join(tmp, 'async.onnx'));
+    expect(readFileSync(join(tmp, 'async.onnx')).equals(readFileSync(join(tmp, 'sync.onnx')))).toBe(true);
+    saveModel(model, join(tmp, 'sync-ext.onnx'), { externalData: { file: 'sync-ext.onnx.data' } });
+    await saveModelAsync(model, join(tmp, 'async-ext.onnx'), { externalData: { file: 'sync-ext.onnx.data' } });
+    expect(readFileSync(join(tmp, 'async-ext.onnx')).equals(readFileSync(join(tmp, 'sync-ext.onnx')))).toBe(true);
+    await expect(loadModelAsync(join(tmp, 'nope.onnx'))).rejects.toThrow(/nope\.onnx: file not found/);
+    await expect(loadModelAsync(tmp)).rejects.toThrow(/is a directory, not an ONNX file/);
+    await expect(loadModelAsync(CLS_MODEL, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'cancelled' });
+  });
+
+  it('a Cancel during saveModelAsync stops it promptly, removes its temp files and leaves the saved file as it was', async () => {
+    // 64 MiB of weights: the write takes a while on any disk
+    const model = makeSyntheticModel(70, { channels: 256 });
+    for (const ext of [undefined, { file: 'big.onnx.data' }]) {
+      const path = join(tmp, 'big.onnx');
+      const t0 = performance.now();
+      await saveModelAsync(model, path, { externalData: ext });
+      const wholeMs = performance.now() - t0;
+      const saved = [readFileSync(path), ext ? readFileSync(join(tmp, ext.file)) : undefined];
+
+      model.graph.proto.docString = 'changed';
+      const ac = new AbortController();
+      const started = performance.now();
+      const pending = saveModelAsync(model, path, { externalData: ext, signal: ac.signal });
+      setImmediate(() => ac.abort()); // while the first pieces are being written
+      await expect(pending).rejects.toMatchObject({ code: 'cancelled' });
+      expect(performance.now() - started).toBeLessThan(wholeMs / 2);
+      expect(readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
+      expect(readFileSync(path).equals(saved[0]!)).toBe(true);
+      if (ext) expect(readFileSync(join(tmp, ext.file)).equals(saved[1]!)).toBe(true);
+      delete model.graph.proto.docString;
+    }
+  }, 60_000);
 });

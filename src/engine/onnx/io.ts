@@ -2,9 +2,10 @@
 // every raw_data becomes a view into it (no copy of weights). External data
 // (tensors whose bytes live in a file beside the model) is resolved at load
 // time the same way: one read per external file, views into it.
-import { existsSync, readFileSync, readSync, realpathSync, renameSync, statSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { existsSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
-import { QtuneError, type ErrorCode } from '../../shared/errors';
+import { cancelledError, QtuneError, throwIfAborted, type ErrorCode } from '../../shared/errors';
 import { subgraphsOf } from './attrs';
 import { OnnxModel } from './model';
 import { assignNodeNames } from './names';
@@ -48,6 +49,14 @@ function loadError(file: string, problem: string, code: ErrorCode = 'onnx_load')
   return new QtuneError(code, `${file}: ${problem}`, { file });
 }
 
+/** Why a model file could not be read, in the user's words. */
+function readError(path: string, e: unknown): QtuneError {
+  if (e instanceof QtuneError) return e;
+  if ((e as Error).name === 'AbortError') return cancelledError();
+  const code = (e as NodeJS.ErrnoException).code;
+  return loadError(path, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not an ONNX file' : `cannot read file (${code ?? String(e)})`);
+}
+
 /** Read a .onnx file into an OnnxModel (external data resolved, nodes named). */
 export function loadModel(path: string, opts: LoadOptions = {}): OnnxModel {
   let bytes: Buffer;
@@ -55,10 +64,23 @@ export function loadModel(path: string, opts: LoadOptions = {}): OnnxModel {
     if (statSync(path).isDirectory()) throw loadError(path, 'is a directory, not an ONNX file');
     bytes = readFileSync(path);
   } catch (e) {
-    if (e instanceof QtuneError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw loadError(path, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(e)})`);
+    throw readError(path, e);
   }
+  return loadModelFromBytes(bytes, { ...opts, path, baseDir: opts.baseDir ?? dirname(path) });
+}
+
+/**
+ * loadModel for long-running jobs: the file is read without holding the thread (a large model on a cold disk
+ * takes seconds), and a Cancel stops the read.
+ */
+export async function loadModelAsync(path: string, opts: LoadOptions & { signal?: AbortSignal } = {}): Promise<OnnxModel> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path, { signal: opts.signal });
+  } catch (e) {
+    throw readError(path, e);
+  }
+  throwIfAborted(opts.signal);
   return loadModelFromBytes(bytes, { ...opts, path, baseDir: opts.baseDir ?? dirname(path) });
 }
 
@@ -222,19 +244,20 @@ export function serializeModel(model: OnnxModel): Uint8Array {
   return encodeModelProto(model.proto);
 }
 
+/** A file that saving a model writes: its path and its bytes, in pieces. */
+interface SavedFile {
+  path: string;
+  chunks: Uint8Array[];
+}
+
 /**
- * Write the model (atomically: temp file + rename). With `externalData`,
- * large tensors go to one data file next to the model, referenced by
- * location/offset/length; the in-memory model is left unchanged. A model too
- * large for one protobuf message gets external data `<file>.data` by itself.
+ * The files a model is saved as: the model itself, and with external data its data file first. The
+ * in-memory model is left unchanged (its tensors point at the data file only while it is encoded).
  */
-export function saveModel(model: OnnxModel, path: string, opts: SaveOptions = {}): void {
+function savedFiles(model: OnnxModel, path: string, opts: SaveOptions): SavedFile[] {
   // a model over the protobuf limit cannot be written inline: its weights go beside it, in <file>.data
   const ext = opts.externalData ?? (needsExternalData(model) ? { file: externalDataFileFor(path) } : undefined);
-  if (!ext) {
-    writeAtomic(path, serializeModel(model));
-    return;
-  }
+  if (!ext) return [{ path, chunks: [serializeModel(model)] }];
   if (ext.file !== basename(ext.file)) throw new QtuneError('onnx_save', `external data file '${ext.file}' must be a plain file name (it is written beside ${path})`, { file: path });
   const threshold = ext.threshold ?? 1024;
   const restore: (() => void)[] = [];
@@ -264,15 +287,66 @@ export function saveModel(model: OnnxModel, path: string, opts: SaveOptions = {}
       delete t.rawData;
       offset += bytes.byteLength;
     });
-    writeAtomic(join(dirname(path), ext.file), chunks);
-    writeAtomic(path, serializeModel(model));
+    return [{ path: join(dirname(path), ext.file), chunks }, { path, chunks: [serializeModel(model)] }];
   } finally {
     for (const r of restore.reverse()) r();
   }
 }
 
+/**
+ * Write the model (atomically: temp file + rename). With `externalData`,
+ * large tensors go to one data file next to the model, referenced by
+ * location/offset/length; the in-memory model is left unchanged. A model too
+ * large for one protobuf message gets external data `<file>.data` by itself.
+ */
+export function saveModel(model: OnnxModel, path: string, opts: SaveOptions = {}): void {
+  const files = savedFiles(model, path, opts);
+  for (const f of files) writeAtomic(f.path, files.length === 1 ? f.chunks[0] : f.chunks);
+}
+
+const tempNameOf = (path: string): string => `${path}.tmp-${process.pid}`;
+const saveError = (path: string, e: unknown): QtuneError => new QtuneError('onnx_save', `${path}: cannot write (${(e as Error).message})`, { file: path });
+
+/** Bytes written per call: at most about 2 GiB go in one write, and a Cancel is heard between pieces. */
+const WRITE_PIECE = 1 << 22;
+
+/**
+ * saveModel for long-running jobs: the bytes are written without holding the thread, a Cancel is heard between
+ * pieces of 4 MiB, and every file is renamed into place only once all of them are written. A cancelled or
+ * failed save removes its temp files and leaves any file already at `path` as it was.
+ */
+export async function saveModelAsync(model: OnnxModel, path: string, opts: SaveOptions & { signal?: AbortSignal } = {}): Promise<void> {
+  const files = savedFiles(model, path, opts);
+  const written: string[] = [];
+  try {
+    for (const f of files) {
+      const tmp = tempNameOf(f.path);
+      written.push(tmp);
+      const fh = await open(tmp, 'w').catch((e: unknown) => { throw saveError(f.path, e); });
+      try {
+        for (const c of f.chunks) {
+          for (let done = 0; done < c.byteLength;) {
+            throwIfAborted(opts.signal);
+            done += (await fh.write(c, done, Math.min(c.byteLength - done, WRITE_PIECE))).bytesWritten;
+          }
+        }
+        await fh.sync();
+      } catch (e) {
+        throw e instanceof QtuneError ? e : saveError(f.path, e);
+      } finally {
+        await fh.close();
+      }
+    }
+    throwIfAborted(opts.signal);
+    files.forEach((f, i) => renameSync(written[i], f.path));
+  } catch (e) {
+    for (const tmp of written) rmSync(tmp, { force: true });
+    throw e instanceof QtuneError ? e : saveError(path, e);
+  }
+}
+
 function writeAtomic(path: string, data: Uint8Array | Uint8Array[]): void {
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = tempNameOf(path);
   try {
     if (Array.isArray(data)) {
       const fd = openSync(tmp, 'w');
@@ -290,6 +364,7 @@ function writeAtomic(path: string, data: Uint8Array | Uint8Array[]): void {
     }
     renameSync(tmp, path);
   } catch (e) {
-    throw new QtuneError('onnx_save', `${path}: cannot write (${(e as Error).message})`, { file: path });
+    rmSync(tmp, { force: true });
+    throw saveError(path, e);
   }
 }

@@ -80,12 +80,13 @@ export async function evaluateWith(
     const compares = metric === 'fidelity' || (SIMILARITY_METRICS as readonly string[]).includes(metric);
     return await evaluateModel({
       session,
+      modelPath,
       dataset,
       batchSize: setup.batchSize,
       metric,
       // fidelity and similarity compare the int8 model with the float one; the float model, compared with
       // itself, runs once per batch (its own outputs are the reference)
-      reference: compares ? (modelPath === floatModel ? { session } : { modelPath: floatModel }) : undefined,
+      reference: compares ? (modelPath === floatModel ? { session, modelPath } : { modelPath: floatModel }) : undefined,
       trusted: setup.trusted,
       signal: opts.signal,
       onProgress: (e) => opts.onProgress?.(stage, e.done, e.total),

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createSession, loadModel, makeTensor, ort, type OnnxModel } from '../onnx';
+import { createSession, loadModel, makeTensor, ort, serializeModel, type OnnxModel } from '../onnx';
 import { randomTensor, maxRelativeError } from '../onnx/testing';
 import { makeBnModel } from '../../../test/fixtures/quant/build-models';
-import { foldBatchNorm, fusibleLayers } from './fusion';
+import { foldBatchNorm, foldBatchNormSteps, fusibleLayers } from './fusion';
 
 const MODELS = join(process.cwd(), 'test/fixtures/models');
 
@@ -99,4 +99,19 @@ describe('foldBatchNorm', () => {
       await expectSameOutputs(original, model, { [input]: randomTensor([4, 1, 28, 28], 11) });
     });
   }
+});
+
+describe('foldBatchNormSteps', () => {
+  it('fuses one pair per step (where a long fusion lets a Cancel in), with the result foldBatchNorm gives', () => {
+    const a = loadModel(join(MODELS, 'mobilenetv2_fmnist.onnx'));
+    const b = loadModel(join(MODELS, 'mobilenetv2_fmnist.onnx'));
+    const steps = foldBatchNormSteps(a);
+    let yields = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) yields++;
+    expect(r.value.fused.length).toBeGreaterThan(10);
+    expect(yields).toBe(r.value.fused.length + r.value.skipped.length + r.value.folded.length);
+    expect(r.value).toEqual(foldBatchNorm(b));
+    expect(Buffer.from(serializeModel(a)).equals(Buffer.from(serializeModel(b)))).toBe(true);
+  });
 });

@@ -6,6 +6,7 @@
 // Everything is computed in float64 and stored as float32; the graph is edited
 // in place (callers clone first when they need the original).
 import { QtuneError } from '../../shared/errors';
+import { runStepsSync, type Steps } from '../cancel';
 import {
   DT,
   attrFloat,
@@ -236,6 +237,11 @@ function removeDeadConstants(model: OnnxModel): void {
 
 /** Fold BN + Mul/Add, then fuse Conv + BN, in place. */
 export function foldBatchNorm(model: OnnxModel, opts: FusionOptions = {}): FusionResult {
+  return runStepsSync(foldBatchNormSteps(model, opts));
+}
+
+/** foldBatchNorm as steps, one per fold or fused pair, so a caller can let a Cancel in between (see runSteps). */
+export function* foldBatchNormSteps(model: OnnxModel, opts: FusionOptions = {}): Steps<FusionResult> {
   const result: FusionResult = { fused: [], folded: [], skipped: [] };
   const skip = new Set(opts.skip ?? []);
   const names = new Set(model.graph.nodes.map((n) => n.name));
@@ -243,7 +249,7 @@ export function foldBatchNorm(model: OnnxModel, opts: FusionOptions = {}): Fusio
     if (!names.has(s)) throw new QtuneError('fusion_unknown_layer', `skip_fusion_layers names "${s}", which is not a node of the model`, { layer: s, path: '$.skip_fusion_layers' });
   }
   // Each fold changes the index, so rebuild it after every change (fusion runs once per model).
-  while (foldOneMulAdd(model, result));
+  while (foldOneMulAdd(model, result)) yield;
   const idx = model.graph.index();
   for (const pair of convBnPairs(idx, [...model.graph.nodes])) {
     const name = pair.conv.name ?? '';
@@ -254,6 +260,7 @@ export function foldBatchNorm(model: OnnxModel, opts: FusionOptions = {}): Fusio
     const reason = fuseConvBn(model, idx, pair);
     if (reason) result.skipped.push({ name, reason });
     else result.fused.push({ conv: name, bn: pair.bn.name ?? '' });
+    yield;
   }
   if (result.fused.length || result.folded.length) {
     removeDeadConstants(model);

@@ -3,7 +3,8 @@
 // before it as the config says. Calibration runs on it, export quantizes it,
 // and the analyzer compares against it (rebuilding it when its file is gone).
 import { materializeWeightExpressions, needsTensorRanks, tensorRanks, upgradeOpset, type OnnxModel } from '../onnx';
-import { foldBatchNorm, type FusionResult } from './fusion';
+import { runSteps } from '../cancel';
+import { foldBatchNormSteps, type FusionResult } from './fusion';
 import { QDQ_MIN_OPSET } from './qdq-export';
 
 export interface FusionSettings {
@@ -32,14 +33,14 @@ export async function upgradedForQdq(original: OnnxModel): Promise<{ model: Onnx
   return { model, from: up.from };
 }
 
-/** Fuses BatchNorm in place when the settings ask for it. */
-export function fuseAsConfigured(model: OnnxModel, settings: FusionSettings): FusionResult {
+/** Fuses BatchNorm in place when the settings ask for it; a Cancel is heard between fused pairs. */
+export async function fuseAsConfigured(model: OnnxModel, settings: FusionSettings, signal?: AbortSignal): Promise<FusionResult> {
   if (!settings.doFusion) return { fused: [], folded: [], skipped: [] };
-  return foldBatchNorm(model, { skip: settings.skip });
+  return runSteps(foldBatchNormSteps(model, { skip: settings.skip }), signal);
 }
 
 /** Both steps, for a caller that rebuilds the run's float model (the analyzer). */
-export async function prepareFloatModel(original: OnnxModel, settings: FusionSettings): Promise<PreparedFloat> {
+export async function prepareFloatModel(original: OnnxModel, settings: FusionSettings, signal?: AbortSignal): Promise<PreparedFloat> {
   const { model, from } = await upgradedForQdq(original);
-  return { model, fusion: fuseAsConfigured(model, settings), opsetUpgradedFrom: from };
+  return { model, fusion: await fuseAsConfigured(model, settings, signal), opsetUpgradedFrom: from };
 }

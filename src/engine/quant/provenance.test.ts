@@ -11,7 +11,7 @@ describe('quantization provenance in metadata_props', () => {
   it('records the float model hash and the fusion, and reads them back from the saved bytes', async () => {
     const float = loadModel(SENSITIVE);
     const prepared = await prepareFloatModel(float, { doFusion: true, skip: ['/features/b0/block/expand/conv/Conv'] });
-    const p = provenanceOf(SENSITIVE, { doFusion: true, skip: ['/features/b0/block/expand/conv/Conv'] }, prepared.fusion, prepared.model);
+    const p = await provenanceOf(SENSITIVE, { doFusion: true, skip: ['/features/b0/block/expand/conv/Conv'] }, prepared.fusion, prepared.model);
     expect(p.floatModel).toEqual({ file: 'sensitive_fmnist.onnx', sha256: sha256(readFileSync(SENSITIVE)) });
     expect(p.fusion.fused).toHaveLength(10);
     expect(p.fusion.fused).not.toContain('/features/b0/block/expand/conv/Conv');

@@ -5,9 +5,9 @@
 // compares a quantized model with a model it was not made from, and can
 // rebuild the fused model when its file is missing.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { QtuneError } from '../../shared/errors';
+import { cancelledError, QtuneError } from '../../shared/errors';
 import { serializeModel, type OnnxModel } from '../onnx';
 import type { FusionResult } from './fusion';
 import type { FusionSettings } from './prepare';
@@ -38,13 +38,27 @@ export function sha256OfFile(path: string): string {
   }
 }
 
+/** sha256OfFile read in pieces, without holding the thread (a large model takes a second to hash); a Cancel stops it. */
+async function sha256OfFileAsync(path: string, signal?: AbortSignal): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path, { signal })) h.update(chunk as Buffer);
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw cancelledError();
+    throw new QtuneError('file_not_readable', `cannot read ${path}: ${(e as Error).message}`, { file: path });
+  }
+  return h.digest('hex');
+}
+
 /** What to record for a run: the float file as given, the fusion settings and result, the fused model (as saved in `fusedFile`). */
-export function provenanceOf(floatPath: string, settings: FusionSettings, fusion: FusionResult, fusedFloat: OnnxModel, fusedFile?: string): QuantProvenance {
+export async function provenanceOf(
+  floatPath: string, settings: FusionSettings, fusion: FusionResult, fusedFloat: OnnxModel, fusedFile?: string, signal?: AbortSignal,
+): Promise<QuantProvenance> {
   return {
-    floatModel: { file: basename(floatPath), sha256: sha256OfFile(floatPath) },
+    floatModel: { file: basename(floatPath), sha256: await sha256OfFileAsync(floatPath, signal) },
     fusion: { doFusion: settings.doFusion, skip: settings.skip ?? [], fused: fusion.fused.map((f) => f.conv) },
     // the file as written when there is one (a model over 2 GiB is written with external data, not as its encoding)
-    fusedFloatSha256: fusedFile ? sha256OfFile(fusedFile) : sha256(serializeModel(fusedFloat)),
+    fusedFloatSha256: fusedFile ? await sha256OfFileAsync(fusedFile, signal) : sha256(serializeModel(fusedFloat)),
   };
 }
 

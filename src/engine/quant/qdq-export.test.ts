@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DT, attrInt, attrInts, createSession, loadModel, ort, runExposed, tensorDims, tensorToFloat32, tensorToTypedArray, type OnnxModel } from '../onnx';
+import { DT, attrInt, attrInts, createSession, findQuantizableLayers, loadModel, ort, runExposed, serializeModel, tensorDims, tensorToFloat32, tensorToTypedArray, type OnnxModel } from '../onnx';
 import { randomTensor, maxRelativeError } from '../onnx/testing';
 import { makeAllOpsModel } from '../../../test/fixtures/quant/build-models';
 import { dequantizeValue, fakeQuantize } from './fake-quant';
 import { ifmrSearch, DEFAULT_IFMR_PARAMS } from './ifmr';
-import { exportQdq, type QdqLayerSpec } from './qdq-export';
+import { exportQdq, exportQdqSteps, type QdqLayerSpec } from './qdq-export';
 
 const LENET = join(process.cwd(), 'test/fixtures/models/lenet_mnist.onnx');
 
@@ -249,5 +249,18 @@ describe('exportQdq inside If/Loop bodies', () => {
   it('a layer name that is in no body is refused with its name', () => {
     const model = loadModel(join(MODELS, 'loop_mnist.onnx'));
     expect(() => exportQdq(model, [spec('refine/body/nope')])).toThrow(/no layer named "refine\/body\/nope"/);
+  });
+});
+
+describe('exportQdqSteps', () => {
+  it('quantizes one layer per step (where a long export lets a Cancel in), with the result exportQdq gives', () => {
+    const model = loadModel(join(process.cwd(), 'test/fixtures/models/mobilenetv2_fmnist.onnx'));
+    const specs: QdqLayerSpec[] = findQuantizableLayers(model).filter((l) => l.quantizable).map((l) => ({ name: l.name, activation: { scale: 0.02, offset: 3 }, channelWise: true }));
+    const steps = exportQdqSteps(model, specs);
+    let yields = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) yields++;
+    expect(yields).toBe(specs.length);
+    expect(Buffer.from(serializeModel(r.value.model)).equals(Buffer.from(serializeModel(exportQdq(model, specs).model)))).toBe(true);
   });
 });

@@ -12,6 +12,7 @@
 //   quantized again where its consumers are quantized (see qdq-plan.ts).
 //   Weights int8 or uint8 (`weights`, same values either way).
 import { QtuneError } from '../../shared/errors';
+import { runStepsSync, type Steps } from '../cancel';
 import {
   DT,
   QUANTIZABLE_OP_TYPES,
@@ -180,6 +181,11 @@ class QdqBuilder {
  * quantized. Each layer must be quantizable (spec §4); opset must be ≥ 13.
  */
 export function exportQdq(model: OnnxModel, layers: readonly QdqLayerSpec[], opts: QdqExportOptions = {}): QdqExportResult {
+  return runStepsSync(exportQdqSteps(model, layers, opts));
+}
+
+/** exportQdq as steps, one per layer (its weights quantized), so a caller can let a Cancel in between (see runSteps). */
+export function* exportQdqSteps(model: OnnxModel, layers: readonly QdqLayerSpec[], opts: QdqExportOptions = {}): Steps<QdqExportResult> {
   const target = opts.target ?? DEFAULT_EXPORT_TARGET;
   const file = model.path ?? 'model';
   const opset = model.opsetVersion('') ?? 1;
@@ -204,7 +210,11 @@ export function exportQdq(model: OnnxModel, layers: readonly QdqLayerSpec[], opt
     const view = scopeModel(out, scope);
     const idx = scope.owner ? scopeIndex(scope) : view.graph.index();
     const b = new QdqBuilder(view, used);
-    const local = specs.map((spec) => quantizeLayer(view, idx, b, spec, scopeOf.get(spec.name)!.local, target, opts));
+    const local: QdqLayerResult[] = [];
+    for (const spec of specs) {
+      local.push(quantizeLayer(view, idx, b, spec, scopeOf.get(spec.name)!.local, target, opts));
+      yield;
+    }
     // (ranges are measured on main-graph tensors only)
     if (target !== 'generic-qdq') extraQuantized.push(...placeU8Activations(view, b, local, scope.owner ? new Map() : opts.ranges ?? new Map()));
     local.forEach((r, i) => results.set(specs[i].name, { ...r, name: specs[i].name }));

@@ -122,6 +122,23 @@ describe('quantizeModel', () => {
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
 
+  it('a run cancelled while writing its outputs leaves the files of the earlier run as they were, and nothing half-written', async () => {
+    const out = join(tmp, 'cancel-write');
+    const base = { modelPath: join(MODELS, 'lenet_mnist.onnx'), dataset: { data: join(ROOT, 'test/fixtures/data/mnist/calib_x.npy') }, outDir: out, name: 'm', batchSize: 8, weights: 'int8' as const };
+    const first = await quantizeModel(base);
+    const before = Object.values(first.files).map((f) => readFileSync(f));
+    const ac = new AbortController();
+    const writes: number[] = [];
+    // the abort lands between the two models: the fused float model is written, the quantized one not yet
+    await expect(quantizeModel({
+      ...base, config: { batch_num: 1, '/classifier/fc3/Gemm': { quant_enable: false } }, signal: ac.signal,
+      onProgress: (p) => p.stage === 'write' && (writes.push(p.done), p.done === 1 && ac.abort()),
+    })).rejects.toMatchObject({ code: 'cancelled' });
+    expect(writes).toEqual([0, 1]);
+    expect(readdirSync(out).sort()).toEqual(Object.values(first.files).map((f) => f.slice(out.length + 1)).sort());
+    expect(Object.values(first.files).map((f) => readFileSync(f))).toEqual(before);
+  });
+
   it('a run cancelled in its export stage leaves no output files either, and the stage reports its units', async () => {
     const out = join(tmp, 'cancel-export');
     const ac = new AbortController();

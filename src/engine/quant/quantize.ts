@@ -11,7 +11,8 @@ import type { QuantConfig } from '../../shared/config-types';
 import { QtuneError, throwIfAborted } from '../../shared/errors';
 import { uint8WeightsNote, type LayerQuantStats, type QuantStatsFile, type QuantizeProgress, type QuantizeResult, type QuantizedLayerSummary, type Uint8WeightLayers } from '../../shared/quant-types';
 import type { Dataset } from '../data/dataset';
-import { findQuantizableLayers, loadModel, saveModel, type OnnxModel } from '../onnx';
+import { findQuantizableLayers, loadModelAsync, saveModelAsync, type OnnxModel } from '../onnx';
+import { checkpoint, runSteps } from '../cancel';
 import type { ArqResult } from './arq';
 import { calibrate, enabledLayers } from './calibrate';
 import { openDataFor, type DataForm } from '../data/for-model';
@@ -32,7 +33,7 @@ import { provenanceOf, recordProvenance } from './provenance';
 import { u8s8IsExact } from '../deploy/kernel-probe';
 import { firstFeeds } from '../deploy/feeds';
 import { saturatingLayers } from '../deploy/saturation';
-import { DEFAULT_EXPORT_TARGET, exportQdq, QDQ_MIN_OPSET, type ExportTarget, type WeightStorage } from './qdq-export';
+import { DEFAULT_EXPORT_TARGET, exportQdqSteps, QDQ_MIN_OPSET, type ExportTarget, type WeightStorage } from './qdq-export';
 import { tensorsNeedingRanges } from './qdq-plan';
 import { measureRanges } from './tensor-ranges';
 import { formatRecord } from './record';
@@ -128,7 +129,8 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   }
   const notes: string[] = [];
   onProgress?.({ stage: 'load', done: 0, total: 1 });
-  const original = loadModel(opts.modelPath);
+  const original = await loadModelAsync(opts.modelPath, { signal });
+  await checkpoint(signal);
   const cm = configModelOf(original);
   const config = resolveQuantConfig(opts.config, cm);
   if (opts.batchNum !== undefined) {
@@ -140,11 +142,11 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const opsetUpgradedFrom = upgraded.from;
   if (opsetUpgradedFrom !== undefined) notes.push(`the model was upgraded from opset ${opsetUpgradedFrom} to ${QDQ_MIN_OPSET} (needed for per-channel QDQ)`);
   onProgress?.({ stage: 'load', done: 1, total: 1 });
-  throwIfAborted(signal);
+  await checkpoint(signal);
 
   const fusionSettings = { doFusion: config.do_fusion, skip: config.skip_fusion_layers };
   if (config.do_fusion) onProgress?.({ stage: 'fuse', done: 0, total: 1 });
-  const fusion: FusionResult = fuseAsConfigured(work, fusionSettings);
+  const fusion: FusionResult = await fuseAsConfigured(work, fusionSettings, signal);
   if (config.do_fusion) onProgress?.({ stage: 'fuse', done: 1, total: 1 });
   throwIfAborted(signal);
 
@@ -177,7 +179,8 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   const weights: WeightStorage = opts.weights === 'uint8' ? 'uint8' : 'int8';
   const arqResults = new Map<string, ArqResult>();
   let exportUnits = 1;
-  let exported = exportQdq(work, specs, { target, ranges, weights, arqResults });
+  // layer by layer, letting a Cancel in between (the weights of a large model take seconds to quantize)
+  let exported = await runSteps(exportQdqSteps(work, specs, { target, ranges, weights, arqResults }), signal);
   let uint8Weights: Uint8WeightLayers | undefined;
   if (target === 'ort-cpu' && (opts.weights ?? 'auto') === 'auto' && !(await u8s8IsExact())) {
     // this CPU's int8-weight kernels can saturate: check each layer's kernel against the simulation on a few
@@ -194,7 +197,7 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
     const inBodies = cal.layers.filter((l) => l.subgraph).length;
     for (const l of cal.layers) if (l.subgraph) saturating.add(l.name);
     if (saturating.size > 0) {
-      exported = exportQdq(work, specs, { target, ranges, weights, uint8WeightLayers: saturating, arqResults });
+      exported = await runSteps(exportQdqSteps(work, specs, { target, ranges, weights, uint8WeightLayers: saturating, arqResults }), signal);
       uint8Weights = { layers: saturating.size, of: specs.length, tolerancePercent: SATURATION_TOLERANCE * 100, ...(inBodies ? { inBodies } : {}) };
       notes.push(uint8WeightsNote(uint8Weights));
     }
@@ -240,9 +243,12 @@ export async function quantizeModel(opts: QuantizeOptions): Promise<QuantizeResu
   try {
     const staged = outputFiles(staging, opts.name);
     // the quantized model records which float model and fusion it came from (the analyzer checks it)
-    saveModel(work, staged.fusedFloatModel);
-    recordProvenance(exported.model, provenanceOf(opts.modelPath, fusionSettings, fusion, work, staged.fusedFloatModel));
-    saveModel(exported.model, staged.quantModel);
+    // the models are written without holding the thread, so a Cancel stops the writing (the folder goes with it)
+    await saveModelAsync(work, staged.fusedFloatModel, { signal });
+    onProgress?.({ stage: 'write', done: 1, total: 5 });
+    recordProvenance(exported.model, await provenanceOf(opts.modelPath, fusionSettings, fusion, work, staged.fusedFloatModel, signal));
+    await saveModelAsync(exported.model, staged.quantModel, { signal });
+    onProgress?.({ stage: 'write', done: 2, total: 5 });
     writeFileSync(staged.record, record);
     writeFileSync(staged.config, formatQuantConfig(effectiveConfig(config, cm.layers)));
     writeFileSync(staged.stats, `${JSON.stringify(stats)}\n`);
