@@ -40,7 +40,7 @@ if (what === 'plain') {
   const source = loadModel(modelPath);
   const config = createQuantConfig(findQuantizableLayers(source).filter((l) => l.quantizable), { batchNum: samples / batch });
   const model = (await upgradedForQdq(source)).model;
-  fuseAsConfigured(model, { doFusion: config.do_fusion, skip: config.skip_fusion_layers });
+  await fuseAsConfigured(model, { doFusion: config.do_fusion, skip: config.skip_fusion_layers });
   const calibrated = async (method: 'stream' | 'held') => (await calibrate(model, await openDataFor(model, { data }), config, { batchSize: batch, method })).layers;
   const streamed = await calibrated('stream');
   const held = await calibrated('held');
