@@ -16,7 +16,7 @@ import { isolatedSensitivity } from './isolated';
 import { outputSensitivity } from './output-sensitivity';
 import { exposeSharedBodyTensors, readQdqLayersWithBodies, scopedTensorName } from './subgraph-layers';
 import { resolveFloatReference } from './reference';
-import { collectBatches, throwIfAborted, type SampleBatch } from './samples';
+import { cancelPoint, collectBatches, type SampleBatch } from './samples';
 import { readStatsFile } from './stats';
 import { suggestSkips } from './suggest';
 import { weightError } from './weights';
@@ -146,8 +146,10 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
     : l));
   const infoByName = new Map(refLayers.map((l) => [l.name, l]));
   const weights = new Map<string, ReturnType<typeof weightError>>();
-  qdq.layers.forEach((l, i) => {
-    throwIfAborted(opts.signal);
+  // a second or more on a real-size model, all synchronous: a Cancel is looked for between layers
+  const pause = cancelPoint(opts.signal);
+  for (const [i, l] of qdq.layers.entries()) {
+    await pause();
     try {
       weights.set(l.name, weightError(reference, l, infoByName.get(l.name)?.channelAxis));
     } catch (e) {
@@ -155,7 +157,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
       warnings.push({ code: 'weight_error_failed', message: e.message, layer: l.name });
     }
     progress('weights')(i + 1, qdq.layers.length);
-  });
+  }
   const stats = opts.statsPath ? await readStatsFile(opts.statsPath) : undefined;
   stage('weights');
 

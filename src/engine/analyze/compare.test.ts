@@ -98,6 +98,30 @@ describe('accumulated comparison', () => {
     expect(steps[0]).toBe(whole.tensors.length * samples); // each tensor alone, each sample alone
   });
 
+  it("a Cancel arriving while a run's tensors are compared stops the comparison before that run ends", async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const ctl = new AbortController();
+    const done: number[] = [];
+    // The Cancel is an event-loop turn queued just before the quantized model's first run (as a message from the
+    // app would be), two turns deep, so it lands after that run, while its tensors are being compared: it is seen
+    // only if the comparison lets the event loop run between tensors.
+    let armed = false, reads = 0;
+    const watched = batches.map((b) => ({
+      ...b,
+      get feeds() {
+        if (armed && ++reads === 2) setImmediate(() => setImmediate(() => ctl.abort()));
+        return b.feeds;
+      },
+    }));
+    const first = compareAccumulated(float, quant, readQdqLayers(quant).layers, {
+      batches: watched, signal: ctl.signal, cancelSliceMs: 0,
+      onProgress: (d) => { done.push(d); armed = true; },
+    });
+    await expect(first).rejects.toThrow(/cancelled/);
+    // no run was finished: the comparison stopped between two tensors of the first run
+    expect(done).toEqual([0]);
+  });
+
   it('stops when cancelled', async () => {
     const quant = makeTestQdqModel(float, ranges);
     const ctl = new AbortController();

@@ -11,7 +11,7 @@ import type { TensorComparison } from '../../shared/analysis-types';
 import { createSession, exposeTensors, type OnnxModel, type ort } from '../onnx';
 import { compareTensors } from './metrics';
 import type { QdqLayer } from './qdq-layers';
-import { canSplitBatches, MetricAccumulator, numericData, sliceSamples, sliceShape, splitBatch, throwIfAborted, type SampleBatch } from './samples';
+import { cancelPoint, canSplitBatches, MetricAccumulator, numericData, sliceSamples, sliceShape, splitBatch, throwIfAborted, type SampleBatch } from './samples';
 
 export interface TensorMatch {
   /** tensors both models compute, in float-model node order */
@@ -48,6 +48,8 @@ export interface CompareOptions {
   /** exposed bytes per run and model (default COMPARE_BYTES_PER_RUN) */
   bytesPerRun?: number;
   signal?: AbortSignal;
+  /** most milliseconds of comparison between two looks at the event loop (a Cancel arriving); default 50 */
+  cancelSliceMs?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -118,6 +120,8 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   const runs = opts.batches.flatMap((b) => (splittable ? splitBatch(b, rowsPerRun) : [b]));
   const total = chunks.length * runs.length;
   let done = 0;
+  // a run's tensors of a real-size model take seconds to compare: a Cancel is looked for between tensors
+  const pause = cancelPoint(opts.signal, opts.cancelSliceMs);
   opts.onProgress?.(0, total);
   for (const chunk of chunks) {
     throwIfAborted(opts.signal);
@@ -130,6 +134,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
         const fo = await runSession(fs, batch.feeds, chunk, 'float');
         const qo = await runSession(qs, batch.feeds, chunk, 'quantized');
         for (const name of chunk) {
+          await pause();
           if (notCompared.has(name)) continue;
           const ft = fo[name], qt = qo[name];
           const fd = numericData(ft), qd = numericData(qt);
