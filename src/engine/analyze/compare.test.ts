@@ -4,7 +4,7 @@ import { loadModel, ort, runExposed, type OnnxModel } from '../onnx';
 import { exportQdq } from '../quant/qdq-export';
 import { compareAccumulated, matchTensors } from './compare';
 import { cosineFromDiff } from '../eval/metrics';
-import { isolatedSensitivity, sensitivityFromSums } from './isolated';
+import { isolatedSensitivity, prepareTwinPass, sensitivityFromSums, type TwinPass } from './isolated';
 import { readQdqLayers } from './qdq-layers';
 import type { SampleBatch } from './samples';
 import { activationRanges, makeTestQdqModel, npyFeed } from './testing';
@@ -120,6 +120,32 @@ describe('accumulated comparison', () => {
     await expect(first).rejects.toThrow(/cancelled/);
     // no run was finished: the comparison stopped between two tensors of the first run
     expect(done).toEqual([0]);
+  });
+
+  it('the isolated pass riding on it (the twin run in place of the float model) gives the same numbers as each pass alone', async () => {
+    const quant = makeTestQdqModel(float, ranges, { scaleFactor: { '/features/conv2/Conv': 0.2 } });
+    const layers = readQdqLayers(quant).layers;
+    const alone = await compareAccumulated(float, quant, layers, { batches });
+    const isoAlone = await isolatedSensitivity(float, quant, layers, { batches });
+    for (const bytesPerRun of [undefined, 1]) {
+      // bytesPerRun 1: one sample per run and several chunks of tensors (the twin rides on the first)
+      let twin: TwinPass | undefined;
+      const ranksSeen: number[] = [];
+      const both = await compareAccumulated(float, quant, layers, {
+        batches, bytesPerRun,
+        rider: async (ranks) => { ranksSeen.push(ranks.size); return (twin = await prepareTwinPass(float, quant, layers, { knownRanks: ranks })); },
+      });
+      expect(ranksSeen).toEqual([matchTensors(float, quant).common.length]);
+      if (bytesPerRun === undefined) expect(both.tensors).toEqual(alone.tensors);
+      else expect(both.tensors.map((t) => t.name)).toEqual(alone.tensors.map((t) => t.name));
+      const iso = twin!.result();
+      expect([...iso.byLayer.keys()]).toEqual([...isoAlone.byLayer.keys()]);
+      for (const [name, r] of iso.byLayer) {
+        const a = isoAlone.byLayer.get(name)!;
+        expect(Math.abs(r.sensitivity - a.sensitivity), name).toBeLessThan(bytesPerRun ? 1e-6 : 1e-12);
+        expect(r.worstSample, name).toBe(a.worstSample);
+      }
+    }
   });
 
   it('stops when cancelled', async () => {

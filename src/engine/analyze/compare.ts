@@ -48,9 +48,22 @@ export interface CompareOptions {
   /** exposed bytes per run and model (default COMPARE_BYTES_PER_RUN) */
   bytesPerRun?: number;
   signal?: AbortSignal;
+  /**
+   * Another pass that rides along: given the ranks the probe saw, a model to run in place of the float model
+   * on the first chunk of tensors (the float model with more outputs: the isolated pass's twin), so the same
+   * samples do not go through the float model twice.
+   */
+  rider?: (ranks: ReadonlyMap<string, number>) => Promise<FloatRider | undefined>;
   /** most milliseconds of comparison between two looks at the event loop (a Cancel arriving); default 50 */
   cancelSliceMs?: number;
   onProgress?: (done: number, total: number) => void;
+}
+
+/** A model run in place of the float model: every float tensor plus `fetches`, folded per run by `take`. */
+export interface FloatRider {
+  model: OnnxModel;
+  fetches: string[];
+  take(out: Record<string, ort.Tensor>, batch: SampleBatch): void;
 }
 
 export interface AccumulatedResult extends TensorMatch {
@@ -86,6 +99,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   const splittable = canSplitBatches(float);
   const probeBatch = splittable ? splitBatch(first, 1)[0] : first;
   const bytesPerRow = new Map<string, number>();
+  const probeRanks = new Map<string, number>();
   {
     const probe = await createSession(exposeTensors(float, match.common), { lowMemory: true });
     try {
@@ -95,6 +109,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
         // as compared: float32 data as is, other numbers as float64
         const bytes = (t.data as ArrayLike<number>).length * (t.data instanceof Float32Array ? 4 : 8);
         bytesPerRow.set(name, t.dims.length > 0 && t.dims[0] === probeBatch.rows ? bytes / probeBatch.rows : bytes);
+        probeRanks.set(name, t.dims.length);
       }
     } finally {
       await probe.release();
@@ -123,15 +138,19 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   // a run's tensors of a real-size model take seconds to compare: a Cancel is looked for between tensors
   const pause = cancelPoint(opts.signal, opts.cancelSliceMs);
   opts.onProgress?.(0, total);
-  for (const chunk of chunks) {
+  const rider = opts.rider ? await opts.rider(probeRanks) : undefined;
+  for (const [c, chunk] of chunks.entries()) {
     throwIfAborted(opts.signal);
+    const ride = c === 0 && rider && rider.fetches.length > 0 ? rider : undefined;
+    const fetches = ride ? [...chunk, ...ride.fetches] : chunk;
     // without ORT's arena: it would keep the largest run's activations of both models after the run
-    const fs = await createSession(exposeTensors(float, chunk), { lowMemory: true });
+    const fs = await createSession(exposeTensors(ride ? ride.model : float, chunk), { lowMemory: true });
     const qs = await createSession(exposeTensors(quant, chunk), { lowMemory: true });
     try {
       for (const batch of runs) {
         throwIfAborted(opts.signal);
-        const fo = await runSession(fs, batch.feeds, chunk, 'float');
+        const fo = await runSession(fs, batch.feeds, fetches, ride ? 'twin' : 'float');
+        ride?.take(fo, batch);
         const qo = await runSession(qs, batch.feeds, chunk, 'quantized');
         for (const name of chunk) {
           await pause();
