@@ -148,6 +148,21 @@ describe('accumulated comparison', () => {
     }
   });
 
+  it('runs that write into the previous run\'s outputs (same rows) give each batch its own numbers', async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const layers = readQdqLayers(quant).layers;
+    const both = await compareAccumulated(float, quant, layers, { batches });
+    const [a, b] = await Promise.all(batches.map((x) => compareAccumulated(float, quant, layers, { batches: [x] })));
+    both.tensors.forEach((t, i) => {
+      for (const k of ['CosineSimilarity', 'MeanAbsoluteError', 'KullbackLeiblerDivergence'] as const) {
+        const mean = (a.tensors[i].metrics[k].mean + b.tensors[i].metrics[k].mean) / 2;
+        expect(Math.abs(t.metrics[k].mean - mean), `${t.name} ${k}`).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(mean)));
+      }
+      // the second batch's worst sample is its own, not the first batch's data again
+      expect(b.tensors[i].metrics.MeanAbsoluteError.mean === a.tensors[i].metrics.MeanAbsoluteError.mean && b.tensors[i].metrics.MeanAbsoluteError.mean !== 0).toBe(false);
+    });
+  });
+
   it('stops when cancelled', async () => {
     const quant = makeTestQdqModel(float, ranges);
     const ctl = new AbortController();
