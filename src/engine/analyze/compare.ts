@@ -187,7 +187,6 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   for (const [c, chunk] of chunks.entries()) {
     throwIfAborted(opts.signal);
     const ride = c === 0 && rider && rider.fetches.length > 0 ? rider : undefined;
-    const fetches = ride ? [...chunk, ...ride.fetches] : chunk;
     // without ORT's arena: it would keep the largest run's activations of both models after the run
     const fm = exposeTensors(ride ? ride.model : float, chunk), qm = exposeTensors(quant, chunk);
     const fs = await createSession(fm, { lowMemory: true });
