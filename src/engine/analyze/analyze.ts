@@ -12,11 +12,11 @@ import type { Dataset, ModelInputSpec } from '../data/dataset';
 import { openDataFor } from '../data/for-model';
 import { findQuantizableLayers, inputSpecs, loadModel, type OnnxModel } from '../onnx';
 import { compareAccumulated, matchTensors } from './compare';
-import { isolatedSensitivity } from './isolated';
+import { isolatedSensitivity, prepareTwinPass, type TwinPass } from './isolated';
 import { outputSensitivity } from './output-sensitivity';
 import { exposeSharedBodyTensors, readQdqLayersWithBodies, scopedTensorName } from './subgraph-layers';
 import { resolveFloatReference } from './reference';
-import { collectBatches, throwIfAborted, type SampleBatch } from './samples';
+import { cancelPoint, collectBatches, type SampleBatch } from './samples';
 import { readStatsFile } from './stats';
 import { suggestSkips } from './suggest';
 import { weightError } from './weights';
@@ -126,17 +126,22 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
 
   // tensors inside If/Loop/Scan bodies are compared as main-graph outputs named <node>/<attribute>/<tensor>
   const exposed = exposeSharedBodyTensors(reference, quant);
-  const acc = await compareAccumulated(exposed.float, exposed.quant, qdq.layers, {
-    batches, maxTensorsPerRun: opts.maxTensorsPerRun, signal: opts.signal, onProgress: progress('accumulated'),
-  });
-  stage('accumulated');
-
-  // the ranks seen in the comparison spare the twin model a probing inference
   const mainLayers = qdq.layers.filter((l) => !qdq.inBodies.has(l.name));
   if (mainLayers.length < qdq.layers.length) {
     warnings.push({ code: 'isolated_failed', message: `isolated sensitivity is not measured for the ${qdq.layers.length - mainLayers.length} quantized layer(s) inside If/Loop/Scan bodies (their accumulated and weight errors are)` });
   }
-  const iso = await isolatedSensitivity(reference, quant, mainLayers, { batches, knownRanks: acc.ranks, rowsPerRun: acc.rowsPerRun, signal: opts.signal, onProgress: progress('isolated') });
+  // The isolated pass rides on the accumulated one: its twin model computes every float tensor as well, so it
+  // runs in place of the float model and the samples go through the float layers once (the ranks the
+  // comparison's probe saw spare the twin a probing inference).
+  let twin: TwinPass | undefined;
+  const acc = await compareAccumulated(exposed.float, exposed.quant, qdq.layers, {
+    batches, maxTensorsPerRun: opts.maxTensorsPerRun, signal: opts.signal, onProgress: progress('accumulated'),
+    rider: async (ranks) => (twin = await prepareTwinPass(exposed.float, quant, mainLayers, { firstBatch: batches[0], knownRanks: ranks })),
+  });
+  stage('accumulated');
+
+  const iso = twin ? twin.result() : await isolatedSensitivity(reference, quant, mainLayers, { batches, knownRanks: acc.ranks, rowsPerRun: acc.rowsPerRun, signal: opts.signal, onProgress: progress('isolated') });
+  progress('isolated')(1, 1);
   for (const f of iso.failed) warnings.push({ code: 'isolated_failed', message: `isolated sensitivity not measured: ${f.message}`, layer: f.layer });
   stage('isolated');
 
@@ -146,8 +151,10 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
     : l));
   const infoByName = new Map(refLayers.map((l) => [l.name, l]));
   const weights = new Map<string, ReturnType<typeof weightError>>();
-  qdq.layers.forEach((l, i) => {
-    throwIfAborted(opts.signal);
+  // a second or more on a real-size model, all synchronous: a Cancel is looked for between layers
+  const pause = cancelPoint(opts.signal);
+  for (const [i, l] of qdq.layers.entries()) {
+    await pause();
     try {
       weights.set(l.name, weightError(reference, l, infoByName.get(l.name)?.channelAxis));
     } catch (e) {
@@ -155,7 +162,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
       warnings.push({ code: 'weight_error_failed', message: e.message, layer: l.name });
     }
     progress('weights')(i + 1, qdq.layers.length);
-  });
+  }
   const stats = opts.statsPath ? await readStatsFile(opts.statsPath) : undefined;
   stage('weights');
 

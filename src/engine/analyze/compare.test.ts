@@ -4,7 +4,7 @@ import { loadModel, ort, runExposed, type OnnxModel } from '../onnx';
 import { exportQdq } from '../quant/qdq-export';
 import { compareAccumulated, matchTensors } from './compare';
 import { cosineFromDiff } from '../eval/metrics';
-import { isolatedSensitivity, sensitivityFromSums } from './isolated';
+import { isolatedSensitivity, prepareTwinPass, sensitivityFromSums, type TwinPass } from './isolated';
 import { readQdqLayers } from './qdq-layers';
 import type { SampleBatch } from './samples';
 import { activationRanges, makeTestQdqModel, npyFeed } from './testing';
@@ -96,6 +96,71 @@ describe('accumulated comparison', () => {
     });
     const samples = batches.reduce((a, b) => a + b.indices.length, 0);
     expect(steps[0]).toBe(whole.tensors.length * samples); // each tensor alone, each sample alone
+  });
+
+  it("a Cancel arriving while a run's tensors are compared stops the comparison before that run ends", async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const ctl = new AbortController();
+    const done: number[] = [];
+    // The Cancel is an event-loop turn queued just before the quantized model's first run (as a message from the
+    // app would be), two turns deep, so it lands after that run, while its tensors are being compared: it is seen
+    // only if the comparison lets the event loop run between tensors.
+    let armed = false, reads = 0;
+    const watched = batches.map((b) => ({
+      ...b,
+      get feeds() {
+        if (armed && ++reads === 2) setImmediate(() => setImmediate(() => ctl.abort()));
+        return b.feeds;
+      },
+    }));
+    const first = compareAccumulated(float, quant, readQdqLayers(quant).layers, {
+      batches: watched, signal: ctl.signal, cancelSliceMs: 0,
+      onProgress: (d) => { done.push(d); armed = true; },
+    });
+    await expect(first).rejects.toThrow(/cancelled/);
+    // no run was finished: the comparison stopped between two tensors of the first run
+    expect(done).toEqual([0]);
+  });
+
+  it('the isolated pass riding on it (the twin run in place of the float model) gives the same numbers as each pass alone', async () => {
+    const quant = makeTestQdqModel(float, ranges, { scaleFactor: { '/features/conv2/Conv': 0.2 } });
+    const layers = readQdqLayers(quant).layers;
+    const alone = await compareAccumulated(float, quant, layers, { batches });
+    const isoAlone = await isolatedSensitivity(float, quant, layers, { batches });
+    for (const bytesPerRun of [undefined, 1]) {
+      // bytesPerRun 1: one sample per run and several chunks of tensors (the twin rides on the first)
+      let twin: TwinPass | undefined;
+      const ranksSeen: number[] = [];
+      const both = await compareAccumulated(float, quant, layers, {
+        batches, bytesPerRun,
+        rider: async (ranks) => { ranksSeen.push(ranks.size); return (twin = await prepareTwinPass(float, quant, layers, { knownRanks: ranks })); },
+      });
+      expect(ranksSeen).toEqual([matchTensors(float, quant).common.length]);
+      if (bytesPerRun === undefined) expect(both.tensors).toEqual(alone.tensors);
+      else expect(both.tensors.map((t) => t.name)).toEqual(alone.tensors.map((t) => t.name));
+      const iso = twin!.result();
+      expect([...iso.byLayer.keys()]).toEqual([...isoAlone.byLayer.keys()]);
+      for (const [name, r] of iso.byLayer) {
+        const a = isoAlone.byLayer.get(name)!;
+        expect(Math.abs(r.sensitivity - a.sensitivity), name).toBeLessThan(bytesPerRun ? 1e-6 : 1e-12);
+        expect(r.worstSample, name).toBe(a.worstSample);
+      }
+    }
+  });
+
+  it('runs that write into the previous run\'s outputs (same rows) give each batch its own numbers', async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const layers = readQdqLayers(quant).layers;
+    const both = await compareAccumulated(float, quant, layers, { batches });
+    const [a, b] = await Promise.all(batches.map((x) => compareAccumulated(float, quant, layers, { batches: [x] })));
+    both.tensors.forEach((t, i) => {
+      for (const k of ['CosineSimilarity', 'MeanAbsoluteError', 'KullbackLeiblerDivergence'] as const) {
+        const mean = (a.tensors[i].metrics[k].mean + b.tensors[i].metrics[k].mean) / 2;
+        expect(Math.abs(t.metrics[k].mean - mean), `${t.name} ${k}`).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(mean)));
+      }
+      // the second batch's worst sample is its own, not the first batch's data again
+      expect(b.tensors[i].metrics.MeanAbsoluteError.mean === a.tensors[i].metrics.MeanAbsoluteError.mean && b.tensors[i].metrics.MeanAbsoluteError.mean !== 0).toBe(false);
+    });
   });
 
   it('stops when cancelled', async () => {

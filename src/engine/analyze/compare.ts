@@ -8,10 +8,10 @@
 // is opened and the batches stream through.
 import { QtuneError } from '../../shared/errors';
 import type { TensorComparison } from '../../shared/analysis-types';
-import { createSession, exposeTensors, type OnnxModel, type ort } from '../onnx';
+import { createSession, exposeTensors, subgraphsOf, type OnnxModel, type ort } from '../onnx';
 import { compareTensors } from './metrics';
 import type { QdqLayer } from './qdq-layers';
-import { canSplitBatches, MetricAccumulator, numericData, sliceSamples, sliceShape, splitBatch, throwIfAborted, type SampleBatch } from './samples';
+import { cancelPoint, canSplitBatches, MetricAccumulator, numericData, sliceSamples, sliceShape, splitBatch, throwIfAborted, type SampleBatch } from './samples';
 
 export interface TensorMatch {
   /** tensors both models compute, in float-model node order */
@@ -48,7 +48,22 @@ export interface CompareOptions {
   /** exposed bytes per run and model (default COMPARE_BYTES_PER_RUN) */
   bytesPerRun?: number;
   signal?: AbortSignal;
+  /**
+   * Another pass that rides along: given the ranks the probe saw, a model to run in place of the float model
+   * on the first chunk of tensors (the float model with more outputs: the isolated pass's twin), so the same
+   * samples do not go through the float model twice.
+   */
+  rider?: (ranks: ReadonlyMap<string, number>) => Promise<FloatRider | undefined>;
+  /** most milliseconds of comparison between two looks at the event loop (a Cancel arriving); default 50 */
+  cancelSliceMs?: number;
   onProgress?: (done: number, total: number) => void;
+}
+
+/** A model run in place of the float model: every float tensor plus `fetches`, folded per run by `take`. */
+export interface FloatRider {
+  model: OnnxModel;
+  fetches: string[];
+  take(out: Record<string, ort.Tensor>, batch: SampleBatch): void;
 }
 
 export interface AccumulatedResult extends TensorMatch {
@@ -68,6 +83,51 @@ export async function runSession(session: ort.InferenceSession, feeds: Record<st
   }
 }
 
+/** Ops whose output shapes depend on the data (If/Loop/Scan bodies too): their runs may not reuse output buffers. */
+const DATA_SHAPED_OPS = new Set(['If', 'Loop', 'Scan', 'NonZero', 'Compress', 'Unique', 'TopK', 'NonMaxSuppression', 'StringSplit', 'SequenceAt']);
+
+/** Whether each run of the model gives every output the same shape for the same number of rows. */
+function fixedShapes(model: OnnxModel): boolean {
+  return !model.graph.nodes.some((n) => DATA_SHAPED_OPS.has(n.opType ?? '') || subgraphsOf(n).length > 0);
+}
+
+/**
+ * Runs of one session that hand onnxruntime the previous run's float32 outputs
+ * (same rows, so same shapes) to write into: on a real-size model every run
+ * exposes some hundred megabytes of activations, and letting the runtime
+ * allocate them afresh each time costs a fifth of the run. A model whose
+ * shapes may change from run to run, or a run the runtime refuses, goes back
+ * to fresh outputs.
+ */
+class ReusedOutputs {
+  private readonly byRows = new Map<number, Record<string, ort.Tensor>>();
+  private reuse: boolean;
+
+  constructor(private readonly session: ort.InferenceSession, model: OnnxModel, private readonly role: string) {
+    this.reuse = fixedShapes(model);
+  }
+
+  async run(batch: SampleBatch, names: readonly string[], extra: readonly string[] = []): Promise<Record<string, ort.Tensor>> {
+    const kept = this.reuse ? this.byRows.get(batch.rows) : undefined;
+    if (kept) {
+      const fetches: Record<string, ort.Tensor | null> = { ...kept };
+      for (const e of extra) fetches[e] = null;
+      try {
+        return (await this.session.run(batch.feeds, fetches)) as Record<string, ort.Tensor>;
+      } catch {
+        this.reuse = false; // a shape that changed after all: this run again, with fresh outputs
+      }
+    }
+    const out = await runSession(this.session, batch.feeds, [...names, ...extra], this.role);
+    if (this.reuse && !this.byRows.has(batch.rows)) {
+      const buffers: Record<string, ort.Tensor> = {};
+      for (const n of names) if (out[n].type === 'float32' && out[n].data.length > 0) buffers[n] = out[n];
+      this.byRows.set(batch.rows, buffers);
+    }
+    return out;
+  }
+}
+
 /** Compare every tensor present in both models over the batches. */
 export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, quantLayers: readonly QdqLayer[], opts: CompareOptions): Promise<AccumulatedResult> {
   const match = matchTensors(float, quant);
@@ -84,6 +144,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   const splittable = canSplitBatches(float);
   const probeBatch = splittable ? splitBatch(first, 1)[0] : first;
   const bytesPerRow = new Map<string, number>();
+  const probeRanks = new Map<string, number>();
   {
     const probe = await createSession(exposeTensors(float, match.common), { lowMemory: true });
     try {
@@ -93,6 +154,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
         // as compared: float32 data as is, other numbers as float64
         const bytes = (t.data as ArrayLike<number>).length * (t.data instanceof Float32Array ? 4 : 8);
         bytesPerRow.set(name, t.dims.length > 0 && t.dims[0] === probeBatch.rows ? bytes / probeBatch.rows : bytes);
+        probeRanks.set(name, t.dims.length);
       }
     } finally {
       await probe.release();
@@ -118,18 +180,26 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   const runs = opts.batches.flatMap((b) => (splittable ? splitBatch(b, rowsPerRun) : [b]));
   const total = chunks.length * runs.length;
   let done = 0;
+  // a run's tensors of a real-size model take seconds to compare: a Cancel is looked for between tensors
+  const pause = cancelPoint(opts.signal, opts.cancelSliceMs);
   opts.onProgress?.(0, total);
-  for (const chunk of chunks) {
+  const rider = opts.rider ? await opts.rider(probeRanks) : undefined;
+  for (const [c, chunk] of chunks.entries()) {
     throwIfAborted(opts.signal);
+    const ride = c === 0 && rider && rider.fetches.length > 0 ? rider : undefined;
     // without ORT's arena: it would keep the largest run's activations of both models after the run
-    const fs = await createSession(exposeTensors(float, chunk), { lowMemory: true });
-    const qs = await createSession(exposeTensors(quant, chunk), { lowMemory: true });
+    const fm = exposeTensors(ride ? ride.model : float, chunk), qm = exposeTensors(quant, chunk);
+    const fs = await createSession(fm, { lowMemory: true });
+    const qs = await createSession(qm, { lowMemory: true });
+    const fr = new ReusedOutputs(fs, fm, ride ? 'twin' : 'float'), qr = new ReusedOutputs(qs, qm, 'quantized');
     try {
       for (const batch of runs) {
         throwIfAborted(opts.signal);
-        const fo = await runSession(fs, batch.feeds, chunk, 'float');
-        const qo = await runSession(qs, batch.feeds, chunk, 'quantized');
+        const fo = await fr.run(batch, chunk, ride?.fetches);
+        ride?.take(fo, batch);
+        const qo = await qr.run(batch, chunk);
         for (const name of chunk) {
+          await pause();
           if (notCompared.has(name)) continue;
           const ft = fo[name], qt = qo[name];
           const fd = numericData(ft), qd = numericData(qt);

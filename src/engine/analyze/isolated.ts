@@ -2,7 +2,7 @@
 // alone, fed the FLOAT input, against the float layer. One inference of the
 // twin model (see variants.ts) gives every float output next to its twin.
 import type { IsolatedSensitivity } from '../../shared/analysis-types';
-import { DT, createSession, declaredTensorTypes, makeInt64Tensor, makeNode, makeValueInfo, nameAllocator, runExposed, type AttrValue, type OnnxModel } from '../onnx';
+import { DT, createSession, declaredTensorTypes, makeInt64Tensor, makeNode, makeValueInfo, nameAllocator, runExposed, type AttrValue, type OnnxModel, type ort } from '../onnx';
 import { runSession } from './compare';
 import { cosineFromDiff, cosineFromSums, EPS, sqnrFromSums } from '../eval/metrics';
 import type { QdqLayer } from './qdq-layers';
@@ -129,36 +129,70 @@ function addPairReductions(twin: TwinModel, ranks: Map<string, number>): PairSum
   return out;
 }
 
-/** Isolated sensitivity of every layer in `layers`, from one twin-model inference per batch. */
-export async function isolatedSensitivity(float: OnnxModel, quant: OnnxModel, layers: readonly QdqLayer[], opts: IsolatedOptions): Promise<IsolatedResult> {
-  let t = performance.now();
+/**
+ * The isolated pass as a rider on another pass over the samples: the twin
+ * model with its per-layer sums as outputs, the outputs to fetch, and what to
+ * do with them per run. The accumulated comparison runs the twin in place of
+ * the float model (the twin computes every float tensor too), so the float
+ * model is not run twice over the same samples.
+ */
+export interface TwinPass {
+  /** the float model plus every layer's twin and the sums (a superset of the float model's tensors) */
+  model: OnnxModel;
+  fetches: string[];
+  /** fold one run's sums (`batch`: the run's rows) */
+  take(out: Record<string, ort.Tensor>, batch: SampleBatch): void;
+  result(): IsolatedResult;
+  timings: IsolatedResult['timings'];
+}
+
+/** Build the twin model for `layers` and its accumulators. */
+export async function prepareTwinPass(float: OnnxModel, quant: OnnxModel, layers: readonly QdqLayer[], opts: { firstBatch?: SampleBatch; knownRanks?: ReadonlyMap<string, number> }): Promise<TwinPass> {
+  const t = performance.now();
   const timings = { buildMs: 0, sessionMs: 0, runMs: 0 };
   const twin = buildTwinModel(float, quant, layers);
-  const ranks = await outputRanks(float, twin.pairs.map((p) => p.floatOutput), opts.batches[0], opts.knownRanks);
+  const ranks = await outputRanks(float, twin.pairs.map((p) => p.floatOutput), opts.firstBatch, opts.knownRanks);
   const sums = addPairReductions(twin, ranks);
   timings.buildMs = performance.now() - t;
   const acc = new Map(sums.map((p) => [p.layer, new SensitivityAccumulator()]));
+  return {
+    model: twin.model,
+    fetches: sums.flatMap((p) => [p.xx, p.yy, p.dd]),
+    timings,
+    take(out, batch) {
+      for (const p of sums) {
+        const xx = out[p.xx].data as Float32Array, yy = out[p.yy].data as Float32Array, dd = out[p.dd].data as Float32Array;
+        const a = acc.get(p.layer)!;
+        // one row per sample (padding rows left out); a tensor without a batch axis gives one row
+        const rows = xx.length === batch.rows ? batch.indices.length : 1;
+        for (let r = 0; r < rows; r++) a.add(xx[r], yy[r], dd[r], batch.indices[r]);
+      }
+    },
+    result() {
+      const byLayer = new Map<string, IsolatedSensitivity>();
+      for (const [name, a] of acc) if (a.n > 0) byLayer.set(name, a.result());
+      return { byLayer, failed: twin.failed, timings };
+    },
+  };
+}
+
+/** Isolated sensitivity of every layer in `layers`, from one twin-model inference per batch. */
+export async function isolatedSensitivity(float: OnnxModel, quant: OnnxModel, layers: readonly QdqLayer[], opts: IsolatedOptions): Promise<IsolatedResult> {
+  const pass = await prepareTwinPass(float, quant, layers, { firstBatch: opts.batches[0], knownRanks: opts.knownRanks });
+  const { timings } = pass;
   const total = opts.batches.length;
   opts.onProgress?.(0, total);
   throwIfAborted(opts.signal);
-  if (sums.length === 0) return { byLayer: new Map(), failed: twin.failed, timings };
-  const fetches = sums.flatMap((p) => [p.xx, p.yy, p.dd]);
-  t = performance.now();
-  const session = await createSession(twin.model, { lowMemory: true });
+  if (pass.fetches.length === 0) return pass.result();
+  let t = performance.now();
+  const session = await createSession(pass.model, { lowMemory: true });
   timings.sessionMs = performance.now() - t;
   t = performance.now();
   try {
     for (const [b, whole] of opts.batches.entries()) {
       for (const batch of opts.rowsPerRun ? splitBatch(whole, opts.rowsPerRun) : [whole]) {
         throwIfAborted(opts.signal);
-        const out = await runSession(session, batch.feeds, fetches, 'twin');
-        for (const p of sums) {
-          const xx = out[p.xx].data as Float32Array, yy = out[p.yy].data as Float32Array, dd = out[p.dd].data as Float32Array;
-          const a = acc.get(p.layer)!;
-          // one row per sample (padding rows left out); a tensor without a batch axis gives one row
-          const rows = xx.length === batch.rows ? batch.indices.length : 1;
-          for (let r = 0; r < rows; r++) a.add(xx[r], yy[r], dd[r], batch.indices[r]);
-        }
+        pass.take(await runSession(session, batch.feeds, pass.fetches, 'twin'), batch);
       }
       opts.onProgress?.(b + 1, total);
     }
@@ -166,7 +200,5 @@ export async function isolatedSensitivity(float: OnnxModel, quant: OnnxModel, la
     timings.runMs = performance.now() - t;
     await session.release();
   }
-  const byLayer = new Map<string, IsolatedSensitivity>();
-  for (const [name, a] of acc) if (a.n > 0) byLayer.set(name, a.result());
-  return { byLayer, failed: twin.failed, timings };
+  return pass.result();
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cosine as cosineSimilarity } from '../eval/metrics';
-import { compareTensors, KL_FLOOR } from './metrics';
+import { compareTensors, KL_FLOOR, lnRatio } from './metrics';
 
 const f32 = (...v: number[]) => Float32Array.from(v);
 
@@ -104,5 +104,44 @@ describe('edge cases', () => {
     const m = compareTensors(x, y);
     expect(m.MeanAbsoluteError).toBeCloseTo(2 ** -10 / n, 18);
     expect(m.SQNR).toBeCloseTo(10 * Math.log10(n / 2 ** -20), 8);
+  });
+});
+
+describe('the KL divergence at speed, as defined', () => {
+  it('lnRatio agrees with Math.log(p / q) across ratios near 1 and far from it', () => {
+    const ratios = [1, 1 + 1e-12, 1 - 1e-9, 1.0001, 0.999, 1.05, 0.95, 1.1332, 0.8826, 1.2, 0.5, 3, 1e-6, 1e6];
+    for (const r of ratios) {
+      for (const q of [KL_FLOOR, 1e-3, 0.37, 1]) {
+        const p = q * r;
+        const exact = Math.log(p / q);
+        expect(Math.abs(lnRatio(p, q) - exact), `r = ${r}, q = ${q}`).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(exact)));
+      }
+    }
+    expect(lnRatio(2, 2)).toBe(0);
+  });
+  it('compareTensors gives the definition\'s KL (two logarithms per value) on realistic tensors', () => {
+    // a ReLU-like pair (many exact zeros, where p = q) and a signed one, x = y plus a small error
+    let seed = 3;
+    const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+    for (const relu of [true, false]) {
+      const n = 50_000;
+      const y = new Float32Array(n), x = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = 4 * rand();
+        y[i] = relu ? Math.max(0, v) : v;
+        x[i] = relu ? Math.max(0, v + 0.02 * rand()) : v + 0.02 * rand();
+      }
+      let xMin = Infinity, xMax = -Infinity, yMin = Infinity, yMax = -Infinity;
+      for (let i = 0; i < n; i++) { xMin = Math.min(xMin, x[i]); xMax = Math.max(xMax, x[i]); yMin = Math.min(yMin, y[i]); yMax = Math.max(yMax, y[i]); }
+      let P = 0, Q = 0, A = 0;
+      for (let i = 0; i < n; i++) {
+        const p = Math.max((x[i] - xMin) / (xMax - xMin), KL_FLOOR), q = Math.max((y[i] - yMin) / (yMax - yMin), KL_FLOOR);
+        P += p; Q += q; A += p * (Math.log(p) - Math.log(q));
+      }
+      const reference = A / P + Math.log(Q / P);
+      const kl = compareTensors(x, y).KullbackLeiblerDivergence;
+      expect(reference).toBeGreaterThan(1e-6);
+      expect(Math.abs(kl - reference), relu ? 'relu' : 'signed').toBeLessThanOrEqual(1e-12 * reference);
+    }
   });
 });

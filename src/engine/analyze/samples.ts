@@ -4,6 +4,24 @@
 import { throwIfAborted } from '../../shared/errors';
 
 export { throwIfAborted };
+
+/**
+ * A cancellation point for long synchronous work (comparing a run's tensors,
+ * weight errors): such work holds the event loop, so a Cancel (a message from
+ * the app, Ctrl+C) is only seen at an await. The function returned lets the
+ * event loop run once `sliceMs` of work has passed since it last did, then
+ * checks the signal, so a Cancel is answered within about one slice.
+ */
+export function cancelPoint(signal: AbortSignal | undefined, sliceMs = 50): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      last = performance.now();
+    }
+    throwIfAborted(signal);
+  };
+}
 import { METRIC_KEYS, METRIC_WORSE, type MetricAggregate, type MetricKey, type TensorMetrics } from '../../shared/analysis-types';
 import type { Dataset } from '../data/dataset';
 import { ort, shapeOf, toOrtFeeds, type OnnxModel } from '../onnx';
