@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { QtuneError } from '../../shared/errors';
+import { FoldArena } from './histogram-kernel';
 import { MergedHistogram, type HistogramState } from './merged-histogram';
 
 export interface FoldItem {
@@ -58,11 +59,12 @@ export const THREADED_FOLD_MIN_VALUES = 1 << 24;
 /** Folds on the calling thread. */
 export function inThreadFolder(): HistogramFolder {
   const histograms = new Map<string, MergedHistogram>();
+  const arena = new FoldArena();
   return {
     fold(items) {
       for (const it of items) {
         let h = histograms.get(it.tensor);
-        if (!h) histograms.set(it.tensor, (h = new MergedHistogram()));
+        if (!h) histograms.set(it.tensor, (h = new MergedHistogram(arena)));
         h.add(it.values, it.min, it.max);
       }
       return Promise.resolve();
@@ -95,14 +97,53 @@ function workerEntry(): { script: string; eval: boolean } | undefined {
 }
 
 /**
- * Folds on `threads` threads, each tensor on one of them (largest first onto
- * the least loaded, by `valuesPerRun`). Falls back to the calling thread
- * when the threads' entry file cannot be found.
+ * Folding threads started ahead of the pass that will use them: a thread
+ * takes a fraction of a second to start (from source, over half a second),
+ * which then runs on another core while the calling thread builds the
+ * pass's session. Hand them to threadFolder, or close them.
  */
-export function threadFolder(threads: number, valuesPerRun: Map<string, number>): HistogramFolder {
+export interface FoldThreads {
+  workers: Worker[];
+  /** what went wrong with a thread before a folder took them over */
+  problem(): Error | undefined;
+  close(): Promise<void>;
+}
+
+/** Start `threads` folding threads (none when their entry cannot be found). */
+export function startFoldThreads(threads: number): FoldThreads | undefined {
   const entry = workerEntry();
-  if (!entry || threads < 1) return inThreadFolder();
-  const workers = Array.from({ length: Math.min(threads, Math.max(1, valuesPerRun.size)) }, () => new Worker(entry.script, { eval: entry.eval }));
+  if (!entry || threads < 1) return undefined;
+  const workers = Array.from({ length: threads }, () => new Worker(entry.script, { eval: entry.eval }));
+  let problem: Error | undefined;
+  let closed = false;
+  for (const w of workers) {
+    w.on('error', (err) => void (problem ??= new QtuneError('internal', `a calibration folding thread failed: ${err.message}`)));
+    w.on('exit', (code) => void (closed || (problem ??= new QtuneError('internal', `a calibration folding thread stopped (exit code ${code})`))));
+  }
+  return {
+    workers,
+    problem: () => problem,
+    close: async () => {
+      closed = true;
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
+/**
+ * Folds on `threads` threads (a number to start, or threads started before),
+ * each tensor on one of them (largest first onto the least loaded, by
+ * `valuesPerRun`). Falls back to the calling thread when the threads' entry
+ * file cannot be found.
+ */
+export function threadFolder(threads: number | FoldThreads, valuesPerRun: Map<string, number>): HistogramFolder {
+  const wanted = Math.max(1, valuesPerRun.size);
+  const started = typeof threads === 'number' ? startFoldThreads(Math.min(threads, wanted)) : threads;
+  if (!started) return inThreadFolder();
+  let failure: Error | undefined = started.problem();
+  // a thread more than there are tensors would idle
+  for (const w of started.workers.splice(wanted)) void w.terminate();
+  const workers = started.workers;
   const load = workers.map(() => 0);
   const ids = new Map<string, { id: number; worker: number }>();
   for (const [tensor, n] of [...valuesPerRun].sort((a, b) => b[1] - a[1])) {
@@ -111,7 +152,6 @@ export function threadFolder(threads: number, valuesPerRun: Map<string, number>)
     ids.set(tensor, { id: ids.size, worker: w });
   }
 
-  let failure: Error | undefined;
   let closed = false;
   const folded = workers.map(() => 0);
   const waiters: { ready: () => boolean; resolve: () => void; reject: (e: Error) => void }[] = [];

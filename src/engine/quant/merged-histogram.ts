@@ -1,7 +1,8 @@
 // The fine histogram the streaming IFMR folds every calibration value into:
 // exact per-bin count, Σx and Σx² on a power-of-two grid. A module of its own
 // because it is also what the folding threads run (histogram-worker.ts), and
-// they should load nothing else.
+// they should load nothing else but the compiled fold (histogram-kernel.ts).
+import type { FoldArena } from './histogram-kernel';
 
 /** Most bins a histogram keeps (memory per tensor: 3 × 8 bytes × this). */
 export const HISTOGRAM_MAX_BINS = 1 << 16;
@@ -16,28 +17,47 @@ export const HISTOGRAM_MAX_BINS = 1 << 16;
 export class MergedHistogram {
   width = 0;
   origin = 0;
-  /**
-   * Per bin j: count at 3j, Σx at 3j+1, Σx² at 3j+2. Interleaved because
-   * folding a value touches all three: one cache line instead of three.
-   */
-  moments = new Float64Array(0);
   count = 0;
   /** the least and greatest value folded in */
   lowest = Infinity;
   highest = -Infinity;
+  private stored: Float64Array = new Float64Array(0);
+  /** length of the moments (3 × bins) */
+  private size = 0;
+  /** byte offset of the moments in the arena; -1 when they are a plain array */
+  private at = -1;
+
+  /**
+   * @param arena where to keep the moments and fold into them with the compiled loop (the folders give one);
+   * without it (or when it is full) the moments are a plain array and the TypeScript loop folds, to the same bits
+   */
+  constructor(private readonly arena?: FoldArena) {}
+
+  /**
+   * Per bin j: count at 3j, Σx at 3j+1, Σx² at 3j+2. Interleaved because
+   * folding a value touches all three: one cache line instead of three.
+   * (A view into the arena is made again when the arena's memory has grown.)
+   */
+  get moments(): Float64Array {
+    if (this.at >= 0 && this.stored.buffer !== this.arena!.buffer) this.stored = this.arena!.view(this.at, this.size);
+    return this.stored;
+  }
 
   /** The whole state, to send to another thread (`moments` moves with it when its buffer is transferred). */
   state(): HistogramState {
-    return { width: this.width, origin: this.origin, count: this.count, lowest: this.lowest, highest: this.highest, moments: this.moments };
+    return { width: this.width, origin: this.origin, count: this.count, lowest: this.lowest, highest: this.highest, moments: this.at >= 0 ? this.moments.slice() : this.stored };
   }
 
   static fromState(s: HistogramState): MergedHistogram {
-    return Object.assign(new MergedHistogram(), { width: s.width, origin: s.origin, count: s.count, lowest: s.lowest, highest: s.highest, moments: s.moments });
+    const h = Object.assign(new MergedHistogram(), { width: s.width, origin: s.origin, count: s.count, lowest: s.lowest, highest: s.highest });
+    h.stored = s.moments;
+    h.size = s.moments.length;
+    return h;
   }
 
   /** Number of bins. */
   get bins(): number {
-    return this.moments.length / 3;
+    return this.size / 3;
   }
 
   countOf(j: number): number {
@@ -52,7 +72,10 @@ export class MergedHistogram {
   }
 
   private regrid(width: number, origin: number, bins: number): void {
-    const moments = new Float64Array(3 * bins);
+    const size = 3 * bins;
+    // allocated before the old moments are looked at: growing the arena's memory moves them
+    const at = this.arena?.allocate(size);
+    const moments = at !== undefined ? this.arena!.view(at, size) : new Float64Array(size);
     const old = this.moments;
     for (let j = 0; j < old.length / 3; j++) {
       if (old[3 * j] === 0) continue;
@@ -61,7 +84,8 @@ export class MergedHistogram {
       moments[t + 1] += old[3 * j + 1];
       moments[t + 2] += old[3 * j + 2];
     }
-    Object.assign(this, { width, origin, moments });
+    if (this.at >= 0) this.arena!.release(this.at, this.size);
+    Object.assign(this, { width, origin, stored: moments, size, at: at ?? -1 });
   }
 
   /** Make the grid cover [min, max] (finite) with bins at least `minWidth` wide. */
@@ -106,14 +130,19 @@ export class MergedHistogram {
     this.cover(min, max);
     this.lowest = Math.min(this.lowest, min);
     this.highest = Math.max(this.highest, max);
-    const { moments, origin } = this;
+    const { origin } = this;
     const inv = 1 / this.width;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      const j = 3 * (((v - origin) * inv) | 0);
-      moments[j]++;
-      moments[j + 1] += v;
-      moments[j + 2] += v * v;
+    if (this.at >= 0) {
+      this.arena!.fold(values, this.at, this.bins, origin, inv);
+    } else {
+      const moments = this.moments;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        const j = 3 * (((v - origin) * inv) | 0);
+        moments[j]++;
+        moments[j + 1] += v;
+        moments[j + 2] += v * v;
+      }
     }
     this.count += values.length;
   }
