@@ -12,6 +12,7 @@
 // - ranges: min and max of a tensor (the export's extra quantized tensors);
 // - exact quantization losses: Σ (round(clamp(x, lo, hi) / s) · s − x)² in
 //   float64 for given quantizers, the same expression IFMR evaluates.
+import * as ort from 'onnxruntime-node';
 import { QtuneError } from '../../shared/errors';
 import { makeNode, subgraphsOf, type AttrValue } from './attrs';
 import { outerScopeInputs } from './model';
@@ -51,6 +52,8 @@ export class ReductionBuilder {
   private n = 0;
   private readonly prefix: string;
   private readonly opset: number;
+  /** the graph input that sets k for every addExtremes, made at its first use */
+  private extremesK?: string;
 
   constructor(source: OnnxModel) {
     this.model = source.clone();
@@ -141,14 +144,20 @@ export class ReductionBuilder {
    * maxima (smallest minima) come back whole, with `tau`, the k-th of those row
    * extremes. Every value beyond tau lies in a returned row, and at least k
    * values are at or beyond tau. With fewer than k rows, every row comes back
-   * and tau is ±inf.
+   * and tau is ±inf. k is an input of the graph, given with each run
+   * (`extremesFeed`): the session is made before anyone knows how many values
+   * a tensor has, and the k a calibration needs depends on that.
    */
-  addExtremes(tensor: string, k: number): ExtremeOutputs {
+  addExtremes(tensor: string): ExtremeOutputs {
     const shape = this.op('Shape', [tensor]);
     const lastDim = this.op('Slice', [shape, this.constI64([-1]), this.constI64([Number.MAX_SAFE_INTEGER])]);
     const rows2d = this.op('Reshape', [tensor, this.op('Concat', [this.constI64([-1]), lastDim], { axis: 0 })]);
     const flatShape = this.constI64([-1]);
-    const kConst = this.constI64([k]);
+    if (!this.extremesK) {
+      this.extremesK = this.fresh('k');
+      this.model.graph.inputs.push(makeValueInfo(this.extremesK, DT.INT64, [1]));
+    }
+    const kConst = this.extremesK;
     const side = (largest: boolean): { tau: string; rows: string; extreme: string } => {
       const rowExtremes = this.op('Reshape', [this.reduce(largest ? 'ReduceMax' : 'ReduceMin', tensor, [-1]), flatShape]);
       const extreme = this.reduce(largest ? 'ReduceMax' : 'ReduceMin', rowExtremes);
@@ -168,6 +177,12 @@ export class ReductionBuilder {
       bottomRows: this.output(bottom.rows),
       bottomTau: this.output(bottom.tau),
     };
+  }
+
+  /** What to add to each run's feeds so that its extremes keep k rows a side (nothing when none were added). */
+  extremesFeed(k: number): Record<string, ort.Tensor> {
+    if (!(Number.isInteger(k) && k >= 1)) throw new QtuneError('internal', `extremes need a whole k >= 1, found ${k}`);
+    return this.extremesK ? { [this.extremesK]: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]) } : {};
   }
 
   /** Min and max of `tensor` over all its values for one batch (two scalars). */

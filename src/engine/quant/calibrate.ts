@@ -21,13 +21,13 @@ import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type { QuantConfig, ResolvedLayerConfig } from '../../shared/config-types';
 import type { QuantizeProgress } from '../../shared/quant-types';
 import type { Batch, Dataset } from '../data/dataset';
-import { createSession, exposeTensors, findQuantizableLayers, ReductionBuilder, toOrtFeeds, type ExtremeOutputs, type OnnxModel, type ort } from '../onnx';
+import { createSession, exposeTensors, findQuantizableLayers, ReductionBuilder, shapeOf, toOrtFeeds, type ExtremeOutputs, type OnnxModel, type ort } from '../onnx';
 import { StreamingIfmrHistogram, summarizeActivation, summarizeFromIfmrHistogram, summarizeFromMergedHistogram, type ActivationSummary } from './activation-stats';
 import { effectiveLayerConfig } from './config';
 import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from './ifmr';
 import type { TensorRange } from './qdq-plan';
 import { CandidateRefiner } from './candidate-refiner';
-import { defaultFoldThreads, inThreadFolder, threadFolder, THREADED_FOLD_MIN_VALUES, type FoldItem, type HistogramFolder } from './histogram-folding';
+import { defaultFoldThreads, inThreadFolder, startFoldThreads, threadFolder, THREADED_FOLD_MIN_VALUES, type FoldItem, type HistogramFolder } from './histogram-folding';
 import { MergedHistogram } from './merged-histogram';
 import { ExtremeKeeper, finishIfmr, planIfmr, type IfmrPlan, type TensorSummary } from './streaming-ifmr';
 import { finiteRanges, widenRange } from './tensor-ranges';
@@ -166,6 +166,8 @@ async function calibrateLayers(model: OnnxModel, dataset: Dataset, config: Quant
 interface SummaryPass {
   session: ort.InferenceSession;
   builder: ReductionBuilder;
+  /** what each run of its graph (or of a graph cut from it) is fed besides the samples: the extremes' k */
+  feeds: Record<string, ort.Tensor>;
   /** each layer input's exposed name (undefined for a graph input, which the feeds hold) */
   raw: Map<string, string | undefined>;
   /** one small output, fetched when a run needs only the feeds */
@@ -180,8 +182,7 @@ interface PassOptions extends CalibrateOptions {
 
 /** Bytes of activations one streaming run hands to JavaScript; sets how many samples each inference takes (ResNet-50: 3). */
 export const STREAM_BYTES_PER_RUN = 128 * 1024 ** 2;
-/** Extremes kept per tensor and side unless the percentiles need more; beyond STREAM_MAX_K the held method runs. */
-const STREAM_INITIAL_K = 1024;
+/** Most extremes kept per tensor and side (the percentiles' ranks); beyond it the held method runs. */
 const STREAM_MAX_K = 1 << 20;
 /** Near-tied candidates measured inside the graph per extra pass (each holds float64 copies of its layer's input). */
 const EXACT_CANDIDATES_PER_PASS = 8;
@@ -198,6 +199,15 @@ function extremesNeeded(layers: EnabledLayer[], n: number): number {
     k = Math.max(k, percentileRank(l.config.activation.maxPercentile, n), percentileRank(l.config.activation.minPercentile, n));
   }
   return k;
+}
+
+/**
+ * Values one sample of the model's first input holds, when its shape says (0 when it does not): times the number
+ * of calibrated tensors, a rough size of a pass before any inference has run.
+ */
+function inputValuesPerSample(model: OnnxModel): number {
+  const dims = shapeOf(model.graph.feedInputs[0]?.type)?.slice(1);
+  return dims && dims.every((d) => typeof d === 'number' && d > 0) ? (dims as number[]).reduce((a, b) => a * b, 1) : 0;
 }
 
 /** The values beyond tau among whole rows (see ReductionBuilder.addExtremes). */
@@ -263,7 +273,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   const runPass = async (
     session: ort.InferenceSession, outputs: string[], inferenceBatch: number, pass: number,
     take: (r: Record<string, ort.Tensor>, feeds: Record<string, ort.Tensor>, run: number) => boolean | void | Promise<boolean | void>,
-    limit = need,
+    { limit = need, extraFeeds = {} }: { limit?: number; extraFeeds?: Record<string, ort.Tensor> } = {},
   ): Promise<boolean> => {
     if (limit === need) runsPerPass = Math.ceil(need / dataset.runSize(inferenceBatch));
     let pending: { batch: Batch; feeds: Record<string, ort.Tensor>; result: Promise<Record<string, ort.Tensor>> } | undefined;
@@ -290,7 +300,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
         onProgress?.({ stage: 'calibrate', done: (pass - 1) * runsPerPass + run, total: passes * runsPerPass, pass, passes });
       }
       throwIfAborted(signal);
-      const feeds = toOrtFeeds(batch.feeds);
+      const feeds = { ...toOrtFeeds(batch.feeds), ...extraFeeds };
       pending = { batch, feeds, result: session.run(feeds, outputs) as Promise<Record<string, ort.Tensor>> };
       pending.result.catch(() => undefined); // surfaced when awaited
     }
@@ -311,107 +321,118 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
 
   // Pass 1: extremes from ORT, values folded into histograms here. How many extremes to keep depends on the
   // number of values, and how many samples one run takes on the activation bytes per sample: a probe run on
-  // the first sample tells both.
-  let k = STREAM_INITIAL_K;
+  // the first sample tells both. k is fed with each run, so the one session serves whatever k turns out to be.
   let summaries: Map<string, TensorSummary> | undefined;
   let ranges = new Map<string, TensorRange>();
   const rangeTensors = [...new Set(opts.rangeTensors ?? [])];
   let runBatch = 1;
+  let builder: ReductionBuilder;
+  let outputs: Map<string, { extremes: ExtremeOutputs; raw?: string }>;
+  let rangeOutputs: Map<string, { min: string; max: string }>;
+  try {
+    builder = new ReductionBuilder(model);
+    outputs = new Map(tensors.map((t) => [t, { extremes: builder.addExtremes(t), raw: builder.expose(t) }]));
+    rangeOutputs = new Map(rangeTensors.map((t) => [t, builder.addRange(t)]));
+  } catch {
+    return null;
+  }
+  // folding threads started now come up while the session is built (the probe then decides whether they fold)
+  const threads = opts.foldThreads ?? defaultFoldThreads();
+  let early = threads > 0 && (opts.foldThreads !== undefined || inputValuesPerSample(model) * tensors.length * need >= THREADED_FOLD_MIN_VALUES)
+    ? startFoldThreads(threads)
+    : undefined;
   // the summary pass's session, kept for the second pass: the same graph gives bit-identical activations (another
   // graph, optimised differently, may not), which the refinement needs to land every value in its summary bin
+  const session = await open(builder);
   let summary: SummaryPass | undefined;
-  for (;;) {
-    let builder: ReductionBuilder;
-    let outputs: Map<string, { extremes: ExtremeOutputs; raw?: string }>;
-    let rangeOutputs: Map<string, { min: string; max: string }>;
-    try {
-      builder = new ReductionBuilder(model);
-      outputs = new Map(tensors.map((t) => [t, { extremes: builder.addExtremes(t, k), raw: builder.expose(t) }]));
-      rangeOutputs = new Map(rangeTensors.map((t) => [t, builder.addRange(t)]));
-    } catch {
-      return null;
-    }
-    const session = await open(builder);
+  try {
     if (!session) return null;
-    let folder: HistogramFolder | undefined;
-    try {
-      const valuesPerSample = new Map<string, number>();
-      let probeSamples = 1;
-      const probeBatch = dataset.effectiveBatchSize(1);
-      await runPass(session, builder.outputs, probeBatch, 1, (r, feeds) => {
-        probeSamples = Object.values(feeds)[0]?.dims[0] ?? 1;
-        for (const t of tensors) valuesPerSample.set(t, (r[t] ?? feeds[t]).data.length);
-        return false;
-      }, probeBatch);
-      for (const [t, n] of valuesPerSample) valuesPerSample.set(t, n / probeSamples);
-      const bytesPerSample = 4 * [...valuesPerSample.values()].reduce((a, b) => a + b, 0);
-      const inferenceBatch = dataset.effectiveBatchSize(Math.max(1, Math.min(batchSize, Math.floor(STREAM_BYTES_PER_RUN / Math.max(1, bytesPerSample)))));
-      const threads = opts.foldThreads ?? defaultFoldThreads();
-      folder = threads > 0 && (opts.foldThreads !== undefined || (bytesPerSample / 4) * need >= THREADED_FOLD_MIN_VALUES)
-        ? threadFolder(threads, new Map([...valuesPerSample].map(([t, n]) => [t, n * inferenceBatch])))
-        : inThreadFolder();
-      const acc = new Map<string, TensorSummary>(tensors.map((t) => [t, {
-        count: 0, min: Infinity, max: -Infinity, top: new ExtremeKeeper(k, true), bottom: new ExtremeKeeper(k, false), histogram: new MergedHistogram(),
-      }]));
-      let wantK = 0;
-      let unusable = false;
-      const passRanges = new Map<string, TensorRange>();
-      const done = await runPass(session, builder.outputs, inferenceBatch, 1, async (r, feeds, run) => {
-        for (const [t, o] of rangeOutputs) widenRange(passRanges, t, Number(r[o.min].data[0]), Number(r[o.max].data[0]));
-        const items: FoldItem[] = [];
-        for (const t of tensors) {
-          throwIfAborted(signal);
-          const o = outputs.get(t)!;
-          const s = acc.get(t)!;
-          const values = (o.raw ? r[o.raw] : feeds[t]).data;
-          if (values.length === 0) continue; // a body tensor no sample of this batch reached (an If branch not taken)
-          const min = Number(r[o.extremes.min].data[0]);
-          const max = Number(r[o.extremes.max].data[0]);
-          if (!Number.isFinite(min) || !Number.isFinite(max) || !(values instanceof Float32Array)) {
-            unusable = true; // NaN, infinity or not float32: the held method reports it with the layer's name
-            return false;
+    const valuesPerSample = new Map<string, number>();
+    let probeSamples = 1;
+    const probeBatch = dataset.effectiveBatchSize(1);
+    await runPass(session, builder.outputs, probeBatch, 1, (r, feeds) => {
+      probeSamples = Object.values(feeds)[0]?.dims[0] ?? 1;
+      for (const t of tensors) valuesPerSample.set(t, (r[t] ?? feeds[t]).data.length);
+      return false;
+    }, { limit: probeBatch, extraFeeds: builder.extremesFeed(1) });
+    for (const [t, n] of valuesPerSample) valuesPerSample.set(t, n / probeSamples);
+    const bytesPerSample = 4 * [...valuesPerSample.values()].reduce((a, b) => a + b, 0);
+    const inferenceBatch = dataset.effectiveBatchSize(Math.max(1, Math.min(batchSize, Math.floor(STREAM_BYTES_PER_RUN / Math.max(1, bytesPerSample)))));
+    // the percentiles' ranks over as many values as the probe promises (a body tensor may get more: then again, with more)
+    let k = Math.max(1, ...[...valuesPerSample].map(([t, n]) => extremesNeeded(layersOf(t), Math.ceil(n * need))));
+    for (;;) {
+      let folder: HistogramFolder | undefined;
+      try {
+        const threaded = threads > 0 && (opts.foldThreads !== undefined || (bytesPerSample / 4) * need >= THREADED_FOLD_MIN_VALUES);
+        folder = threaded ? threadFolder(early ?? threads, new Map([...valuesPerSample].map(([t, n]) => [t, n * inferenceBatch]))) : inThreadFolder();
+        if (!threaded) await early?.close();
+        early = undefined;
+        const acc = new Map<string, TensorSummary>(tensors.map((t) => [t, {
+          count: 0, min: Infinity, max: -Infinity, top: new ExtremeKeeper(k, true), bottom: new ExtremeKeeper(k, false), histogram: new MergedHistogram(),
+        }]));
+        let wantK = 0;
+        let unusable = false;
+        const passRanges = new Map<string, TensorRange>();
+        const extraFeeds = builder.extremesFeed(k);
+        const done = await runPass(session, builder.outputs, inferenceBatch, 1, async (r, feeds, run) => {
+          for (const [t, o] of rangeOutputs) widenRange(passRanges, t, Number(r[o.min].data[0]), Number(r[o.max].data[0]));
+          const items: FoldItem[] = [];
+          for (const t of tensors) {
+            throwIfAborted(signal);
+            const o = outputs.get(t)!;
+            const s = acc.get(t)!;
+            const values = (o.raw ? r[o.raw] : feeds[t]).data;
+            if (values.length === 0) continue; // a body tensor no sample of this batch reached (an If branch not taken)
+            const min = Number(r[o.extremes.min].data[0]);
+            const max = Number(r[o.extremes.max].data[0]);
+            if (!Number.isFinite(min) || !Number.isFinite(max) || !(values instanceof Float32Array)) {
+              unusable = true; // NaN, infinity or not float32: the held method reports it with the layer's name
+              return false;
+            }
+            s.min = Math.min(s.min, min);
+            s.max = Math.max(s.max, max);
+            s.top.add(beyond(r[o.extremes.topRows].data as Float32Array, Number(r[o.extremes.topTau].data[0]), true), Number(r[o.extremes.topTau].data[0]));
+            s.bottom.add(beyond(r[o.extremes.bottomRows].data as Float32Array, Number(r[o.extremes.bottomTau].data[0]), false), Number(r[o.extremes.bottomTau].data[0]));
+            // ORT's own outputs may move to a folding thread; a graph input's buffer is the dataset's
+            items.push({ tensor: t, values, min, max, movable: o.raw !== undefined });
+            s.count += values.length;
+            if (run === 1) wantK = Math.max(wantK, extremesNeeded(layersOf(t), Math.ceil((values.length * need) / inferenceBatch)));
           }
-          s.min = Math.min(s.min, min);
-          s.max = Math.max(s.max, max);
-          s.top.add(beyond(r[o.extremes.topRows].data as Float32Array, Number(r[o.extremes.topTau].data[0]), true), Number(r[o.extremes.topTau].data[0]));
-          s.bottom.add(beyond(r[o.extremes.bottomRows].data as Float32Array, Number(r[o.extremes.bottomTau].data[0]), false), Number(r[o.extremes.bottomTau].data[0]));
-          // ORT's own outputs may move to a folding thread; a graph input's buffer is the dataset's
-          items.push({ tensor: t, values, min, max, movable: o.raw !== undefined });
-          s.count += values.length;
-          if (run === 1) wantK = Math.max(wantK, extremesNeeded(layersOf(t), Math.ceil((values.length * need) / inferenceBatch)));
+          if (wantK > k) return false;
+          await folder!.fold(items);
+          return true;
+        }, { extraFeeds });
+        if (unusable) return null;
+        if (done) {
+          const histograms = await folder.finish();
+          for (const [t, s] of acc) s.histogram = histograms.get(t) ?? s.histogram;
+          for (const [t, s] of acc) {
+            if (!Number.isFinite(s.histogram.total())) return null; // a NaN the extremes missed
+            wantK = Math.max(wantK, extremesNeeded(layersOf(t), s.count));
+          }
+          if (wantK <= k) {
+            summaries = acc;
+            ranges = finiteRanges(passRanges);
+            runBatch = inferenceBatch;
+            summary = {
+              session, builder, raw: new Map([...outputs].map(([t, o]) => [t, o.raw])), any: outputs.values().next().value!.extremes.max, feeds: extraFeeds,
+              outputsOf: new Map([
+                ...[...outputs].map(([t, o]): [string, string[]] => [t, [...Object.values(o.extremes), ...(o.raw ? [o.raw] : [])]]),
+                ...[...rangeOutputs].map(([t, o]): [string, string[]] => [`${t}\0range`, [o.min, o.max]]),
+              ]),
+            };
+            break;
+          }
         }
-        if (wantK > k) return false;
-        await folder!.fold(items);
-        return true;
-      });
-      if (unusable) return null;
-      if (done) {
-        const histograms = await folder.finish();
-        for (const [t, s] of acc) s.histogram = histograms.get(t) ?? s.histogram;
-        for (const [t, s] of acc) {
-          if (!Number.isFinite(s.histogram.total())) return null; // a NaN the extremes missed
-          wantK = Math.max(wantK, extremesNeeded(layersOf(t), s.count));
-        }
-        if (wantK <= k) {
-          summaries = acc;
-          ranges = finiteRanges(passRanges);
-          runBatch = inferenceBatch;
-          summary = {
-            session, builder, raw: new Map([...outputs].map(([t, o]) => [t, o.raw])), any: outputs.values().next().value!.extremes.max,
-            outputsOf: new Map([
-              ...[...outputs].map(([t, o]): [string, string[]] => [t, [...Object.values(o.extremes), ...(o.raw ? [o.raw] : [])]]),
-              ...[...rangeOutputs].map(([t, o]): [string, string[]] => [`${t}\0range`, [o.min, o.max]]),
-            ]),
-          };
-          break;
-        }
+        if (wantK > STREAM_MAX_K) return null;
+        k = Math.max(2 * k, wantK);
+      } finally {
+        await folder?.close();
       }
-      if (wantK > STREAM_MAX_K) return null;
-      k = Math.max(2 * k, wantK);
-    } finally {
-      await folder?.close();
-      if (summary?.session !== session) await session.release();
     }
+  } finally {
+    await early?.close();
+    if (!summary) await session?.release();
   }
 
   // (a body layer whose tensor got no values is left out: calibrate() reports it)
@@ -444,7 +465,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
             throwIfAborted(signal);
             w.refiner.add((w.raw ? r[w.raw] : feeds[w.layer.inputTensor]).data as Float32Array);
           }
-        });
+        }, { extraFeeds: summary.feeds });
         return refiners;
       };
       // The second pass runs only what the open layers' inputs need: no reductions, and nothing after the last of
