@@ -8,7 +8,7 @@
 // than one code step (a rounding tie) anywhere are the ones to store with
 // uint8 weights, whose kernel is exact. The samples go a few per run, with a
 // cancellation check and a progress report between runs: on a real-size model
-// sixteen samples of the simulation are seconds of uninterruptible work.
+// eight samples of the simulation are seconds of uninterruptible work.
 import { throwIfAborted } from '../../shared/errors';
 import { createSession, exposeTensors, makeValueInfo, ort, OnnxModel, serializeModel, shapeOf, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx';
 
