@@ -25,6 +25,11 @@ export interface SessionOptions {
    * sessions whose outputs are large and short-lived (calibration), so memory stays flat.
    */
   lowMemory?: boolean;
+  /**
+   * Let ORT's idle threads wait without spinning between parallel work (default: they spin). For sessions that
+   * share the cores with threads of qtune's own (calibration's folding): a spinning thread takes their time.
+   */
+  noSpinning?: boolean;
   /** further ORT options for the few sessions that need them (profiling, saving the optimized graph) */
   ortOptions?: ort.InferenceSession.SessionOptions;
 }
@@ -88,6 +93,7 @@ export async function createSession(model: OnnxModel | Uint8Array | string, opts
     options.enableCpuMemArena = false;
     options.enableMemPattern = false;
   }
+  if (opts.noSpinning) options.extra = { session: { intra_op: { allow_spinning: '0' } } };
   const threads = opts.intraOpNumThreads ?? runtimeDefaults.threads;
   if (threads) options.intraOpNumThreads = threads;
   const ep = opts.executionProvider ?? runtimeDefaults.executionProvider;

@@ -21,7 +21,7 @@ import { QtuneError, throwIfAborted } from '../../shared/errors';
 import type { QuantConfig, ResolvedLayerConfig } from '../../shared/config-types';
 import type { QuantizeProgress } from '../../shared/quant-types';
 import type { Batch, Dataset } from '../data/dataset';
-import { createSession, exposeTensors, findQuantizableLayers, ReductionBuilder, shapeOf, toOrtFeeds, type ExtremeOutputs, type OnnxModel, type ort } from '../onnx';
+import { createSession, exposeTensors, findQuantizableLayers, ReductionBuilder, shapeOf, toOrtFeeds, type ExtremeOutputs, type SessionOptions, type OnnxModel, type ort } from '../onnx';
 import { StreamingIfmrHistogram, summarizeActivation, summarizeFromIfmrHistogram, summarizeFromMergedHistogram, type ActivationSummary } from './activation-stats';
 import { effectiveLayerConfig } from './config';
 import { ifmrSearch, ifmrSearchHistogram, percentileRank, type IfmrResult } from './ifmr';
@@ -234,7 +234,7 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
   const need = batchNum * batchSize;
   const tensors = [...new Set(layers.map((l) => l.inputTensor))];
   const layersOf = (t: string) => layers.filter((l) => l.inputTensor === t);
-  const sessionOptions = { forComparison: opts.optimize === false, intraOpNumThreads: opts.intraOpNumThreads, lowMemory: true };
+  const sessionOptions: SessionOptions = { forComparison: opts.optimize === false, intraOpNumThreads: opts.intraOpNumThreads, lowMemory: true };
   let passes = 1;
   let runsPerPass = 1;
 
@@ -343,6 +343,8 @@ async function calibrateStreaming(model: OnnxModel, dataset: Dataset, layers: En
     : undefined;
   // the summary pass's session, kept for the second pass: the same graph gives bit-identical activations (another
   // graph, optimised differently, may not), which the refinement needs to land every value in its summary bin
+  // (their cores shared with onnxruntime's threads, which then wait without spinning)
+  if (early) sessionOptions.noSpinning = true;
   const session = await open(builder);
   let summary: SummaryPass | undefined;
   try {
