@@ -10,7 +10,7 @@
 // cancellation check and a progress report between runs: on a real-size model
 // eight samples of the simulation are seconds of uninterruptible work.
 import { throwIfAborted } from '../../shared/errors';
-import { createSession, exposeTensors, makeValueInfo, ort, OnnxModel, serializeModel, shapeOf, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx';
+import { createSession, exposeTensors, makeNode, makeTensor, makeValueInfo, ort, OnnxModel, type AttrValue, serializeModel, shapeOf, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx';
 
 export interface MismatchOptions {
   signal?: AbortSignal;
@@ -58,6 +58,9 @@ function nodeUnit(idx: GraphIndex, layer: NodeProto): NodeUnit | undefined {
  * One model holding every unit side by side, each reading its own copy of its
  * input: a unit's output never feeds another unit (every layer is checked on
  * the simulation's codes), and one session and one run serve every layer.
+ * Each unit also reads the simulation's output codes and returns only how
+ * many of its own differ from them by more than one step (counted inside the
+ * runtime: on a real-size model the codes are tens of millions a sample).
  * Tensors made inside unit k get the suffix `tag + k`; initializers are shared.
  */
 function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[], dims: ReadonlyMap<string, readonly number[]>, tag: string): Uint8Array {
@@ -65,6 +68,7 @@ function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[
   const needed = new Set<string>();
   const input: ValueInfoProto[] = [];
   const output: ValueInfoProto[] = [];
+  const one = `one${tag}`;
   units.forEach((u, k) => {
     const produced = new Set([u.input, ...u.nodes.flatMap((n) => n.output)]);
     const local = (t: string) => (t && produced.has(t) ? `${t}${tag}${k}` : t);
@@ -73,8 +77,20 @@ function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[
       nodes.push({ ...n, name: `${n.name ?? n.opType}${tag}${k}`, input: n.input.map(local), output: n.output.map(local) });
     }
     // the batch axis is left free: runs may take different numbers of samples
-    input.push(makeValueInfo(local(u.input), DT.UINT8, [...dims.get(u.input)!].map((d, i) => (i === 0 ? 'N' : d))));
-    output.push(makeValueInfo(local(u.output), DT.UINT8, undefined));
+    const free = (t: string) => [...dims.get(t)!].map((d, i) => (i === 0 ? 'N' : d));
+    input.push(makeValueInfo(local(u.input), DT.UINT8, free(u.input)));
+    input.push(makeValueInfo(`${u.output}${tag}want${k}`, DT.UINT8, free(u.output)));
+    // |out − want| > 1, counted: as float, where the codes (0–255) are exact
+    const step = (op: string, inputs: string[], attrs?: Record<string, AttrValue>) => {
+      const out = `${op}${tag}${k}_${nodes.length}`;
+      nodes.push(makeNode(op, inputs, [out], { name: out, attrs }));
+      return out;
+    };
+    const asFloat = (t: string) => step('Cast', [t], { to: DT.FLOAT });
+    const far = step('Greater', [step('Abs', [step('Sub', [asFloat(local(u.output)), asFloat(`${u.output}${tag}want${k}`)])]), one]);
+    const bad = `${u.output}${tag}bad${k}`;
+    nodes.push(makeNode('ReduceSum', [step('Cast', [far], { to: DT.INT64 })], [bad], { name: bad, attrs: { keepdims: 0 } }));
+    output.push(makeValueInfo(bad, DT.INT64, []));
   });
   const proto: ModelProto = {
     irVersion: 8,
@@ -84,7 +100,7 @@ function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[
     graph: {
       name: 'units',
       node: nodes,
-      initializer: [...needed].map((n) => idx.initializers.get(n)!),
+      initializer: [...[...needed].map((n) => idx.initializers.get(n)!), makeTensor(`one${tag}`, [], Float32Array.of(1))],
       input, output,
       valueInfo: [], sparseInitializer: [], quantizationAnnotation: [],
     },
@@ -150,20 +166,21 @@ export async function codeMismatches(model: OnnxModel, feeds: Feeds, layers: rea
         const used = new Set(model.graph.nodes.flatMap((n) => [...n.input, ...n.output]));
         let tag = '__qtune_unit';
         while ([...used].some((t) => t.includes(tag))) tag += '_';
-        const bytes = unitsModel(model, idx, checked, new Map(checked.map((u) => [u.input, sim[u.input].dims])), tag);
+        const bytes = unitsModel(model, idx, checked, new Map(checked.flatMap((u) => [[u.input, sim[u.input].dims], [u.output, sim[u.output].dims]])), tag);
         // onnxruntime's CPU integer kernels are what is checked
         check = { session: await createSession(bytes, { forComparison: false, executionProvider: 'cpu' }), units: checked, tag };
         throwIfAborted(opts.signal);
       }
       const { session, units: checked, tag } = check;
-      const result = await session.run(Object.fromEntries(checked.map((u, k) => [`${u.input}${tag}${k}`, sim[u.input]])));
+      const feeds: Feeds = {};
       checked.forEach((u, k) => {
-        const y = result[`${u.output}${tag}${k}`].data as Uint8Array;
-        const want = sim[u.output].data as Uint8Array;
-        let n = 0;
-        for (let i = 0; i < y.length; i++) if (Math.abs(y[i] - want[i]) > 1) n++;
-        bad.set(u.layer, (bad.get(u.layer) ?? 0) + n);
-        seen.set(u.layer, (seen.get(u.layer) ?? 0) + y.length);
+        feeds[`${u.input}${tag}${k}`] = sim[u.input];
+        feeds[`${u.output}${tag}want${k}`] = sim[u.output];
+      });
+      const result = await session.run(feeds);
+      checked.forEach((u, k) => {
+        bad.set(u.layer, (bad.get(u.layer) ?? 0) + Number(result[`${u.output}${tag}bad${k}`].data[0]));
+        seen.set(u.layer, (seen.get(u.layer) ?? 0) + sim[u.output].data.length);
       });
       opts.onProgress?.(r + 1, runs.length);
     }
