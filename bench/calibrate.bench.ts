@@ -13,7 +13,7 @@ const ROOT = process.cwd();
 const CACHE = process.env.QTUNE_BENCH_DIR ?? join(ROOT, '.bench-cache');
 const REPS = Number(process.env.QTUNE_BENCH_REPS ?? 2);
 
-interface Measure { ms: number; maxRssMB: number; passes: number }
+interface Measure { ms: number; maxRssMB: number; passes: number; stageMs?: Record<string, number> }
 
 function child(args: string[]): Measure {
   return childJson(args) as Measure;
@@ -29,18 +29,23 @@ function childJson(args: string[]): unknown {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 /** Ratio of calibration to plain inference, median over REPS alternating runs. */
-function ratio(model: string, data: string, samples: number, batch: number, method?: string): { ratio: number; rss: number; passes: number } {
+function ratio(model: string, data: string, samples: number, batch: number, method?: string): { ratio: number; rss: number; passes: number; split: string } {
   const ratios: number[] = [];
   let rss = 0;
   let passes = 1;
+  let split = '';
   for (let i = 0; i < REPS; i++) {
     const plain = child(['plain', model, data, String(samples), String(batch)]);
     const cal = child(['calibrate', model, data, String(samples), String(batch), ...(method ? ['--method', method] : [])]);
     ratios.push(cal.ms / plain.ms);
     rss = Math.max(rss, cal.maxRssMB);
     passes = cal.passes;
+    // the stages of the run whose ratio is the median's (the lower one of two)
+    if (cal.ms / plain.ms === median(ratios)) {
+      split = Object.entries(cal.stageMs ?? {}).filter(([, ms]) => ms >= 0.05 * plain.ms).map(([s, ms]) => `${s} ${(ms / plain.ms).toFixed(1)}×`).join(', ');
+    }
   }
-  return { ratio: median(ratios), rss, passes };
+  return { ratio: median(ratios), rss, passes, split };
 }
 
 export default async function (): Promise<void> {
@@ -71,6 +76,7 @@ export default async function (): Promise<void> {
     for (const samples of [64, 256]) {
       const r = ratio(model, data, samples, 32);
       console.log(`calibrate ${name}, ${samples} samples: ${r.ratio.toFixed(1)}× plain inference (target ≤ 5), ${r.passes} pass(es), peak RSS ${r.rss.toFixed(0)} MB`);
+      console.log(`  ${r.split}`);
     }
   }
   // The streaming choice must be the sort-based search's on the real-size models too (minutes: the held

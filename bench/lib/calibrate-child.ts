@@ -52,14 +52,26 @@ if (what === 'plain') {
   console.log(JSON.stringify({ same: streamed.length - differ.length, layers: streamed.length, differ }));
 } else {
   const out = mkdtempSync(join(tmpdir(), 'qtune-bench-cal-'));
+  // ms from one stage's first progress report to the next stage's (calibrate: the passes; export: ARQ, Q/DQ, kernel check)
+  const stageMs: Record<string, number> = {};
+  let stage = '';
+  let since = t;
   try {
     const r = await quantizeModel({
       modelPath, dataset: { data }, outDir: out, name: 'm', batchSize: batch, batchNum: samples / batch,
       calibrationMethod: method === 'held' ? 'held' : undefined,
+      onProgress: (p) => {
+        if (p.stage === stage) return;
+        const now = performance.now();
+        stageMs[stage || 'start'] = (stageMs[stage || 'start'] ?? 0) + now - since;
+        stage = p.stage;
+        since = now;
+      },
     });
     passes = r.calibration.passes;
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-  console.log(JSON.stringify({ ms: performance.now() - t, maxRssMB: process.resourceUsage().maxRSS / 1024, passes }));
+  stageMs[stage] = (stageMs[stage] ?? 0) + performance.now() - since;
+  console.log(JSON.stringify({ ms: performance.now() - t, maxRssMB: process.resourceUsage().maxRSS / 1024, passes, stageMs }));
 }

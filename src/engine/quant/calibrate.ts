@@ -155,6 +155,8 @@ async function calibrateLayers(model: OnnxModel, dataset: Dataset, config: Quant
   }
   if (layers.length === 0) return { layers: [], batches: 0, batchSize, samples: 0, passes: 0 };
   throwIfAborted(opts.signal);
+  // the stage starts now: building its session takes a while on a real-size model
+  opts.onProgress?.({ stage: 'calibrate', done: 0, total: batchNum, pass: 1, passes: 1 });
   if (opts.method !== 'held') {
     const streamed = await calibrateStreaming(model, dataset, layers, { ...opts, batchSize, batchNum });
     if (streamed) return streamed;
