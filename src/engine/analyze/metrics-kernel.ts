@@ -1,0 +1,97 @@
+// The tensor comparison metrics over float32 data by the WebAssembly kernel of
+// metrics-kernel.wat (two values at a time in float64, no branches): the
+// element-by-element definition (metrics-scalar.ts) costs more than the
+// inferences it analyses on a real-size model. The kernel's memory is fixed
+// (one chunk of each side); tensors are copied through it chunk by chunk,
+// once per pass (once in all when the tensor fits in one chunk).
+import type { TensorMetrics } from '../../shared/analysis-types';
+import { METRICS_KERNEL_WASM } from './metrics-kernel-wasm';
+import { compareTensorsScalar } from './metrics-scalar';
+import { checkLengths, meanOf, metricsFromSums } from './metrics-sums';
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  xPtr: WebAssembly.Global;
+  yPtr: WebAssembly.Global;
+  chunk: WebAssembly.Global;
+  pass1(n: number): void;
+  pass2(n: number, xMean: number, yMean: number, xMin: number, yMin: number, xInv: number, yInv: number): void;
+}
+
+interface Kernel {
+  k: KernelExports;
+  chunk: number;
+  /** the chunk buffers of each side */
+  xs: Float32Array;
+  ys: Float32Array;
+  /** the state: pass 1's 14 and pass 2's 10 lane pairs (see the WAT source) */
+  st: Float64Array;
+}
+
+let kernel: Kernel | undefined;
+
+/** The kernel's instance, compiled on first use (synchronously: 4 KB; one per process or worker thread). */
+function instance(): Kernel {
+  if (kernel) return kernel;
+  const bytes = Uint8Array.from(atob(METRICS_KERNEL_WASM), (c) => c.charCodeAt(0));
+  const k = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as KernelExports;
+  const chunk = k.chunk.value as number;
+  const buf = k.memory.buffer;
+  kernel = {
+    k, chunk,
+    xs: new Float32Array(buf, k.xPtr.value as number, chunk),
+    ys: new Float32Array(buf, k.yPtr.value as number, chunk),
+    st: new Float64Array(buf, 0, 52),
+  };
+  return kernel;
+}
+
+// state layout, in f64 lanes (two per quantity): pass 1 from 0, pass 2 from 32
+const DOT = 0, XX = 2, YY = 4, DD = 6, SUM_ABS = 8, MAX_ABS = 10, SUM_REL = 12, MAX_REL = 14;
+const SX = 16, SY = 18, X_MIN = 20, X_MAX = 22, Y_MIN = 24, Y_MAX = 26;
+const VX = 32, VY = 34, P_ = 36, D_ = 38, E_ = 40, A_ = 42, Q_ = 44, CP = 46, CQ = 48, CA = 50;
+
+/** The two lanes of a sum. */
+const sum = (st: Float64Array, i: number) => st[i] + st[i + 1];
+/** The two lanes of a sum kept with Kahan's compensation c (the sum less c is the closer one). */
+const compensated = (st: Float64Array, i: number, c: number) => (st[i] - st[c]) + (st[i + 1] - st[c + 1]);
+/** The larger lane, as the definition's "if (v > m) m = v" picks it (a lane never holds NaN). */
+const most = (st: Float64Array, i: number) => (st[i + 1] > st[i] ? st[i + 1] : st[i]);
+const least = (st: Float64Array, i: number) => (st[i + 1] < st[i] ? st[i + 1] : st[i]);
+
+/** All metrics of one float32 x/y pair (both flattened, same length). */
+export function compareFloat32(x: Float32Array, y: Float32Array): TensorMetrics {
+  checkLengths(x, y);
+  const { k, chunk, xs, ys, st } = instance();
+  const n = x.length;
+  st.fill(0);
+  st[X_MIN] = st[X_MIN + 1] = st[Y_MIN] = st[Y_MIN + 1] = Infinity;
+  st[X_MAX] = st[X_MAX + 1] = st[Y_MAX] = st[Y_MAX + 1] = -Infinity;
+  const load = (at: number, len: number) => {
+    xs.set(len === n ? x : x.subarray(at, at + len));
+    ys.set(len === n ? y : y.subarray(at, at + len));
+  };
+  for (let at = 0; at < n; at += chunk) {
+    const len = Math.min(chunk, n - at);
+    load(at, len);
+    k.pass1(len);
+  }
+  const sx = sum(st, SX), sy = sum(st, SY);
+  // an Infinity or NaN (sums of finite float32 values stay finite): the definition says what each metric is then
+  // (NaN here and there, a side of no range, ...), and such a tensor is rare enough to take its time
+  if (!Number.isFinite(sx + sy)) return compareTensorsScalar(x, y);
+  const xMean = meanOf(sx, n), yMean = meanOf(sy, n);
+  const xMin = least(st, X_MIN), yMin = least(st, Y_MIN);
+  const xr = most(st, X_MAX) - xMin, yr = most(st, Y_MAX) - yMin;
+  for (let at = 0; at < n; at += chunk) {
+    const len = Math.min(chunk, n - at);
+    if (n > chunk) load(at, len); // a tensor of one chunk is still there
+    k.pass2(len, xMean, yMean, xMin, yMin, xr > 0 ? 1 / xr : 0, yr > 0 ? 1 / yr : 0);
+  }
+  return metricsFromSums({
+    n, dot: sum(st, DOT), xx: sum(st, XX), yy: sum(st, YY), dd: sum(st, DD),
+    sumAbs: sum(st, SUM_ABS), maxAbs: most(st, MAX_ABS), sumRel: sum(st, SUM_REL), maxRel: most(st, MAX_REL),
+    xMean, yMean, vx: sum(st, VX), vy: sum(st, VY), P: compensated(st, P_, CP), Q: compensated(st, Q_, CQ),
+    D: sum(st, D_), E: sum(st, E_), A: compensated(st, A_, CA),
+  });
+}
