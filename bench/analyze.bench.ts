@@ -7,6 +7,8 @@
 // flat) and its accumulated + isolated passes (one pass since the twin model
 // runs in place of the float model; its build and sessions counted) over one
 // plain float pass over the same samples, measured just before (target ≤ 5×).
+// On each model's real activations, the per-tensor metrics: the float32 kernel
+// against the element-by-element definition, ns per compared value.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -15,7 +17,11 @@ import { quantizeModel } from '../src/engine/quant/quantize';
 import * as ort from 'onnxruntime-node';
 import { isolatedSensitivity, readQdqLayers, type SampleBatch } from '../src/engine/analyze';
 import { activationRanges } from '../src/engine/analyze/testing';
-import { createSession, findQuantizableLayers, loadModel, type OnnxModel } from '../src/engine/onnx';
+import { createSession, exposeTensors, findQuantizableLayers, inputSpecs, loadModel, type OnnxModel } from '../src/engine/onnx';
+import { compareTensors } from '../src/engine/analyze/metrics';
+import { compareTensorsScalar } from '../src/engine/analyze/metrics-scalar';
+import { openDataset } from '../src/engine/data/dataset';
+import { datasetFromShortForm } from '../src/engine/data/manifest';
 import { exportQdq } from '../src/engine/quant/qdq-export';
 import { upgradeOpset } from '../src/engine/onnx/upgrade';
 
@@ -46,6 +52,40 @@ async function floatPass(model: OnnxModel, batches: SampleBatch[]): Promise<{ co
   return { cold, warm };
 }
 
+/** Every float32 tensor both models compute on `feeds`, paired by name: [quantized, float]. */
+async function activationPairs(float: OnnxModel, quant: OnnxModel, feeds: Record<string, ort.Tensor>): Promise<[Float32Array, Float32Array][]> {
+  const run = async (m: OnnxModel) => {
+    const session = await createSession(exposeTensors(m, 'all'));
+    try { return await session.run(feeds); } finally { await session.release(); }
+  };
+  const fo = await run(float), qo = await run(quant);
+  const pairs: [Float32Array, Float32Array][] = [];
+  for (const [name, f] of Object.entries(fo)) {
+    const q = qo[name]?.data, d = f.data;
+    if (q instanceof Float32Array && d instanceof Float32Array && q.length === d.length && d.length > 0) pairs.push([q, d]);
+  }
+  return pairs;
+}
+
+/** The metrics kernel against the definition on the same activations, alternating, medians of 3. */
+function metricsGain(label: string, pairs: [Float32Array, Float32Array][]): void {
+  const values = pairs.reduce((a, [x]) => a + x.length, 0);
+  const nsPerValue = (compare: typeof compareTensors) => {
+    const t = performance.now();
+    for (const [x, y] of pairs) compare(x, y);
+    return ((performance.now() - t) * 1e6) / values;
+  };
+  nsPerValue(compareTensors);
+  nsPerValue(compareTensorsScalar);
+  const kernel: number[] = [], reference: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    kernel.push(nsPerValue(compareTensors));
+    reference.push(nsPerValue(compareTensorsScalar));
+  }
+  const k = median(kernel), r = median(reference);
+  console.log(`  metrics kernel: ${k.toFixed(1)} ns/value, reference ${r.toFixed(1)} ns/value, ${(r / k).toFixed(1)}x (${label}: ${pairs.length} tensors, ${values} values)`);
+}
+
 async function measure(label: string, path: string, dims: number[]): Promise<void> {
   if (!existsSync(path)) { console.log(`${label}: model not found, skipped`); return; }
   const float = loadModel(path);
@@ -72,6 +112,7 @@ async function measure(label: string, path: string, dims: number[]): Promise<voi
   console.log(`  isolated inference / float inference, warm sessions: ${(warmRun / f.warm).toFixed(2)}x (target <= 2.5x)`);
   console.log(`  isolated inference / float inference, fresh sessions: ${(runMs / f.cold).toFixed(2)}x`);
   console.log(`  whole isolated pass (twin build ${(buildMs / f.cold).toFixed(2)}x + session ${(sessionMs / f.cold).toFixed(2)}x + inference) / fresh float inference: ${(isoMs / f.cold).toFixed(2)}x`);
+  metricsGain(`${batches[0].rows} random samples`, await activationPairs(float, quant, batches[0].feeds));
 }
 
 function child(script: string, args: string[]): Record<string, number> {
@@ -97,6 +138,7 @@ async function realSize(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'qtune-bench-analyze-'));
   try {
     const q = await quantizeModel({ modelPath: float, dataset: { data }, outDir: tmp, name: 'resnet50', batchSize: 16, batchNum: 2 });
+    await resnetMetricsGain(float, q.files.quantModel, data);
     for (const samples of [64, ...(process.env.QTUNE_BENCH_QUICK ? [] : [256])]) {
       const before = load();
       const passes: number[] = [], wholes: number[] = [];
@@ -116,6 +158,19 @@ async function realSize(): Promise<void> {
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The metrics kernel's gain on ResNet-50's activations of one real sample (26 M values). */
+async function resnetMetricsGain(floatPath: string, quantPath: string, data: string): Promise<void> {
+  const float = loadModel(floatPath);
+  const inputs = inputSpecs(float);
+  const dataset = await openDataset(await datasetFromShortForm({ data, inputName: inputs[0].name }), { inputs });
+  for await (const b of dataset.batches({ batchSize: 1, limit: 1 })) {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [k, f] of Object.entries(b.feeds)) feeds[k] = new ort.Tensor(f.type, f.data, f.dims);
+    console.log('analyze resnet50, per-tensor metrics of one sample:');
+    metricsGain('1 sample', await activationPairs(float, loadModel(quantPath), feeds));
   }
 }
 
