@@ -60,6 +60,8 @@ const least = (st: Float64Array, i: number) => (st[i + 1] < st[i] ? st[i + 1] : 
 /** The plain sums of each pass: the kernel sums each chunk from 0, and they are added up here (see below). */
 const SUMS1 = [DOT, XX, YY, DD, SUM_ABS, SUM_REL, SX, SY];
 const SUMS2 = [VX, VY, D_, E_];
+// their totals, in SUMS1's and SUMS2's order (reused: a call allocates nothing but its result)
+const s1 = new Float64Array(SUMS1.length), s2 = new Float64Array(SUMS2.length);
 
 /**
  * Adds the chunk sums `at` of the state into `into` and clears them for the next chunk: a sum of a million
@@ -72,26 +74,30 @@ function collect(st: Float64Array, at: readonly number[], into: Float64Array): v
   }
 }
 
+/** Copies values [at, at + len) of x and y into the kernel's chunks. */
+function load(kn: Kernel, x: Float32Array, y: Float32Array, at: number, len: number): void {
+  kn.xs.set(len === x.length ? x : x.subarray(at, at + len));
+  kn.ys.set(len === y.length ? y : y.subarray(at, at + len));
+}
+
 /** All metrics of one float32 x/y pair (both flattened, same length). */
 export function compareFloat32(x: Float32Array, y: Float32Array): TensorMetrics {
   checkLengths(x, y);
-  const { k, chunk, xs, ys, st } = instance();
+  const kn = instance();
+  const { k, chunk, st } = kn;
   const n = x.length;
   st.fill(0);
   st[X_MIN] = st[X_MIN + 1] = st[Y_MIN] = st[Y_MIN + 1] = Infinity;
   st[X_MAX] = st[X_MAX + 1] = st[Y_MAX] = st[Y_MAX + 1] = -Infinity;
-  const load = (at: number, len: number) => {
-    xs.set(len === n ? x : x.subarray(at, at + len));
-    ys.set(len === n ? y : y.subarray(at, at + len));
-  };
-  const s1 = new Float64Array(SUMS1.length), s2 = new Float64Array(SUMS2.length);
+  s1.fill(0);
+  s2.fill(0);
   for (let at = 0; at < n; at += chunk) {
     const len = Math.min(chunk, n - at);
-    load(at, len);
+    load(kn, x, y, at, len);
     k.pass1(len);
     collect(st, SUMS1, s1);
   }
-  const [dot, xx, yy, dd, sumAbs, sumRel, sx, sy] = s1;
+  const sx = s1[6], sy = s1[7];
   // an Infinity or NaN (sums of finite float32 values stay finite): the definition says what each metric is then
   // (NaN here and there, a side of no range, ...), and such a tensor is rare enough to take its time
   if (!Number.isFinite(sx + sy)) return compareTensorsScalar(x, y);
@@ -100,13 +106,13 @@ export function compareFloat32(x: Float32Array, y: Float32Array): TensorMetrics 
   const xr = most(st, X_MAX) - xMin, yr = most(st, Y_MAX) - yMin;
   for (let at = 0; at < n; at += chunk) {
     const len = Math.min(chunk, n - at);
-    if (n > chunk) load(at, len); // a tensor of one chunk is still there
+    if (n > chunk) load(kn, x, y, at, len); // a tensor of one chunk is still there
     k.pass2(len, xMean, yMean, xMin, yMin, xr > 0 ? 1 / xr : 0, yr > 0 ? 1 / yr : 0);
     collect(st, SUMS2, s2);
   }
-  const [vx, vy, D, E] = s2;
   return metricsFromSums({
-    n, dot, xx, yy, dd, sumAbs, maxAbs: most(st, MAX_ABS), sumRel, maxRel: most(st, MAX_REL), xMean, yMean, vx, vy,
-    P: compensated(st, P_, CP), Q: compensated(st, Q_, CQ), D, E, A: compensated(st, A_, CA),
+    n, dot: s1[0], xx: s1[1], yy: s1[2], dd: s1[3], sumAbs: s1[4], maxAbs: most(st, MAX_ABS), sumRel: s1[5],
+    maxRel: most(st, MAX_REL), xMean, yMean, vx: s2[0], vy: s2[1],
+    P: compensated(st, P_, CP), Q: compensated(st, Q_, CQ), D: s2[2], E: s2[3], A: compensated(st, A_, CA),
   });
 }
