@@ -134,3 +134,31 @@ describe('the float32 kernel against the element-by-element definition', () => {
     expect(worst).toBeLessThanOrEqual(4);
   });
 });
+
+describe('sums of a million values', () => {
+  it('keep 1e-12 in both implementations (a running sum of them would not)', () => {
+    // an activation of a million values, nearly all alike (a saturated or biased layer), and its quantized
+    // copy: a running sum of equal terms drifts; Σy², Σ(x − y)², Σx·y summed exactly (hi + lo) as the reference
+    const n = 1_000_000;
+    const y = Float32Array.from({ length: n }, (_, i) => (i % 1000 ? 0.1 : 0.1 + 0.05 * rand())), x = quantized(y);
+    const exact = (f: (i: number) => number) => {
+      let hi = 0, lo = 0;
+      for (let i = 0; i < n; i++) {
+        const v = f(i), s = hi + v, b = s - hi;
+        lo += (hi - (s - b)) + (v - b);
+        hi = s;
+      }
+      return hi + lo;
+    };
+    const yy = exact((i) => y[i] * y[i]), dd = exact((i) => (x[i] - y[i]) ** 2), dot = exact((i) => x[i] * y[i]);
+    const xx = exact((i) => x[i] * x[i]);
+    const red = Math.sqrt(dd / yy), cos = dot / Math.sqrt(xx * yy);
+    let running = 0;
+    for (let i = 0; i < n; i++) running += y[i] * y[i];
+    expect(Math.abs(Math.sqrt(dd / running) - red) / red, 'a running sum').toBeGreaterThan(1e-12);
+    for (const m of [compareFloat32(x, y), compareTensorsScalar(x, y)]) {
+      expect(Math.abs(m.RelativeEuclideanDistance - red) / red).toBeLessThanOrEqual(1e-12);
+      expect(Math.abs(m.CosineSimilarity - cos) / cos).toBeLessThanOrEqual(1e-12);
+    }
+  });
+});

@@ -30,7 +30,7 @@ interface Kernel {
 
 let kernel: Kernel | undefined;
 
-/** The kernel's instance, compiled on first use (synchronously: 4 KB; one per process or worker thread). */
+/** The kernel's instance, compiled on first use (synchronously: 2 KB of code; one per process or worker thread). */
 function instance(): Kernel {
   if (kernel) return kernel;
   const bytes = Uint8Array.from(atob(METRICS_KERNEL_WASM), (c) => c.charCodeAt(0));
