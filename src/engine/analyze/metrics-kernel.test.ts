@@ -1,18 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { MetricKey, TensorMetrics } from '../../shared/analysis-types';
-import { KERNEL_MODULE, KERNEL_WAT, kernelModuleSource } from '../../../scripts/build-metrics-kernel';
 import { compareFloat32 } from './metrics-kernel';
 import { compareTensorsScalar } from './metrics-scalar';
 import { KL_FLOOR, klFromSums } from './metrics-sums';
 import { compareTensors } from './metrics';
-
-describe('the generated kernel module', () => {
-  it('is the compiled metrics-kernel.wat (run `npm run build:kernel` after editing it)', async () => {
-    const expected = await kernelModuleSource(readFileSync(KERNEL_WAT, 'utf8'));
-    expect(readFileSync(KERNEL_MODULE, 'utf8') === expected, 'metrics-kernel-wasm.ts is stale').toBe(true);
-  });
-});
 
 let seed = 11;
 const rand = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;

@@ -5,7 +5,7 @@
 // (one chunk of each side); tensors are copied through it chunk by chunk,
 // once per pass (once in all when the tensor fits in one chunk).
 import type { TensorMetrics } from '../../shared/analysis-types';
-import { METRICS_KERNEL_WASM } from './metrics-kernel-wasm';
+import { WASM_BASE64 } from './metrics-kernel.wasm';
 import { compareTensorsScalar } from './metrics-scalar';
 import { checkLengths, meanOf, metricsFromSums } from './metrics-sums';
 
@@ -33,8 +33,7 @@ let kernel: Kernel | undefined;
 /** The kernel's instance, compiled on first use (synchronously: 2 KB of code; one per process or worker thread). */
 function instance(): Kernel {
   if (kernel) return kernel;
-  const bytes = Uint8Array.from(atob(METRICS_KERNEL_WASM), (c) => c.charCodeAt(0));
-  const k = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as KernelExports;
+  const k = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'))).exports as unknown as KernelExports;
   const chunk = k.chunk.value as number;
   const buf = k.memory.buffer;
   kernel = {

@@ -2,7 +2,7 @@
 ;; promoted to float64), without branches in the loops: the same two passes as the element-by-element
 ;; definition in metrics-scalar.ts, which the tests hold this kernel to.
 ;;
-;; Generated into metrics-kernel-wasm.ts by `npm run build:kernel`; edit this file, then run that.
+;; Compiled into metrics-kernel.wasm.ts by `npm run build:wasm`; edit this file, then run that.
 ;;
 ;; Memory (fixed, never grown, 320 KB): the running state at 0, constants at 512, one chunk of x (quantized
 ;; side) at 1024 and one of y (float side) at 1024 + 4·32768, pass2's scratch at 1024 + 8·32768 (16 KB).
