@@ -48,7 +48,7 @@ export class Session {
     // project.json as the backend wrote it (a run or an analysis that ended); older backends do not send it
     this.offEvents = api().onEvent((e) => {
       const changed = e as unknown as { type: string; dir?: string; project?: ProjectFile };
-      if (changed.type === 'project.changed' && changed.dir === this.dir && changed.project) this.project = changed.project;
+      if (changed.type === 'project.changed' && changed.dir === this.dir && changed.project) this.adopt(changed.project);
     });
   }
 
@@ -102,6 +102,19 @@ export class Session {
   }
 
   private updateSeq = 0;
+  /** Changes sent and not answered yet, in the order sent (not shown by itself: no reactivity). */
+  private unanswered: { seq: number; patch: ProjectPatch }[] = [];
+
+  /**
+   * Show a project.json the backend sent (an event, a re-read) with the
+   * changes still on their way laid over it again: that file may have been
+   * written before them, and a quick second tick would otherwise flicker
+   * back to the first until its answer came.
+   */
+  private adopt(project: ProjectFile): void {
+    this.project = project;
+    for (const u of this.unanswered) applyProjectPatch(this.project, u.patch);
+  }
 
   async update(patch: ProjectPatch): Promise<void> {
     // optimistic: the UI reflects the change at once, the saved file follows
@@ -109,10 +122,14 @@ export class Session {
     // Answers can overtake each other; only the newest one may replace the
     // project, or a quick second change would flicker back to the first.
     const seq = ++this.updateSeq;
+    this.unanswered.push({ seq, patch });
     try {
       const saved = await api().call('project.update', { dir: this.dir, patch });
+      // the backend applies changes in order: this answer holds every earlier one
+      this.unanswered = this.unanswered.filter((u) => u.seq > seq);
       if (seq === this.updateSeq) this.project = saved;
     } catch (err) {
+      this.unanswered = this.unanswered.filter((u) => u.seq !== seq);
       this.error = errorMessage(err);
     }
   }
@@ -312,7 +329,7 @@ export class Session {
     const satisfied = new Promise<void>((r) => (met = r));
     // an answer or event older than the project already shown never replaces it
     const take = (p: ProjectFile) => {
-      if (!this.project || p.updatedAt >= this.project.updatedAt) this.project = p;
+      if (!this.project || p.updatedAt >= this.project.updatedAt) this.adopt(p);
       if (!until || until(p)) met();
     };
     const off = api().onEvent((e) => {
