@@ -173,8 +173,11 @@ describe('README commands', () => {
       // the eval data column names files that exist
       const set = /data\/(\w+)\//.exec(r[2])![1];
       for (const f of r[2].match(/`[^`]+`/g)!.map((x) => x.replace(/`/g, ''))) expect(existsSync(join(ROOT, 'test/fixtures', f.includes('/') ? f : `data/${set}/${f}`)), f).toBe(true);
-      const expected = { float: Number(r[3]), int8: Number(r[4]) };
+      const expected = { float: Number(r[3]), int8: Number(r[5]) };
       expect(judged(outputOf(new RegExp(`^npx qtune evaluate --model example/${name}_quant_model\\.onnx `))), model).toEqual(expected);
+      // the same calibration as AMCT simulates it (generic-qdq layout, optimisations off)
+      const amct = /simulated ([\d.]+)% vs runtime/.exec(outputOf(new RegExp(`^npx qtune evaluate --model example/${name}_amct_quant_model\\.onnx .*--parity`)));
+      expect(Number(amct?.[1]), `${model} simulated`).toBe(Number(r[4]));
     });
   });
 
