@@ -4,7 +4,7 @@
 // camelCase field names (protobufjs's convention); an absent optional field is
 // `undefined`. 64-bit integers stay `Long` (or may be plain numbers when we
 // create them) so values such as INT64_MAX in Slice ends survive a round trip.
-import protobuf from 'protobufjs/light';
+import protobuf from 'protobufjs/light.js';
 import Long from 'long';
 import onnxProtoJson from './onnx-proto.json';
 
