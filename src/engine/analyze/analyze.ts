@@ -16,7 +16,7 @@ import { isolatedSensitivity, prepareTwinPass, type TwinPass } from './isolated'
 import { outputSensitivity } from './output-sensitivity';
 import { exposeSharedBodyTensors, readQdqLayersWithBodies, scopedTensorName } from './subgraph-layers';
 import { resolveFloatReference } from './reference';
-import { cancelPoint, collectBatches, type SampleBatch } from './samples';
+import { cancelPoint, firstSamples, SampleStream } from './samples';
 import { readStatsFile } from './stats';
 import { suggestSkips } from './suggest';
 import { weightError } from './weights';
@@ -119,9 +119,8 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
 
   const samples = Math.max(1, opts.samples ?? 32);
   const dataset = typeof opts.dataset === 'string' ? await openDataFor(reference, { data: opts.dataset }) : opts.dataset;
-  const batches = await collectBatches(dataset, samples, opts.batchSize ?? 8, opts.signal);
-  const sampleIndices = batches.flatMap((b) => b.indices);
-  if (sampleIndices.length < samples) warnings.push({ code: 'few_samples', message: `the data holds ${sampleIndices.length} samples; ${samples} were asked for` });
+  // read anew on each pass: the inputs of a few hundred real-size samples would outweigh everything else held
+  const batches = await SampleStream.open(dataset, samples, opts.batchSize ?? 8, opts.signal);
   stage('data');
 
   // tensors inside If/Loop/Scan bodies are compared as main-graph outputs named <node>/<attribute>/<tensor>
@@ -136,9 +135,12 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   let twin: TwinPass | undefined;
   const acc = await compareAccumulated(exposed.float, exposed.quant, qdq.layers, {
     batches, maxTensorsPerRun: opts.maxTensorsPerRun, signal: opts.signal, onProgress: progress('accumulated'),
-    rider: async (ranks) => (twin = await prepareTwinPass(exposed.float, quant, mainLayers, { firstBatch: batches[0], knownRanks: ranks })),
+    rider: async (ranks) => (twin = await prepareTwinPass(exposed.float, quant, mainLayers, { firstBatch: batches.first, knownRanks: ranks })),
   });
   stage('accumulated');
+  // the accumulated pass went through every sample (unreadable images skipped)
+  const sampleIndices = batches.indices ?? [];
+  if (sampleIndices.length < samples) warnings.push({ code: 'few_samples', message: `the data holds ${sampleIndices.length} samples; ${samples} were asked for` });
 
   const iso = twin ? twin.result() : await isolatedSensitivity(reference, quant, mainLayers, { batches, knownRanks: acc.ranks, rowsPerRun: acc.rowsPerRun, signal: opts.signal, onProgress: progress('isolated') });
   progress('isolated')(1, 1);
@@ -208,13 +210,7 @@ export async function analyzeModels(opts: AnalyzeOptions): Promise<AnalysisRepor
   if (opts.outputSensitivity) {
     const o = opts.outputSensitivity;
     const ranked = [...qdq.layers].sort((a, b) => (iso.byLayer.get(a.name)?.sensitivity ?? 1) - (iso.byLayer.get(b.name)?.sensitivity ?? 1));
-    const few: SampleBatch[] = [];
-    let n = 0;
-    for (const b of batches) {
-      if (o.samples && n >= o.samples) break;
-      few.push(b);
-      n += b.indices.length;
-    }
+    const few = await firstSamples(batches, o.samples || undefined);
     const r = await outputSensitivity(reference, quant, ranked, {
       batches: few, maxLayers: o.maxLayers, timeBudgetMs: o.timeBudgetMs, signal: opts.signal, onProgress: progress('output-sensitivity'),
     });

@@ -6,7 +6,9 @@ import { compareAccumulated, matchTensors } from './compare';
 import { cosineFromDiff } from '../eval/metrics';
 import { isolatedSensitivity, prepareTwinPass, sensitivityFromSums, type TwinPass } from './isolated';
 import { readQdqLayers } from './qdq-layers';
-import type { SampleBatch } from './samples';
+import { SampleStream, type SampleBatch } from './samples';
+import { openDataset, type Dataset } from '../data/dataset';
+import { datasetFromShortForm } from '../data/manifest';
 import { activationRanges, makeTestQdqModel, npyFeed } from './testing';
 
 const MODEL = join(process.cwd(), 'test/fixtures/models/lenet_mnist.onnx');
@@ -76,6 +78,25 @@ describe('accumulated comparison', () => {
     expect(chunked.tensors).toEqual(whole.tensors);
     // 12 tensors in chunks of 3 over 2 batches → 8 steps (+ the initial 0)
     expect(calls).toBe(9);
+  });
+
+  it('a stream of samples, read anew from the data for each chunk of tensors, gives the numbers of batches held in memory', async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const layers = readQdqLayers(quant).layers;
+    const held = await compareAccumulated(float, quant, layers, { batches });
+    const opened = await openDataset(await datasetFromShortForm({ data: DATA, inputName: 'input' }), { inputs: [{ name: 'input', dims: ['batch', 1, 28, 28], type: 'float32' }] });
+    let passes = 0;
+    const counted: Dataset = { ...opened, batches: (o) => (passes++, opened.batches(o)) };
+    const stream = await SampleStream.open(counted, 12, 6);
+    expect([stream.samples, stream.first?.indices, stream.indices]).toEqual([12, [0, 1, 2, 3, 4, 5], undefined]);
+    passes = 0;
+    const progress: [number, number][] = [];
+    const streamed = await compareAccumulated(float, quant, layers, { batches: stream, maxTensorsPerRun: 3, onProgress: (d, t) => progress.push([d, t]) });
+    expect(streamed.tensors).toEqual(held.tensors);
+    // 12 tensors in chunks of 3: four passes over the data, progress counted in samples
+    expect(passes).toBe(4);
+    expect(progress.at(-1)).toEqual([48, 48]);
+    expect(stream.indices).toEqual(Array.from({ length: 12 }, (_, i) => i));
   });
 
   it('keeps each run under the byte budget by running fewer samples and fewer tensors at a time, with the same numbers', async () => {

@@ -11,7 +11,7 @@ import type { TensorComparison } from '../../shared/analysis-types';
 import { createSession, exposeTensors, subgraphsOf, type OnnxModel, type ort } from '../onnx';
 import { compareTensors } from './metrics';
 import type { QdqLayer } from './qdq-layers';
-import { cancelPoint, canSplitBatches, MetricAccumulator, numericData, sliceSamples, sliceShape, splitBatch, throwIfAborted, type SampleBatch } from './samples';
+import { cancelPoint, canSplitBatches, firstBatch, MetricAccumulator, numericData, sampleCount, sliceSamples, sliceShape, splitBatch, throwIfAborted, type Batches, type SampleBatch } from './samples';
 
 export interface TensorMatch {
   /** tensors both models compute, in float-model node order */
@@ -42,7 +42,8 @@ export function matchTensors(float: OnnxModel, quant: OnnxModel): TensorMatch {
 export const COMPARE_BYTES_PER_RUN = 128 * 1024 ** 2;
 
 export interface CompareOptions {
-  batches: readonly SampleBatch[];
+  /** the samples; a stream is read once per chunk of tensors */
+  batches: Batches;
   /** most tensors exposed per inference (default: as many as the byte budget allows); each chunk costs one more pass */
   maxTensorsPerRun?: number;
   /** exposed bytes per run and model (default COMPARE_BYTES_PER_RUN) */
@@ -137,7 +138,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   const ranks = new Map<string, number>();
   const notCompared = new Map<string, string>();
   const budget = opts.bytesPerRun ?? COMPARE_BYTES_PER_RUN;
-  const first = opts.batches[0];
+  const first = firstBatch(opts.batches);
   if (!first || match.common.length === 0) return { ...match, tensors: [], notCompared: [], ranks };
   throwIfAborted(opts.signal);
   // probe: the float model on one sample (or the first batch, when the batch cannot be split) gives each tensor's bytes
@@ -177,8 +178,8 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
     curBytes += b;
   }
   if (cur.length > 0) chunks.push(cur);
-  const runs = opts.batches.flatMap((b) => (splittable ? splitBatch(b, rowsPerRun) : [b]));
-  const total = chunks.length * runs.length;
+  // progress in samples compared: each chunk of tensors is one pass over the samples
+  const total = chunks.length * sampleCount(opts.batches);
   let done = 0;
   // a run's tensors of a real-size model take seconds to compare: a Cancel is looked for between tensors
   const pause = cancelPoint(opts.signal, opts.cancelSliceMs);
@@ -193,7 +194,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
     const qs = await createSession(qm, { lowMemory: true });
     const fr = new ReusedOutputs(fs, fm, ride ? 'twin' : 'float'), qr = new ReusedOutputs(qs, qm, 'quantized');
     try {
-      for (const batch of runs) {
+      for await (const whole of opts.batches) for (const batch of splittable ? splitBatch(whole, rowsPerRun) : [whole]) {
         throwIfAborted(opts.signal);
         const fo = await fr.run(batch, chunk, ride?.fetches);
         ride?.take(fo, batch);
@@ -216,13 +217,16 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
           const qsl = sliceSamples(qd, qt.dims, batch);
           for (let s = 0; s < fsl.length; s++) entry.acc.add(compareTensors(qsl[s].data, fsl[s].data), fsl[s].sample);
         }
-        opts.onProgress?.(++done, total);
+        done += batch.indices.length;
+        opts.onProgress?.(done, total);
       }
     } finally {
       await fs.release();
       await qs.release();
     }
   }
+  // (fewer samples than counted when unreadable images were skipped)
+  if (done !== total) opts.onProgress?.(total, total);
   const tensors: TensorComparison[] = [];
   for (const name of match.common) {
     const entry = acc.get(name);

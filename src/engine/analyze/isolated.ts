@@ -6,7 +6,7 @@ import { DT, createSession, declaredTensorTypes, makeInt64Tensor, makeNode, make
 import { runSession } from './compare';
 import { cosineFromDiff, cosineFromSums, EPS, sqnrFromSums } from '../eval/metrics';
 import type { QdqLayer } from './qdq-layers';
-import { splitBatch, throwIfAborted, type SampleBatch } from './samples';
+import { firstBatch, sampleCount, splitBatch, throwIfAborted, type Batches, type SampleBatch } from './samples';
 import { buildTwinModel, type TwinModel } from './variants';
 
 /** 0.5 + 0.5·cos; 1 when the float output (y) is all zero, 0 when only the quantized one (x) is. */
@@ -22,7 +22,7 @@ export function sensitivityFromSums(dot: number, xx: number, yy: number): number
 }
 
 export interface IsolatedOptions {
-  batches: readonly SampleBatch[];
+  batches: Batches;
   /** rank of layer output tensors when already known (saves a probing inference) */
   knownRanks?: ReadonlyMap<string, number>;
   /** most samples per twin inference (bounds the twin's activations on real-size models); default: whole batches */
@@ -178,9 +178,11 @@ export async function prepareTwinPass(float: OnnxModel, quant: OnnxModel, layers
 
 /** Isolated sensitivity of every layer in `layers`, from one twin-model inference per batch. */
 export async function isolatedSensitivity(float: OnnxModel, quant: OnnxModel, layers: readonly QdqLayer[], opts: IsolatedOptions): Promise<IsolatedResult> {
-  const pass = await prepareTwinPass(float, quant, layers, { firstBatch: opts.batches[0], knownRanks: opts.knownRanks });
+  const pass = await prepareTwinPass(float, quant, layers, { firstBatch: firstBatch(opts.batches), knownRanks: opts.knownRanks });
   const { timings } = pass;
-  const total = opts.batches.length;
+  // progress in samples
+  const total = sampleCount(opts.batches);
+  let done = 0;
   opts.onProgress?.(0, total);
   throwIfAborted(opts.signal);
   if (pass.fetches.length === 0) return pass.result();
@@ -189,12 +191,13 @@ export async function isolatedSensitivity(float: OnnxModel, quant: OnnxModel, la
   timings.sessionMs = performance.now() - t;
   t = performance.now();
   try {
-    for (const [b, whole] of opts.batches.entries()) {
+    for await (const whole of opts.batches) {
       for (const batch of opts.rowsPerRun ? splitBatch(whole, opts.rowsPerRun) : [whole]) {
         throwIfAborted(opts.signal);
         pass.take(await runSession(session, batch.feeds, pass.fetches, 'twin'), batch);
       }
-      opts.onProgress?.(b + 1, total);
+      done += whole.indices.length;
+      opts.onProgress?.(done, total);
     }
   } finally {
     timings.runMs = performance.now() - t;

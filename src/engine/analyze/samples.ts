@@ -1,6 +1,6 @@
 // The analyzer's samples and per-sample bookkeeping. The S compared samples
-// are read once (inputs are small next to the intermediate tensors) and fed
-// to every model variant, so each variant sees exactly the same inputs.
+// are the first S of the dataset, in its order, fed to every model variant, so
+// each variant sees exactly the same inputs.
 import { throwIfAborted } from '../../shared/errors';
 
 export { throwIfAborted };
@@ -37,10 +37,81 @@ export interface SampleBatch {
 /** The first `samples` samples of the dataset as ready-to-run batches. */
 export async function collectBatches(dataset: Dataset, samples: number, batchSize: number, signal?: AbortSignal): Promise<SampleBatch[]> {
   const out: SampleBatch[] = [];
+  for await (const b of readBatches(dataset, samples, batchSize, signal)) out.push(b);
+  return out;
+}
+
+async function* readBatches(dataset: Dataset, samples: number, batchSize: number, signal?: AbortSignal): AsyncGenerator<SampleBatch> {
   const size = dataset.effectiveBatchSize(Math.max(1, Math.min(batchSize, samples)));
   for await (const b of dataset.batches({ batchSize: size, limit: samples })) {
     throwIfAborted(signal);
-    out.push({ feeds: toOrtFeeds(b.feeds), indices: b.indices, rows: b.indices.length + b.padded });
+    yield { feeds: toOrtFeeds(b.feeds), indices: b.indices, rows: b.indices.length + b.padded };
+  }
+}
+
+/**
+ * The first `samples` samples of a dataset as batches read anew on every pass
+ * over them: the analyzer's passes then hold a batch or two of inputs, not all
+ * of them (at 224×224 a thousand samples are 600 MB). The first batch is kept
+ * (probes run on it).
+ */
+export class SampleStream implements AsyncIterable<SampleBatch> {
+  private seen?: number[];
+
+  private constructor(
+    private readonly dataset: Dataset,
+    /** samples a pass yields (fewer when unreadable images are skipped) */
+    readonly samples: number,
+    private readonly batchSize: number,
+    private readonly signal: AbortSignal | undefined,
+    readonly first: SampleBatch | undefined,
+  ) {}
+
+  static async open(dataset: Dataset, samples: number, batchSize: number, signal?: AbortSignal): Promise<SampleStream> {
+    const want = Math.max(0, Math.min(samples, dataset.count));
+    let first: SampleBatch | undefined;
+    for await (const b of readBatches(dataset, want, batchSize, signal)) {
+      first = b;
+      break;
+    }
+    return new SampleStream(dataset, want, batchSize, signal, first);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<SampleBatch> {
+    const indices: number[] = [];
+    for await (const b of readBatches(this.dataset, this.samples, this.batchSize, this.signal)) {
+      indices.push(...b.indices);
+      yield b;
+    }
+    this.seen ??= indices;
+  }
+
+  /** dataset indices of the samples, once a pass went through them all */
+  get indices(): number[] | undefined {
+    return this.seen;
+  }
+}
+
+/** Batches as the analyzer's passes take them: held in memory, or streamed from the dataset. */
+export type Batches = readonly SampleBatch[] | SampleStream;
+
+export function firstBatch(batches: Batches): SampleBatch | undefined {
+  return batches instanceof SampleStream ? batches.first : batches[0];
+}
+
+/** Real samples (padding rows left out) in a pass over the batches. */
+export function sampleCount(batches: Batches): number {
+  return batches instanceof SampleStream ? batches.samples : batches.reduce((a, b) => a + b.indices.length, 0);
+}
+
+/** The batches of the first `samples` samples (all of them when undefined), held in memory. */
+export async function firstSamples(batches: Batches, samples?: number): Promise<SampleBatch[]> {
+  const out: SampleBatch[] = [];
+  let n = 0;
+  for await (const b of batches) {
+    if (samples !== undefined && n >= samples) break;
+    out.push(b);
+    n += b.indices.length;
   }
   return out;
 }
