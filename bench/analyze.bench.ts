@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { quantizeModel } from '../src/engine/quant/quantize';
 import * as ort from 'onnxruntime-node';
 import { isolatedSensitivity, readQdqLayers, type SampleBatch } from '../src/engine/analyze';
+import { matchTensors } from '../src/engine/analyze/compare';
 import { activationRanges } from '../src/engine/analyze/testing';
 import { createSession, exposeTensors, findQuantizableLayers, inputSpecs, loadModel, type OnnxModel } from '../src/engine/onnx';
 import { compareTensors } from '../src/engine/analyze/metrics';
@@ -139,6 +140,7 @@ async function realSize(): Promise<void> {
   try {
     const q = await quantizeModel({ modelPath: float, dataset: { data }, outDir: tmp, name: 'resnet50', batchSize: 16, batchNum: 2 });
     await resnetMetricsGain(float, q.files.quantModel, data);
+    await exposureCost(float, q.files.quantModel, data);
     for (const samples of [64, ...(process.env.QTUNE_BENCH_QUICK ? [] : [256])]) {
       const before = load();
       const passes: number[] = [], wholes: number[] = [];
@@ -172,6 +174,45 @@ async function resnetMetricsGain(floatPath: string, quantPath: string, data: str
     console.log('analyze resnet50, per-tensor metrics of one sample:');
     metricsGain('1 sample', await activationPairs(float, loadModel(quantPath), feeds));
   }
+}
+
+/**
+ * What the accumulated pass cannot go below on this machine: onnxruntime-node runs of 8 samples (one per run, as
+ * the analyzer runs ResNet-50) with every compared tensor exposed, against the same runs of the plain float model;
+ * alternated, medians of 3.
+ */
+async function exposureCost(floatPath: string, quantPath: string, data: string): Promise<void> {
+  const float = loadModel(floatPath);
+  const quant = loadModel(quantPath);
+  const common = matchTensors(float, quant).common;
+  const inputs = inputSpecs(float);
+  const dataset = await openDataset(await datasetFromShortForm({ data, inputName: inputs[0].name }), { inputs });
+  const feeds: Record<string, ort.Tensor>[] = [];
+  for await (const b of dataset.batches({ batchSize: 1, limit: 8 })) {
+    const f: Record<string, ort.Tensor> = {};
+    for (const [k, t] of Object.entries(b.feeds)) f[k] = new ort.Tensor(t.type, t.data, t.dims);
+    feeds.push(f);
+  }
+  const sessions = [
+    await createSession(float, { lowMemory: true }),
+    await createSession(exposeTensors(float, common), { lowMemory: true }),
+    await createSession(exposeTensors(quant, common), { lowMemory: true }),
+  ];
+  const fetches = [sessions[0].outputNames, common, common];
+  const times: number[][] = [[], [], []];
+  try {
+    for (let rep = 0; rep < 4; rep++) {
+      for (const [i, s] of sessions.entries()) {
+        const t = performance.now();
+        for (const f of feeds) await s.run(f, fetches[i]);
+        if (rep > 0) times[i].push(performance.now() - t); // the first round warms up
+      }
+    }
+  } finally {
+    for (const s of sessions) await s.release();
+  }
+  const [plain, exposedFloat, exposedQuant] = times.map(median);
+  console.log(`analyze resnet50, ${common.length} tensors exposed per run, 8 runs of one sample: float ${(exposedFloat / plain).toFixed(2)}×, quantized ${(exposedQuant / plain).toFixed(2)}× the plain float runs (${(plain / 8).toFixed(0)} ms per sample)`);
 }
 
 export default async function (): Promise<void> {
