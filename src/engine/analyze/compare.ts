@@ -8,7 +8,7 @@
 // is opened and the batches stream through.
 import { QtuneError } from '../../shared/errors';
 import type { TensorComparison } from '../../shared/analysis-types';
-import { createSession, exposeTensors, subgraphsOf, type OnnxModel, type ort } from '../onnx';
+import { createSession, exposeTensors, type OnnxModel, type ort } from '../onnx';
 import { compareTensors } from './metrics';
 import type { QdqLayer } from './qdq-layers';
 import { cancelPoint, canSplitBatches, firstBatch, MetricAccumulator, numericData, sampleCount, sliceSamples, sliceShape, splitBatch, throwIfAborted, type Batches, type SampleBatch } from './samples';
@@ -84,51 +84,6 @@ export async function runSession(session: ort.InferenceSession, feeds: Record<st
   }
 }
 
-/** Ops whose output shapes depend on the data (If/Loop/Scan bodies too): their runs may not reuse output buffers. */
-const DATA_SHAPED_OPS = new Set(['If', 'Loop', 'Scan', 'NonZero', 'Compress', 'Unique', 'TopK', 'NonMaxSuppression', 'StringSplit', 'SequenceAt']);
-
-/** Whether each run of the model gives every output the same shape for the same number of rows. */
-function fixedShapes(model: OnnxModel): boolean {
-  return !model.graph.nodes.some((n) => DATA_SHAPED_OPS.has(n.opType ?? '') || subgraphsOf(n).length > 0);
-}
-
-/**
- * Runs of one session that hand onnxruntime the previous run's float32 outputs
- * (same rows, so same shapes) to write into: on a real-size model every run
- * exposes some hundred megabytes of activations, and letting the runtime
- * allocate them afresh each time costs a fifth of the run. A model whose
- * shapes may change from run to run, or a run the runtime refuses, goes back
- * to fresh outputs.
- */
-class ReusedOutputs {
-  private readonly byRows = new Map<number, Record<string, ort.Tensor>>();
-  private reuse: boolean;
-
-  constructor(private readonly session: ort.InferenceSession, model: OnnxModel, private readonly role: string) {
-    this.reuse = fixedShapes(model);
-  }
-
-  async run(batch: SampleBatch, names: readonly string[], extra: readonly string[] = []): Promise<Record<string, ort.Tensor>> {
-    const kept = this.reuse ? this.byRows.get(batch.rows) : undefined;
-    if (kept) {
-      const fetches: Record<string, ort.Tensor | null> = { ...kept };
-      for (const e of extra) fetches[e] = null;
-      try {
-        return (await this.session.run(batch.feeds, fetches)) as Record<string, ort.Tensor>;
-      } catch {
-        this.reuse = false; // a shape that changed after all: this run again, with fresh outputs
-      }
-    }
-    const out = await runSession(this.session, batch.feeds, [...names, ...extra], this.role);
-    if (this.reuse && !this.byRows.has(batch.rows)) {
-      const buffers: Record<string, ort.Tensor> = {};
-      for (const n of names) if (out[n].type === 'float32' && out[n].data.length > 0) buffers[n] = out[n];
-      this.byRows.set(batch.rows, buffers);
-    }
-    return out;
-  }
-}
-
 /** Compare every tensor present in both models over the batches. */
 export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, quantLayers: readonly QdqLayer[], opts: CompareOptions): Promise<AccumulatedResult> {
   const match = matchTensors(float, quant);
@@ -190,15 +145,16 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
     const ride = c === 0 && rider && rider.fetches.length > 0 ? rider : undefined;
     // without ORT's arena: it would keep the largest run's activations of both models after the run
     const fm = exposeTensors(ride ? ride.model : float, chunk), qm = exposeTensors(quant, chunk);
+    // (each run's outputs are fresh arrays: onnxruntime-node copies every output into a new ArrayBuffer even when
+    // it is handed buffers to fill, so handing it the previous run's saved no time and held twice the memory)
     const fs = await createSession(fm, { lowMemory: true });
     const qs = await createSession(qm, { lowMemory: true });
-    const fr = new ReusedOutputs(fs, fm, ride ? 'twin' : 'float'), qr = new ReusedOutputs(qs, qm, 'quantized');
     try {
       for await (const whole of opts.batches) for (const batch of splittable ? splitBatch(whole, rowsPerRun) : [whole]) {
         throwIfAborted(opts.signal);
-        const fo = await fr.run(batch, chunk, ride?.fetches);
+        const fo = await runSession(fs, batch.feeds, ride ? [...chunk, ...ride.fetches] : chunk, ride ? 'twin' : 'float');
         ride?.take(fo, batch);
-        const qo = await qr.run(batch, chunk);
+        const qo = await runSession(qs, batch.feeds, chunk, 'quantized');
         for (const name of chunk) {
           await pause();
           if (notCompared.has(name)) continue;
