@@ -4,7 +4,8 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 // Three builds. "main" bundles every Node-side entry: the Electron main
 // process, the worker (forked per job), the CLI (which also serves the
-// browser host) and the calibration's folding thread. "preload" must be CommonJS because the window is sandboxed.
+// browser host), the calibration's folding thread and the analyzer's
+// comparison thread. "preload" must be CommonJS because the window is sandboxed.
 // "renderer" is the Svelte app, the same bundle for both hosts.
 export default defineConfig({
   main: {
@@ -17,6 +18,8 @@ export default defineConfig({
           cli: resolve('src/cli/index.ts'),
           // the streaming calibration's folding threads (engine/quant/histogram-folding.ts finds it beside the bundle)
           'histogram-worker': resolve('src/engine/quant/histogram-worker.ts'),
+          // the accumulated comparison's threads (engine/analyze/compare-threads.ts finds it likewise)
+          'compare-worker': resolve('src/engine/analyze/compare-worker.ts'),
         },
       },
     },

@@ -80,6 +80,17 @@ describe('accumulated comparison', () => {
     expect(calls).toBe(9);
   });
 
+  it('comparison threads give the numbers of the calling thread alone, bit for bit', async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const layers = readQdqLayers(quant).layers;
+    // whole batches (per-sample slices of one output) and one sample per run
+    for (const bytesPerRun of [undefined, 1]) {
+      const alone = await compareAccumulated(float, quant, layers, { batches, bytesPerRun, threads: 0 });
+      const threaded = await compareAccumulated(float, quant, layers, { batches, bytesPerRun, threads: 2 });
+      expect(threaded).toEqual(alone);
+    }
+  });
+
   it('a stream of samples, read anew from the data for each chunk of tensors, gives the numbers of batches held in memory', async () => {
     const quant = makeTestQdqModel(float, ranges);
     const layers = readQdqLayers(quant).layers;
@@ -119,7 +130,7 @@ describe('accumulated comparison', () => {
     expect(steps[0]).toBe(whole.tensors.length * samples); // each tensor alone, each sample alone
   });
 
-  it("a Cancel arriving while a run's tensors are compared stops the comparison before that run ends", async () => {
+  it.each([0, 1])("a Cancel arriving while a run's tensors are compared stops the comparison before that run ends (%i comparison threads)", async (threads) => {
     const quant = makeTestQdqModel(float, ranges);
     const ctl = new AbortController();
     const done: number[] = [];
@@ -135,7 +146,7 @@ describe('accumulated comparison', () => {
       },
     }));
     const first = compareAccumulated(float, quant, readQdqLayers(quant).layers, {
-      batches: watched, signal: ctl.signal, cancelSliceMs: 0,
+      batches: watched, signal: ctl.signal, cancelSliceMs: 0, threads,
       onProgress: (d) => { done.push(d); armed = true; },
     });
     await expect(first).rejects.toThrow(/cancelled/);

@@ -5,13 +5,14 @@
 // sessions as few tensors, as keep a run under COMPARE_BYTES_PER_RUN per model
 // (on a real-size model every tensor of a few samples; on a small one every
 // tensor of the whole batch). For each chunk of tensors one session per model
-// is opened and the batches stream through.
+// is opened and the batches stream through. A real-size model's runs are
+// compared on the spare cores as well (compare-threads.ts).
 import { QtuneError } from '../../shared/errors';
 import type { TensorComparison } from '../../shared/analysis-types';
 import { createSession, exposeTensors, type OnnxModel, type ort } from '../onnx';
-import { compareTensors } from './metrics';
+import { ComparePool, compareTask, defaultCompareThreads, THREADED_COMPARE_MIN_VALUES, type CompareTask } from './compare-threads';
 import type { QdqLayer } from './qdq-layers';
-import { cancelPoint, canSplitBatches, firstBatch, MetricAccumulator, numericData, sampleCount, sliceSamples, sliceShape, splitBatch, throwIfAborted, type Batches, type SampleBatch } from './samples';
+import { cancelPoint, canSplitBatches, firstBatch, MetricAccumulator, numericData, sampleCount, sliceShape, splitBatch, throwIfAborted, type Batches, type SampleBatch } from './samples';
 
 export interface TensorMatch {
   /** tensors both models compute, in float-model node order */
@@ -55,6 +56,8 @@ export interface CompareOptions {
    * samples do not go through the float model twice.
    */
   rider?: (ranks: ReadonlyMap<string, number>) => Promise<FloatRider | undefined>;
+  /** comparison threads besides the calling one (default: the spare cores, for a run of more than THREADED_COMPARE_MIN_VALUES values) */
+  threads?: number;
   /** most milliseconds of comparison between two looks at the event loop (a Cancel arriving); default 50 */
   cancelSliceMs?: number;
   onProgress?: (done: number, total: number) => void;
@@ -82,6 +85,16 @@ export async function runSession(session: ort.InferenceSession, feeds: Record<st
   } catch (e) {
     throw new QtuneError('analyze_inference', `the ${role} model failed to run: ${(e as Error).message.split('\n')[0]}`);
   }
+}
+
+/** The metrics of every task on the calling thread, looking for a Cancel between tasks. */
+async function compareInThread(tasks: readonly CompareTask[], pause: () => Promise<void>) {
+  const out = [];
+  for (const t of tasks) {
+    await pause();
+    out.push(compareTask(t));
+  }
+  return out;
 }
 
 /** Compare every tensor present in both models over the batches. */
@@ -139,47 +152,59 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   // a run's tensors of a real-size model take seconds to compare: a Cancel is looked for between tensors
   const pause = cancelPoint(opts.signal, opts.cancelSliceMs);
   opts.onProgress?.(0, total);
-  const rider = opts.rider ? await opts.rider(probeRanks) : undefined;
-  for (const [c, chunk] of chunks.entries()) {
-    throwIfAborted(opts.signal);
-    const ride = c === 0 && rider && rider.fetches.length > 0 ? rider : undefined;
-    // without ORT's arena: it would keep the largest run's activations of both models after the run
-    const fm = exposeTensors(ride ? ride.model : float, chunk), qm = exposeTensors(quant, chunk);
-    // (each run's outputs are fresh arrays: onnxruntime-node copies every output into a new ArrayBuffer even when
-    // it is handed buffers to fill, so handing it the previous run's saved no time and held twice the memory)
-    const fs = await createSession(fm, { lowMemory: true });
-    const qs = await createSession(qm, { lowMemory: true });
-    try {
-      for await (const whole of opts.batches) for (const batch of splittable ? splitBatch(whole, rowsPerRun) : [whole]) {
-        throwIfAborted(opts.signal);
-        const fo = await runSession(fs, batch.feeds, ride ? [...chunk, ...ride.fetches] : chunk, ride ? 'twin' : 'float');
-        ride?.take(fo, batch);
-        const qo = await runSession(qs, batch.feeds, chunk, 'quantized');
-        for (const name of chunk) {
-          await pause();
-          if (notCompared.has(name)) continue;
-          const ft = fo[name], qt = qo[name];
-          const fd = numericData(ft), qd = numericData(qt);
-          if (!fd || !qd) { notCompared.set(name, `not numeric (${ft.type})`); continue; }
-          if (fd.length === 0 && qd.length === 0) continue; // an If branch these samples did not take
-          if (fd.length !== qd.length || ft.dims.join() !== qt.dims.join()) {
-            notCompared.set(name, `shapes differ: float [${ft.dims.join(', ')}], quantized [${qt.dims.join(', ')}]`);
-            continue;
+  // comparison threads for a real-size model, started here so they start while the sessions are made
+  const valuesPerRun = (total1 * rowsPerRun) / 4;
+  const threads = opts.threads ?? (valuesPerRun >= THREADED_COMPARE_MIN_VALUES ? defaultCompareThreads() : 0);
+  const pool = ComparePool.start(threads);
+  try {
+    const rider = opts.rider ? await opts.rider(probeRanks) : undefined;
+    for (const [c, chunk] of chunks.entries()) {
+      throwIfAborted(opts.signal);
+      const ride = c === 0 && rider && rider.fetches.length > 0 ? rider : undefined;
+      // without ORT's arena: it would keep the largest run's activations of both models after the run
+      const fm = exposeTensors(ride ? ride.model : float, chunk), qm = exposeTensors(quant, chunk);
+      // (each run's outputs are fresh arrays: onnxruntime-node copies every output into a new ArrayBuffer even when
+      // it is handed buffers to fill, so handing it the previous run's saved no time and held twice the memory)
+      const fs = await createSession(fm, { lowMemory: true });
+      const qs = await createSession(qm, { lowMemory: true });
+      try {
+        for await (const whole of opts.batches) for (const batch of splittable ? splitBatch(whole, rowsPerRun) : [whole]) {
+          throwIfAborted(opts.signal);
+          const fo = await runSession(fs, batch.feeds, ride ? [...chunk, ...ride.fetches] : chunk, ride ? 'twin' : 'float');
+          ride?.take(fo, batch);
+          const qo = await runSession(qs, batch.feeds, chunk, 'quantized');
+          const tasks: CompareTask[] = [];
+          const owners: { acc: MetricAccumulator; samples: number[] }[] = [];
+          for (const name of chunk) {
+            if (notCompared.has(name)) continue;
+            const ft = fo[name], qt = qo[name];
+            const fd = numericData(ft), qd = numericData(qt);
+            if (!fd || !qd) { notCompared.set(name, `not numeric (${ft.type})`); continue; }
+            if (fd.length === 0 && qd.length === 0) continue; // an If branch these samples did not take
+            if (fd.length !== qd.length || ft.dims.join() !== qt.dims.join()) {
+              notCompared.set(name, `shapes differ: float [${ft.dims.join(', ')}], quantized [${qt.dims.join(', ')}]`);
+              continue;
+            }
+            let entry = acc.get(name);
+            if (!entry) acc.set(name, (entry = { acc: new MetricAccumulator(), shape: sliceShape(ft.dims, batch) }));
+            ranks.set(name, ft.dims.length);
+            // one slice per real sample when the first axis is the batch axis, else the whole tensor for the batch's first sample
+            const perSample = ft.dims.length > 0 && ft.dims[0] === batch.rows && batch.rows > 0;
+            tasks.push({ x: qd, y: fd, per: perSample ? fd.length / batch.rows : fd.length, count: perSample ? batch.indices.length : 1 });
+            owners.push({ acc: entry.acc, samples: perSample ? batch.indices : [batch.indices[0]] });
           }
-          let entry = acc.get(name);
-          if (!entry) acc.set(name, (entry = { acc: new MetricAccumulator(), shape: sliceShape(ft.dims, batch) }));
-          ranks.set(name, ft.dims.length);
-          const fsl = sliceSamples(fd, ft.dims, batch);
-          const qsl = sliceSamples(qd, qt.dims, batch);
-          for (let s = 0; s < fsl.length; s++) entry.acc.add(compareTensors(qsl[s].data, fsl[s].data), fsl[s].sample);
+          const results = pool ? await pool.compare(tasks, pause) : await compareInThread(tasks, pause);
+          results.forEach((r, k) => r.forEach((m, s) => owners[k].acc.add(m, owners[k].samples[s])));
+          done += batch.indices.length;
+          opts.onProgress?.(done, total);
         }
-        done += batch.indices.length;
-        opts.onProgress?.(done, total);
+      } finally {
+        await fs.release();
+        await qs.release();
       }
-    } finally {
-      await fs.release();
-      await qs.release();
     }
+  } finally {
+    await pool?.close();
   }
   // (fewer samples than counted when unreadable images were skipped)
   if (done !== total) opts.onProgress?.(total, total);

@@ -7,12 +7,10 @@
 // threads run r is folded while the main thread computes run r + 1. Each
 // tensor belongs to one thread and its runs arrive in order, so every
 // histogram is the one the main thread would have built, bin for bin.
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { QtuneError } from '../../shared/errors';
+import { threadEntry } from '../thread-entry';
 import { FoldArena } from './histogram-kernel';
 import { MergedHistogram, type HistogramState } from './merged-histogram';
 
@@ -75,28 +73,6 @@ export function inThreadFolder(): HistogramFolder {
 }
 
 /**
- * How to start a folding thread: the bundled entry beside this code in a
- * build, or the TypeScript source through qtune's own tsx when running from
- * source (a bare "tsx" would be looked up from the user's folder). Node 20
- * does not apply `--import` loaders to a worker's own entry, so the source
- * case starts a one-line script that imports it through tsx's API.
- */
-function workerEntry(): { script: string; eval: boolean } | undefined {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    const api = import.meta.resolve('tsx/esm/api');
-    const source = pathToFileURL(join(dirname(here), 'histogram-worker.ts')).href;
-    return { script: `import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(source)}, ${JSON.stringify(source)}))`, eval: true };
-  }
-  // bundled: this code may sit in a shared chunk one folder below the entries
-  for (const dir of [dirname(here), join(dirname(here), '..')]) {
-    const file = join(dir, 'histogram-worker.js');
-    if (existsSync(file)) return { script: file, eval: false };
-  }
-  return undefined;
-}
-
-/**
  * Folding threads started ahead of the pass that will use them: a thread
  * takes a fraction of a second to start (from source, over half a second),
  * which then runs on another core while the calling thread builds the
@@ -111,7 +87,7 @@ export interface FoldThreads {
 
 /** Start `threads` folding threads (none when their entry cannot be found). */
 export function startFoldThreads(threads: number): FoldThreads | undefined {
-  const entry = workerEntry();
+  const entry = threadEntry(import.meta.url, 'histogram-worker');
   if (!entry || threads < 1) return undefined;
   const workers = Array.from({ length: threads }, () => new Worker(entry.script, { eval: entry.eval }));
   let problem: Error | undefined;
