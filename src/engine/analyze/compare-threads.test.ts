@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ComparePool, compareTask, type CompareTask } from './compare-threads';
+import { assignLanes, ComparePool, compareTask, type CompareTask } from './compare-threads';
 
 let pool: ComparePool | undefined;
 afterEach(async () => {
@@ -40,6 +40,18 @@ describe('comparison threads', () => {
     expect(view.byteLength).toBe(20000); // still readable
     // the movable ones went to the threads (their buffers detached here), not all to the caller
     expect(tasks.filter((t) => (t.x as Float32Array).byteLength === 0).length).toBeGreaterThan(0);
+  });
+
+  it('tasks that read one buffer (a Relu\'s input, and the Relu\'s output read through it) go to one thread together', async () => {
+    pool = ComparePool.start(2);
+    const conv = pair(20000, 2, 7);
+    const tasks: CompareTask[] = [conv, pair(30000, 1, 8), { ...conv, relu: { x: true, y: true } }, { ...conv, relu: { y: true } }];
+    const lanes = assignLanes(tasks, 3);
+    expect([lanes[0], lanes[0]]).toEqual([lanes[2], lanes[3]]);
+    expect(lanes[1]).not.toBe(lanes[0]);
+    const expected = tasks.map(compareTask);
+    expect(expected[2]).not.toEqual(expected[0]);
+    expect(await pool!.compare(tasks, noPause)).toEqual(expected);
   });
 
   it('a failure on a thread rejects the comparison with what went wrong', async () => {

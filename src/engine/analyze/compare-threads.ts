@@ -16,7 +16,7 @@ import { QtuneError } from '../../shared/errors';
 import type { TensorMetrics } from '../../shared/analysis-types';
 import { getRuntimeDefaults } from '../onnx';
 import { threadEntry } from '../thread-entry';
-import { compareTensors } from './metrics';
+import { compareTensors, type ReluSides } from './metrics';
 
 /** One tensor of one run: quantized side x, float side y, `count` slices of `per` values from the start. */
 export interface CompareTask {
@@ -24,10 +24,12 @@ export interface CompareTask {
   y: ArrayLike<number>;
   per: number;
   count: number;
+  /** a side that is a Relu's input, compared through the Relu (its output was not fetched) */
+  relu?: ReluSides;
 }
 
 /** Messages to a comparison thread, and its replies. */
-export type CompareRequest = { id: number; tasks: { x: Float32Array; y: Float32Array; per: number; count: number }[] };
+export type CompareRequest = { id: number; tasks: (CompareTask & { x: Float32Array; y: Float32Array })[] };
 export type CompareReply = { id: number; results: TensorMetrics[][] } | { id: number; error: string };
 
 /** Metrics of each slice of a task. */
@@ -35,8 +37,8 @@ export function compareTask(t: CompareTask): TensorMetrics[] {
   const out: TensorMetrics[] = [];
   const whole = t.count === 1 && t.per === t.x.length;
   for (let r = 0; r < t.count; r++) {
-    if (whole) out.push(compareTensors(t.x, t.y));
-    else out.push(compareTensors((t.x as Float32Array).subarray(r * t.per, (r + 1) * t.per), (t.y as Float32Array).subarray(r * t.per, (r + 1) * t.per)));
+    if (whole) out.push(compareTensors(t.x, t.y, t.relu));
+    else out.push(compareTensors((t.x as Float32Array).subarray(r * t.per, (r + 1) * t.per), (t.y as Float32Array).subarray(r * t.per, (r + 1) * t.per), t.relu));
   }
   return out;
 }
@@ -56,6 +58,44 @@ export const THREADED_COMPARE_MIN_VALUES = 1 << 22;
 /** A float32 array that owns its whole buffer: it can move to another thread without detaching anything else. */
 function movable(a: ArrayLike<number>): a is Float32Array {
   return a instanceof Float32Array && a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
+}
+
+/**
+ * The lane of each task: 0 for the calling thread, k for the k-th comparison thread. Tasks that read the same
+ * buffer go together (a buffer moves to one thread, whole); a group moves only when each of its arrays owns its
+ * whole buffer, and the groups go largest first onto the least loaded lane.
+ */
+export function assignLanes(tasks: readonly CompareTask[], lanes: number): number[] {
+  // group the tasks by the buffers they read (union-find over task indices)
+  const parent = tasks.map((_, i) => i);
+  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i])));
+  const owner = new Map<unknown, number>();
+  tasks.forEach(({ x, y }, i) => {
+    for (const a of [x, y]) {
+      const buffer = ArrayBuffer.isView(a) ? a.buffer : a;
+      const o = owner.get(buffer);
+      if (o === undefined) owner.set(buffer, i);
+      else parent[root(i)] = root(o);
+    }
+  });
+  const groups = new Map<number, { members: number[]; size: number; canMove: boolean }>();
+  tasks.forEach((t, i) => {
+    const r = root(i);
+    const g = groups.get(r) ?? { members: [], size: 0, canMove: true };
+    g.members.push(i);
+    g.size += t.x.length;
+    g.canMove &&= movable(t.x) && movable(t.y);
+    groups.set(r, g);
+  });
+  const load = new Array<number>(lanes).fill(0);
+  const lane = new Array<number>(tasks.length).fill(0);
+  for (const g of [...groups.values()].sort((a, b) => b.size - a.size)) {
+    let best = 0;
+    if (g.canMove) for (let l = 1; l < lanes; l++) if (load[l] < load[best]) best = l;
+    for (const i of g.members) lane[i] = best;
+    load[best] += g.size;
+  }
+  return lane;
 }
 
 export class ComparePool {
@@ -98,30 +138,16 @@ export class ComparePool {
    */
   async compare(tasks: readonly CompareTask[], pause: () => Promise<void>): Promise<TensorMetrics[][]> {
     if (this.failure) throw this.failure;
-    // largest first onto the least loaded thread; lane 0 is the calling thread, the only one for what cannot move
-    const lanes = this.workers.length + 1;
-    const load = new Array<number>(lanes).fill(0);
-    const lane = new Array<number>(tasks.length).fill(0);
-    const order = tasks.map((_, i) => i).sort((a, b) => tasks[b].x.length - tasks[a].x.length);
-    // a buffer that a view (or another task) also reads stays here: moving it would detach it under them
-    const uses = new Map<unknown, number>();
-    for (const { x, y } of tasks) for (const a of [x, y]) if (ArrayBuffer.isView(a)) uses.set(a.buffer, (uses.get(a.buffer) ?? 0) + 1);
-    for (const i of order) {
-      const t = tasks[i];
-      const { x, y } = t;
-      const canMove = movable(x) && movable(y) && uses.get(x.buffer) === 1 && uses.get(y.buffer) === 1;
-      let best = 0;
-      if (canMove) for (let l = 1; l < lanes; l++) if (load[l] < load[best]) best = l;
-      lane[i] = best;
-      load[best] += t.x.length;
-    }
+    const lane = assignLanes(tasks, this.workers.length + 1);
     const replies = this.workers.map((w, k) => {
       const mine = tasks.map((t, i) => ({ t, i })).filter(({ i }) => lane[i] === k + 1);
       if (mine.length === 0) return Promise.resolve({ indices: [] as number[], results: [] as TensorMetrics[][] });
       const id = this.nextId++;
-      const request: CompareRequest = { id, tasks: mine.map(({ t }) => ({ x: t.x as Float32Array, y: t.y as Float32Array, per: t.per, count: t.count })) };
+      const request: CompareRequest = { id, tasks: mine.map(({ t }) => ({ ...t, x: t.x as Float32Array, y: t.y as Float32Array })) };
       const done = new Promise<TensorMetrics[][]>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-      w.postMessage(request, mine.flatMap(({ t }) => [(t.x as Float32Array).buffer as ArrayBuffer, (t.y as Float32Array).buffer as ArrayBuffer]));
+      // each buffer once (a Relu's input and the Relu's output compared through it share one)
+      const transfer = new Set(mine.flatMap(({ t }) => [(t.x as Float32Array).buffer as ArrayBuffer, (t.y as Float32Array).buffer as ArrayBuffer]));
+      w.postMessage(request, [...transfer]);
       return done.then((results) => ({ indices: mine.map(({ i }) => i), results }));
     });
     // a rejected reply is awaited below; until then it must not count as unhandled

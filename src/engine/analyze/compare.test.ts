@@ -6,7 +6,8 @@ import { compareAccumulated, matchTensors } from './compare';
 import { cosineFromDiff } from '../eval/metrics';
 import { isolatedSensitivity, prepareTwinPass, sensitivityFromSums, type TwinPass } from './isolated';
 import { readQdqLayers } from './qdq-layers';
-import { SampleStream, type SampleBatch } from './samples';
+import { MetricAccumulator, SampleStream, type SampleBatch } from './samples';
+import { compareTensors } from './metrics';
 import { openDataset, type Dataset } from '../data/dataset';
 import { datasetFromShortForm } from '../data/manifest';
 import { activationRanges, makeTestQdqModel, npyFeed } from './testing';
@@ -89,6 +90,26 @@ describe('accumulated comparison', () => {
       const threaded = await compareAccumulated(float, quant, layers, { batches, bytesPerRun, threads: 2 });
       expect(threaded).toEqual(alone);
     }
+  });
+
+  it('Relu outputs read through the Relu from their inputs give the numbers of every tensor fetched from onnxruntime', async () => {
+    const quant = makeTestQdqModel(float, ranges);
+    const layers = readQdqLayers(quant).layers;
+    const result = await compareAccumulated(float, quant, layers, { batches });
+    const common = matchTensors(float, quant).common;
+    const reluOutputs = float.graph.nodes.filter((n) => n.opType === 'Relu').map((n) => n.output[0]);
+    expect(reluOutputs.filter((n) => common.includes(n)).length).toBeGreaterThan(0);
+    // the reference: every compared tensor fetched, each sample compared on its own
+    const acc = new Map(common.map((n) => [n, new MetricAccumulator()]));
+    for (const b of batches) {
+      const fo = await runExposed(float, b.feeds, common), qo = await runExposed(quant, b.feeds, common);
+      for (const n of common) {
+        const per = (fo[n].data as Float32Array).length / b.rows;
+        b.indices.forEach((sample, r) => acc.get(n)!.add(compareTensors((qo[n].data as Float32Array).subarray(r * per, (r + 1) * per), (fo[n].data as Float32Array).subarray(r * per, (r + 1) * per)), sample));
+      }
+    }
+    expect(result.tensors.map((t) => t.name)).toEqual(common);
+    for (const t of result.tensors) expect(t.metrics, t.name).toEqual(acc.get(t.name)!.result());
   });
 
   it('a stream of samples, read anew from the data for each chunk of tensors, gives the numbers of batches held in memory', async () => {

@@ -11,6 +11,7 @@ import { QtuneError } from '../../shared/errors';
 import type { TensorComparison } from '../../shared/analysis-types';
 import { createSession, exposeTensors, type OnnxModel, type ort } from '../onnx';
 import { ComparePool, compareTask, defaultCompareThreads, THREADED_COMPARE_MIN_VALUES, type CompareTask } from './compare-threads';
+import { planDerivations } from './derived-tensors';
 import type { QdqLayer } from './qdq-layers';
 import { cancelPoint, canSplitBatches, firstBatch, MetricAccumulator, numericData, sampleCount, sliceShape, splitBatch, throwIfAborted, type Batches, type SampleBatch } from './samples';
 
@@ -114,6 +115,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
   const probeBatch = splittable ? splitBatch(first, 1)[0] : first;
   const bytesPerRow = new Map<string, number>();
   const probeRanks = new Map<string, number>();
+  const float32 = new Set<string>();
   {
     const probe = await createSession(exposeTensors(float, match.common), { lowMemory: true });
     try {
@@ -124,6 +126,7 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
         const bytes = (t.data as ArrayLike<number>).length * (t.data instanceof Float32Array ? 4 : 8);
         bytesPerRow.set(name, t.dims.length > 0 && t.dims[0] === probeBatch.rows ? bytes / probeBatch.rows : bytes);
         probeRanks.set(name, t.dims.length);
+        if (t.data instanceof Float32Array) float32.add(name);
       }
     } finally {
       await probe.release();
@@ -161,8 +164,10 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
     for (const [c, chunk] of chunks.entries()) {
       throwIfAborted(opts.signal);
       const ride = c === 0 && rider && rider.fetches.length > 0 ? rider : undefined;
+      // each side fetches what it cannot derive from the rest of the chunk (see derived-tensors.ts)
+      const floatSide = planDerivations(float, chunk, float32), quantSide = planDerivations(quant, chunk, float32);
       // without ORT's arena: it would keep the largest run's activations of both models after the run
-      const fm = exposeTensors(ride ? ride.model : float, chunk), qm = exposeTensors(quant, chunk);
+      const fm = exposeTensors(ride ? ride.model : float, floatSide.fetched), qm = exposeTensors(quant, quantSide.fetched);
       // (each run's outputs are fresh arrays: onnxruntime-node copies every output into a new ArrayBuffer even when
       // it is handed buffers to fill, so handing it the previous run's saved no time and held twice the memory)
       const fs = await createSession(fm, { lowMemory: true });
@@ -170,14 +175,16 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
       try {
         for await (const whole of opts.batches) for (const batch of splittable ? splitBatch(whole, rowsPerRun) : [whole]) {
           throwIfAborted(opts.signal);
-          const fo = await runSession(fs, batch.feeds, ride ? [...chunk, ...ride.fetches] : chunk, ride ? 'twin' : 'float');
+          const fo = await runSession(fs, batch.feeds, ride ? [...floatSide.fetched, ...ride.fetches] : floatSide.fetched, ride ? 'twin' : 'float');
           ride?.take(fo, batch);
-          const qo = await runSession(qs, batch.feeds, chunk, 'quantized');
+          const qo = await runSession(qs, batch.feeds, quantSide.fetched, 'quantized');
           const tasks: CompareTask[] = [];
           const owners: { acc: MetricAccumulator; samples: number[] }[] = [];
           for (const name of chunk) {
             if (notCompared.has(name)) continue;
-            const ft = fo[name], qt = qo[name];
+            // a Relu output not fetched is its input read through the Relu
+            const fRelu = floatSide.reluOf.get(name), qRelu = quantSide.reluOf.get(name);
+            const ft = fo[fRelu ?? name], qt = qo[qRelu ?? name];
             const fd = numericData(ft), qd = numericData(qt);
             if (!fd || !qd) { notCompared.set(name, `not numeric (${ft.type})`); continue; }
             if (fd.length === 0 && qd.length === 0) continue; // an If branch these samples did not take
@@ -190,7 +197,8 @@ export async function compareAccumulated(float: OnnxModel, quant: OnnxModel, qua
             ranks.set(name, ft.dims.length);
             // one slice per real sample when the first axis is the batch axis, else the whole tensor for the batch's first sample
             const perSample = ft.dims.length > 0 && ft.dims[0] === batch.rows && batch.rows > 0;
-            tasks.push({ x: qd, y: fd, per: perSample ? fd.length / batch.rows : fd.length, count: perSample ? batch.indices.length : 1 });
+            const relu = fRelu || qRelu ? { x: qRelu !== undefined, y: fRelu !== undefined } : undefined;
+            tasks.push({ x: qd, y: fd, per: perSample ? fd.length / batch.rows : fd.length, count: perSample ? batch.indices.length : 1, ...(relu ? { relu } : {}) });
             owners.push({ acc: entry.acc, samples: perSample ? batch.indices : [batch.indices[0]] });
           }
           const results = pool ? await pool.compare(tasks, pause) : await compareInThread(tasks, pause);

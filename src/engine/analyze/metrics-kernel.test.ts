@@ -87,6 +87,22 @@ describe('the float32 kernel against the element-by-element definition', () => {
     expect(compareTensors(Int32Array.from([1, 2, 3]), Int32Array.from([1, 2, 4]))).toEqual(compareTensorsScalar([1, 2, 3], [1, 2, 4]));
   });
 
+  it('compares a side through a Relu as it would compare the Relu\'s output, on every path (chunks, odd lengths, NaN)', () => {
+    const relu = (a: Float32Array) => a.map((v) => (v < 0 ? 0 : v));
+    for (const [label, x, y] of cases()) {
+      for (const sides of [{ x: true, y: true }, { x: true }, { y: true }]) {
+        const rx = sides.x ? relu(x) : x, ry = sides.y ? relu(y) : y;
+        expect(compareFloat32(x, y, sides), `${label} ${JSON.stringify(sides)}`).toEqual(compareFloat32(rx, ry));
+      }
+    }
+    // the Relu keeps NaN (the definition's path) and −0; other data takes the definition through the same Relu
+    const y = Float32Array.from({ length: 5000 }, (_, i) => (i === 7 ? NaN : i === 8 ? -0 : gauss())), x = quantized(y);
+    expect(compareFloat32(x, y, { x: true, y: true })).toEqual(compareFloat32(relu(x), relu(y)));
+    expect(Number.isNaN(compareFloat32(x, y, { x: true, y: true }).CosineSimilarity)).toBe(true);
+    const y64 = Float64Array.from(y.subarray(9)), x64 = Float64Array.from(x.subarray(9));
+    expect(compareTensors(x64, y64, { y: true })).toEqual(compareTensorsScalar(x64, Float64Array.from(y64, (v) => (v < 0 ? 0 : v))));
+  });
+
   it('gives the definition\'s results where a side holds Infinity or NaN', () => {
     const base = Float32Array.from({ length: 40001 }, gauss);
     for (const bad of [NaN, Infinity, -Infinity]) {

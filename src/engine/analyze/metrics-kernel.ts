@@ -7,13 +7,14 @@
 import type { TensorMetrics } from '../../shared/analysis-types';
 import { WASM_BASE64 } from './metrics-kernel.wasm';
 import { compareTensorsScalar } from './metrics-scalar';
-import { checkLengths, meanOf, metricsFromSums } from './metrics-sums';
+import { checkLengths, meanOf, metricsFromSums, reluOf } from './metrics-sums';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
   xPtr: WebAssembly.Global;
   yPtr: WebAssembly.Global;
   chunk: WebAssembly.Global;
+  relu(ptr: number, n: number): void;
   pass1(n: number): void;
   pass2(n: number, xMean: number, yMean: number, xMin: number, yMin: number, xInv: number, yInv: number): void;
 }
@@ -79,8 +80,21 @@ function load(kn: Kernel, x: Float32Array, y: Float32Array, at: number, len: num
   kn.ys.set(len === y.length ? y : y.subarray(at, at + len));
 }
 
-/** All metrics of one float32 x/y pair (both flattened, same length). */
-export function compareFloat32(x: Float32Array, y: Float32Array): TensorMetrics {
+/** Which side of a pair is compared through a Relu (a tensor derived from the Relu's input, see derived-tensors.ts). */
+export interface ReluSides {
+  x?: boolean;
+  y?: boolean;
+}
+
+/** Copies values [at, at + len) of x and y into the kernel's chunks, through the Relu where a side asks for it. */
+function loadSides(kn: Kernel, x: Float32Array, y: Float32Array, at: number, len: number, relu: ReluSides | undefined): void {
+  load(kn, x, y, at, len);
+  if (relu?.x) kn.k.relu(kn.k.xPtr.value as number, len);
+  if (relu?.y) kn.k.relu(kn.k.yPtr.value as number, len);
+}
+
+/** All metrics of one float32 x/y pair (both flattened, same length), either side through a Relu on request. */
+export function compareFloat32(x: Float32Array, y: Float32Array, relu?: ReluSides): TensorMetrics {
   checkLengths(x, y);
   const kn = instance();
   const { k, chunk, st } = kn;
@@ -92,20 +106,20 @@ export function compareFloat32(x: Float32Array, y: Float32Array): TensorMetrics 
   s2.fill(0);
   for (let at = 0; at < n; at += chunk) {
     const len = Math.min(chunk, n - at);
-    load(kn, x, y, at, len);
+    loadSides(kn, x, y, at, len, relu);
     k.pass1(len);
     collect(st, SUMS1, s1);
   }
   const sx = s1[6], sy = s1[7];
   // an Infinity or NaN (sums of finite float32 values stay finite): the definition says what each metric is then
   // (NaN here and there, a side of no range, ...), and such a tensor is rare enough to take its time
-  if (!Number.isFinite(sx + sy)) return compareTensorsScalar(x, y);
+  if (!Number.isFinite(sx + sy)) return compareTensorsScalar(relu?.x ? reluOf(x) : x, relu?.y ? reluOf(y) : y);
   const xMean = meanOf(sx, n), yMean = meanOf(sy, n);
   const xMin = least(st, X_MIN), yMin = least(st, Y_MIN);
   const xr = most(st, X_MAX) - xMin, yr = most(st, Y_MAX) - yMin;
   for (let at = 0; at < n; at += chunk) {
     const len = Math.min(chunk, n - at);
-    if (n > chunk) load(kn, x, y, at, len); // a tensor of one chunk is still there
+    if (n > chunk) loadSides(kn, x, y, at, len, relu); // a tensor of one chunk is still there
     k.pass2(len, xMean, yMean, xMin, yMin, xr > 0 ? 1 / xr : 0, yr > 0 ? 1 / yr : 0);
     collect(st, SUMS2, s2);
   }

@@ -41,6 +41,21 @@
     (v128.store offset=720 (i32.const 0) (v128.const f64x2 1.531383769920937332e-01 1.531383769920937332e-01))
     (v128.store offset=736 (i32.const 0) (v128.const f64x2 1.479819860511658591e-01 1.479819860511658591e-01)))
 
+  ;; A Relu applied in place to the n values at ptr (a chunk of x or y), for a tensor the comparison derives
+  ;; from its input instead of fetching it (derived-tensors.ts): v < 0 ? 0 : v, which keeps NaN and −0 as
+  ;; onnxruntime's Relu does. Whole vectors: the chunk's room is a multiple of 4 values, and what lies past n is
+  ;; never read.
+  (func (export "relu") (param $ptr i32) (param $n i32)
+    (local $end i32) (local $v v128)
+    (local.set $end (i32.add (local.get $ptr) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $ptr) (local.get $end)))
+        (local.set $v (v128.load (local.get $ptr)))
+        (v128.store (local.get $ptr) (v128.andnot (local.get $v) (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0))))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.const 16)))
+        (br $next))))
+
   ;; sums, maxima and minima of one chunk of n values, added to the state at 0
   (func (export "pass1") (param $n i32)
     (local $i i32) (local $at i32)

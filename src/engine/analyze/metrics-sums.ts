@@ -66,6 +66,11 @@ export function klFromSums(s: Pick<MetricSums, 'P' | 'Q' | 'D' | 'E' | 'A'>): nu
   return Math.abs(u) <= 0.5 ? s.E / s.P + (Math.log1p(u) - u) : s.A / s.P + Math.log(s.Q / s.P);
 }
 
+/** x with a Relu applied as onnxruntime's does (v < 0 ? 0 : v: NaN and −0 kept), for the element-by-element path. */
+export function reluOf(x: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v) => (v < 0 ? 0 : v));
+}
+
 /** Mean from a sum over n values (0 for no values). */
 export function meanOf(sum: number, n: number): number {
   return n > 0 ? sum / n : 0;
