@@ -54,3 +54,32 @@ test('the bundled backend worker runs a job in plain Node', async () => {
     child.kill();
   }
 });
+
+test('the bundled thread entries start in plain Node and answer (calibration folding, analyzer comparison)', async () => {
+  // the comparison thread: one tensor pair, one through a Relu; the reply's metrics are those of the pair
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const w = new Worker(${JSON.stringify(join(repoRoot, 'out', 'main', 'compare-worker.js'))});
+    const x = Float32Array.from([1, -2, 3, 4]), y = Float32Array.from([1, -2, 3, 5]);
+    w.on('message', (m) => { console.log(JSON.stringify(m)); w.terminate(); });
+    w.on('error', (e) => { console.error(e.message); process.exit(1); });
+    w.postMessage({ id: 7, tasks: [{ x, y, per: 4, count: 1 }, { x, y, per: 4, count: 1, relu: { x: true, y: true } }] });
+  `;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  expect(r.status, r.stderr).toBe(0);
+  const reply = JSON.parse(r.stdout.trim()) as { id: number; results: { MaxAbsoluteError: number; CosineSimilarity: number }[][] };
+  expect(reply.id).toBe(7);
+  expect(reply.results.map((t) => t[0].MaxAbsoluteError)).toEqual([1, 1]);
+  expect(reply.results[1][0].CosineSimilarity).not.toBe(reply.results[0][0].CosineSimilarity);
+  // the folding thread loads too (it answers a collect with no histograms)
+  const fold = `
+    const { Worker } = require('node:worker_threads');
+    const w = new Worker(${JSON.stringify(join(repoRoot, 'out', 'main', 'histogram-worker.js'))});
+    w.on('message', (m) => { console.log(JSON.stringify(m)); w.terminate(); });
+    w.on('error', (e) => { console.error(e.message); process.exit(1); });
+    w.postMessage({ kind: 'collect' });
+  `;
+  const f = spawnSync(process.execPath, ['-e', fold], { encoding: 'utf8', timeout: 60_000 });
+  expect(f.status, f.stderr).toBe(0);
+  expect(JSON.parse(f.stdout.trim())).toEqual({ kind: 'histograms', states: [] });
+});

@@ -44,8 +44,8 @@ export function compareTask(t: CompareTask): TensorMetrics[] {
 }
 
 /**
- * Comparison threads for a pass: the cores left besides the calling thread, at most 7, and no more than the
- * user's thread setting allows (that setting caps every thread of a run, not only onnxruntime's).
+ * Comparison threads for a pass: the cores left besides the calling thread, at most 7, and within the user's
+ * thread setting when there is one (who limits onnxruntime to N threads wants the analysis to keep to N cores).
  */
 export function defaultCompareThreads(): number {
   const cores = getRuntimeDefaults().threads || availableParallelism();
