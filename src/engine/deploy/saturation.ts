@@ -10,7 +10,8 @@
 // cancellation check and a progress report between runs: on a real-size model
 // eight samples of the simulation are seconds of uninterruptible work.
 import { throwIfAborted } from '../../shared/errors';
-import { createSession, exposeTensors, makeNode, makeTensor, makeValueInfo, ort, OnnxModel, type AttrValue, serializeModel, shapeOf, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx';
+import { codesApart } from './codes-kernel';
+import { createSession, exposeTensors, makeValueInfo, ort, OnnxModel, serializeModel, shapeOf, DT, type Feeds, type GraphIndex, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx';
 
 export interface MismatchOptions {
   signal?: AbortSignal;
@@ -58,17 +59,17 @@ function nodeUnit(idx: GraphIndex, layer: NodeProto): NodeUnit | undefined {
  * One model holding every unit side by side, each reading its own copy of its
  * input: a unit's output never feeds another unit (every layer is checked on
  * the simulation's codes), and one session and one run serve every layer.
- * Each unit also reads the simulation's output codes and returns only how
- * many of its own differ from them by more than one step (counted inside the
- * runtime: on a real-size model the codes are tens of millions a sample).
+ * Each unit returns its output codes, one byte each, which the codes kernel
+ * compares with the simulation's (in the runtime, the comparison's
+ * half-dozen elementwise ops over every code cost more than the units
+ * themselves).
  * Tensors made inside unit k get the suffix `tag + k`; initializers are shared.
  */
-function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[], dims: ReadonlyMap<string, readonly number[]>, tag: string): Uint8Array {
+function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[], dims: ReadonlyMap<string, readonly number[]>, types: ReadonlyMap<string, number>, tag: string): Uint8Array {
   const nodes: NodeProto[] = [];
   const needed = new Set<string>();
   const input: ValueInfoProto[] = [];
   const output: ValueInfoProto[] = [];
-  const one = `one${tag}`;
   units.forEach((u, k) => {
     const produced = new Set([u.input, ...u.nodes.flatMap((n) => n.output)]);
     const local = (t: string) => (t && produced.has(t) ? `${t}${tag}${k}` : t);
@@ -79,18 +80,7 @@ function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[
     // the batch axis is left free: runs may take different numbers of samples
     const free = (t: string) => [...dims.get(t)!].map((d, i) => (i === 0 ? 'N' : d));
     input.push(makeValueInfo(local(u.input), DT.UINT8, free(u.input)));
-    input.push(makeValueInfo(`${u.output}${tag}want${k}`, DT.UINT8, free(u.output)));
-    // |out − want| > 1, counted: as float, where the codes (0–255) are exact
-    const step = (op: string, inputs: string[], attrs?: Record<string, AttrValue>) => {
-      const out = `${op}${tag}${k}_${nodes.length}`;
-      nodes.push(makeNode(op, inputs, [out], { name: out, attrs }));
-      return out;
-    };
-    const asFloat = (t: string) => step('Cast', [t], { to: DT.FLOAT });
-    const far = step('Greater', [step('Abs', [step('Sub', [asFloat(local(u.output)), asFloat(`${u.output}${tag}want${k}`)])]), one]);
-    const bad = `${u.output}${tag}bad${k}`;
-    nodes.push(makeNode('ReduceSum', [step('Cast', [far], { to: DT.INT64 })], [bad], { name: bad, attrs: { keepdims: 0 } }));
-    output.push(makeValueInfo(bad, DT.INT64, []));
+    output.push(makeValueInfo(local(u.output), types.get(u.output)!, free(u.output)));
   });
   const proto: ModelProto = {
     irVersion: 8,
@@ -100,7 +90,7 @@ function unitsModel(model: OnnxModel, idx: GraphIndex, units: readonly NodeUnit[
     graph: {
       name: 'units',
       node: nodes,
-      initializer: [...[...needed].map((n) => idx.initializers.get(n)!), makeTensor(`one${tag}`, [], Float32Array.of(1))],
+      initializer: [...needed].map((n) => idx.initializers.get(n)!),
       input, output,
       valueInfo: [], sparseInitializer: [], quantizationAnnotation: [],
     },
@@ -166,21 +156,21 @@ export async function codeMismatches(model: OnnxModel, feeds: Feeds, layers: rea
         const used = new Set(model.graph.nodes.flatMap((n) => [...n.input, ...n.output]));
         let tag = '__qtune_unit';
         while ([...used].some((t) => t.includes(tag))) tag += '_';
-        const bytes = unitsModel(model, idx, checked, new Map(checked.flatMap((u) => [[u.input, sim[u.input].dims], [u.output, sim[u.output].dims]])), tag);
+        const dims = new Map(checked.flatMap((u) => [[u.input, sim[u.input].dims], [u.output, sim[u.output].dims]] as const));
+        const types = new Map(checked.map((u) => [u.output, sim[u.output].type === 'int8' ? DT.INT8 : DT.UINT8]));
+        const bytes = unitsModel(model, idx, checked, dims, types, tag);
         // onnxruntime's CPU integer kernels are what is checked
         check = { session: await createSession(bytes, { forComparison: false, executionProvider: 'cpu' }), units: checked, tag };
         throwIfAborted(opts.signal);
       }
       const { session, units: checked, tag } = check;
       const feeds: Feeds = {};
-      checked.forEach((u, k) => {
-        feeds[`${u.input}${tag}${k}`] = sim[u.input];
-        feeds[`${u.output}${tag}want${k}`] = sim[u.output];
-      });
+      checked.forEach((u, k) => (feeds[`${u.input}${tag}${k}`] = sim[u.input]));
       const result = await session.run(feeds);
       checked.forEach((u, k) => {
-        bad.set(u.layer, (bad.get(u.layer) ?? 0) + Number(result[`${u.output}${tag}bad${k}`].data[0]));
-        seen.set(u.layer, (seen.get(u.layer) ?? 0) + sim[u.output].data.length);
+        const want = sim[u.output].data as Uint8Array | Int8Array;
+        bad.set(u.layer, (bad.get(u.layer) ?? 0) + codesApart(result[`${u.output}${tag}${k}`].data as Uint8Array | Int8Array, want));
+        seen.set(u.layer, (seen.get(u.layer) ?? 0) + want.length);
       });
       opts.onProgress?.(r + 1, runs.length);
     }
